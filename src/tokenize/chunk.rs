@@ -1,0 +1,100 @@
+/*!
+Where a long document may be cut so that counting the pieces separately gives
+the same total as counting it whole.
+
+A cut is exact-safe when no pre-token of any supported split pattern can span
+it and the pre-tokens next to it come out the same whether or not the text
+continues. We cut only between a `\n` and a letter, when the character before
+the `\n` is not whitespace:
+
+- no alternative of the OpenAI-style patterns (cl100k, o200k, p50k/r50k, and
+  the Llama, Qwen and Tekken variants) lets a pre-token contain `\n` followed
+  by a letter: the optional prefix of a word is `[^\r\n\p{L}\p{N}]`, and the
+  whitespace alternatives stop before non-whitespace;
+- with non-whitespace before it, the `\n` is a whitespace run of length one,
+  so `\s+$`, `\s*[\r\n]` and `\s+(?!\S)` all produce the same one-character
+  piece at the end of a chunk as in the middle of the text.
+
+Whether this also holds for a given tokenizer.json model is not argued here
+but tested, for every named tokenizer (`tests/chunking.rs`).
+*/
+
+/// The smallest exact-safe cut position in `text` at or after `from`, or
+/// `None` when the rest of the text has none (one long line, say).
+pub fn next_cut(text: &str, from: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = from.max(1);
+    while i < bytes.len() {
+        let nl = i + memchr_newline(&bytes[i..])?;
+        // Candidate cut is just after the newline.
+        let cut = nl + 1;
+        if cut < bytes.len() && nl > 0 && starts_with_letter(&text[cut..]) {
+            let before = text[..nl].chars().next_back();
+            if before.is_some_and(|c| !c.is_whitespace()) {
+                return Some(cut);
+            }
+        }
+        i = cut;
+    }
+    None
+}
+
+/// Splits `text` into consecutive pieces of at least about `target` bytes,
+/// each ending at an exact-safe cut (the last one at the end of the text).
+pub fn pieces(text: &str, target: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < text.len() {
+        match next_cut(text, start + target) {
+            Some(cut) if cut < text.len() => {
+                out.push(&text[start..cut]);
+                start = cut;
+            }
+            _ => {
+                out.push(&text[start..]);
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
+}
+
+fn starts_with_letter(text: &str) -> bool {
+    text.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || is_cjk_letter(c))
+}
+
+/// Ideographs, kana and Hangul syllables: all `\p{Lo}`, so they behave like
+/// ASCII letters at a cut, and they are what long CJK documents start lines with.
+fn is_cjk_letter(c: char) -> bool {
+    matches!(c,
+        '\u{4E00}'..='\u{9FFF}' | '\u{3041}'..='\u{3096}' | '\u{30A1}'..='\u{30FA}' | '\u{AC00}'..='\u{D7A3}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuts_only_after_newline_before_letter() {
+        let text = "one\ntwo \nthree\n\nfour\n5\nsix";
+        let cuts: Vec<usize> =
+            std::iter::successors(next_cut(text, 0), |&c| next_cut(text, c)).collect();
+        // "two" follows "one\n": allowed. "three" follows " \n": not allowed.
+        // "four" follows "\n\n": not allowed. "5": not a letter. "six": allowed.
+        assert_eq!(cuts, vec![4, text.find("six").unwrap()]);
+    }
+
+    #[test]
+    fn pieces_reassemble_the_text() {
+        let text = "alpha\nbeta\ngamma\ndelta\n".repeat(100);
+        let parts = pieces(&text, 50);
+        assert!(parts.len() > 10);
+        assert_eq!(parts.concat(), text);
+    }
+}
