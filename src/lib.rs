@@ -1,8 +1,19 @@
 /*!
 tokenaudit: an audit of AI token consumption.
 
-The pipeline (see DESIGN.md): discover → load → extract → count → aggregate →
-price → render. Each stage is a module with one job.
+The pipeline (see DESIGN.md), one module per stage:
+discover → load → extract → count → aggregate (`tally`) → render (`report`).
+[`audit::Audit`] runs it as a library call; `main.rs` is a thin CLI on top.
 */
 
+pub mod audit;
+pub mod cli;
+pub mod commands;
+pub mod count;
+pub mod discover;
+pub mod extract;
+pub mod load;
+pub mod report;
+pub mod skip;
+pub mod tally;
 pub mod tokenize;

@@ -1,1 +1,31 @@
-fn main() {}
+//! The `tokenaudit` binary: parse the command line, run, map the result to
+//! an exit code. Everything else lives in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tokenaudit::cli::Cli;
+use tokenaudit::commands::{self, Status};
+
+fn main() -> ExitCode {
+    let command_line: Vec<String> = std::env::args().collect();
+    // clap exits with 2 on usage errors and 0 for --help/--version.
+    let cli = Cli::parse();
+    match commands::run(cli, command_line) {
+        Ok(Status::Success) => ExitCode::SUCCESS,
+        Ok(Status::GateFailed) => ExitCode::from(1),
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("tokenaudit: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `tokenaudit ... | head` closing the pipe early is not an error.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,220 @@
+/*!
+The command line: flags as the user types them (clap), then the decisions
+made from them ([`AuditArgs::into_config`]). The rest of the program never
+sees raw flags.
+*/
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use crate::audit::AuditConfig;
+use crate::discover::{self, CategoryRule, Filters};
+use crate::extract::Parse;
+use crate::tokenize;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tokenaudit",
+    version,
+    about = "Audit AI token consumption: exact token counts of corpora for several model tokenizers",
+    long_about = "Audit AI token consumption.\n\n\
+        tokenaudit walks folders of prompts, documents, transcripts and code, counts their \
+        tokens exactly with several model tokenizers on every core, and reports where the tokens \
+        come from. Every file is accounted for: counted, or skipped with its reason.\n\n\
+        Exit codes: 0 audit completed (also with skipped files); 1 a gate failed; \
+        2 usage, configuration or fatal I/O error.",
+    after_help = "Examples:\n  \
+        tokenaudit audit fixtures\n  \
+        tokenaudit audit corpus -t o200k_base,cl100k_base --json report.json --csv files.csv\n  \
+        tokenaudit audit . --include '*.md' --exclude 'target/**' --category legal='**/contracts/**'\n  \
+        cat prompt.txt | tokenaudit audit - -t cl100k_base"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Count the tokens of files and folders, with an account of every file.
+    Audit(Box<AuditArgs>),
+    /// List the tokenizers tokenaudit knows.
+    Tokenizers,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Files or folders to audit; `-` reads standard input. Default: `.`
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Tokenizers to count with, comma-separated or repeated
+    /// (see `tokenaudit tokenizers`).
+    #[arg(
+        short = 't',
+        long = "tokenizer",
+        value_name = "NAME",
+        value_delimiter = ',',
+        default_value = "o200k_base"
+    )]
+    pub tokenizers: Vec<String>,
+
+    /// Only audit files whose path (relative to the root given) matches GLOB. Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+
+    /// Leave out files and folders whose relative path matches GLOB. Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+
+    /// Also audit hidden files and folders (names starting with `.`).
+    #[arg(long)]
+    pub hidden: bool,
+
+    /// Follow symbolic links (loops are detected and reported as skipped).
+    #[arg(short = 'L', long)]
+    pub follow: bool,
+
+    /// Skip files larger than SIZE (bytes, or with K, M, G suffix: 10M).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
+
+    /// Attribute files matching GLOB to category NAME (NAME=GLOB, repeatable,
+    /// first match wins). Default: the first folder below the root, or `.`.
+    #[arg(long, value_name = "NAME=GLOB")]
+    pub category: Vec<String>,
+
+    /// How files are turned into model input.
+    #[arg(long, value_enum, default_value_t = Parse::Text)]
+    pub parse: Parse,
+
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Write the canonical JSON report to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Write one CSV row per file seen to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Exit with status 2 if any file was skipped.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Parses `1234`, `10K`, `10M`, `1G` (binary multiples), `1.5M`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M') => (&t[..t.len() - 1], 1 << 20),
+        Some('G') => (&t[..t.len() - 1], 1 << 30),
+        Some('T') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (examples: 4096, 10K, 10M, 1G)"))?;
+    if v < 0.0 {
+        return Err(format!("`{s}`: a size cannot be negative"));
+    }
+    Ok((v * mult as f64) as u64)
+}
+
+impl AuditArgs {
+    /// Makes every decision the audit needs; errors here are usage errors.
+    pub fn into_config(self, command_line: Vec<String>) -> Result<AuditConfig> {
+        let mut tokenizers = Vec::new();
+        for name in &self.tokenizers {
+            let name = name.trim();
+            if tokenizers
+                .iter()
+                .any(|t: &tokenize::SharedTokenizer| t.info().name == name)
+            {
+                continue;
+            }
+            tokenizers.push(tokenize::resolve(name)?);
+        }
+        if tokenizers.is_empty() {
+            bail!("no tokenizer selected (-t NAME)");
+        }
+        let categories = self
+            .category
+            .iter()
+            .map(|c| CategoryRule::parse(c))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(anyhow::Error::msg)?;
+        let filters = Filters {
+            include: discover::glob_set(&self.include, "--include").map_err(anyhow::Error::msg)?,
+            exclude: discover::glob_set(&self.exclude, "--exclude").map_err(anyhow::Error::msg)?,
+            hidden: self.hidden,
+            follow: self.follow,
+            max_file_size: self.max_file_size,
+            categories,
+        };
+        let paths = if self.paths.is_empty() {
+            vec![PathBuf::from(".")]
+        } else {
+            self.paths
+        };
+        for p in &paths {
+            if p.as_os_str() != "-" && std::fs::symlink_metadata(p).is_err() {
+                bail!("{}: no such file or folder", p.display());
+            }
+        }
+        if paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+            bail!("`-` (standard input) can be given only once");
+        }
+        if self.json.as_deref() == Some(std::path::Path::new("-"))
+            && self.csv.as_deref() == Some(std::path::Path::new("-"))
+        {
+            bail!("--json - and --csv - cannot both write to standard output");
+        }
+        let threads = match self.threads {
+            Some(0) => bail!("--threads must be at least 1"),
+            Some(n) => n,
+            None => 0,
+        };
+        Ok(AuditConfig {
+            paths,
+            filters,
+            tokenizers,
+            parse: self.parse,
+            threads,
+            progress: !self.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            command_line,
+        })
+    }
+}
+
+/// Opens an output named on the command line (`-` is stdout).
+pub fn output(path: &std::path::Path) -> Result<Box<dyn std::io::Write>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(std::io::BufWriter::new(std::io::stdout().lock())));
+    }
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    Ok(Box::new(std::io::BufWriter::new(file)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("10K"), Ok(10 * 1024));
+        assert_eq!(parse_size("1.5m"), Ok(3 * 512 * 1024));
+        assert!(parse_size("ten").is_err());
+    }
+}

@@ -1,0 +1,214 @@
+/*!
+Count: the parallel engine that turns sources into per-file tallies.
+
+Work units are files, and pieces of large files cut at exact-safe boundaries
+(`tokenize::chunk`), so a single 1 GB file still uses every core. Each rayon
+worker owns one counter per tokenizer (a [`CounterPool`] slot), taken without
+contention, because tokenizers keep per-thread caches. A unit's text is
+counted by every selected tokenizer while it is hot in cache: read once,
+tokenize many.
+
+Which files to count and how results are summed are other modules' jobs
+(`discover`, `tally`).
+*/
+
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+
+use crate::discover::{Skipped, Source};
+use crate::extract::{self, Parse};
+use crate::load;
+use crate::tally::FileTally;
+use crate::tokenize::{chunk, Counter, SharedTokenizer};
+
+/// Pieces of a large document are about this long. Small enough that a
+/// piece stays in L2 while every tokenizer counts it and that a 1 GB file
+/// yields thousands of units to balance; large enough that cutting costs
+/// nothing measurable.
+pub const PIECE_TARGET: usize = 256 * 1024;
+
+/// One set of counters per rayon worker thread (plus one for callers
+/// outside the pool), created on first use.
+struct CounterPool {
+    tokenizers: Vec<SharedTokenizer>,
+    slots: Vec<Mutex<Option<Counters>>>,
+}
+
+/// One counter per selected tokenizer, in selection order.
+type Counters = Vec<Box<dyn Counter>>;
+
+impl CounterPool {
+    fn new(tokenizers: Vec<SharedTokenizer>, threads: usize) -> Self {
+        let n = threads + 1;
+        CounterPool {
+            tokenizers,
+            slots: (0..n).map(|_| Mutex::new(None)).collect(),
+        }
+    }
+
+    /// Runs `f` with this thread's counters. The lock is only ever taken by
+    /// the thread that owns the slot, so it is uncontended; `f` must not
+    /// start nested parallel work (it would run on this thread and deadlock).
+    fn with<R>(&self, f: impl FnOnce(&mut [Box<dyn Counter>]) -> R) -> R {
+        let i = rayon::current_thread_index().unwrap_or(self.slots.len() - 1);
+        let slot = &self.slots[i.min(self.slots.len() - 1)];
+        let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
+        let counters =
+            guard.get_or_insert_with(|| self.tokenizers.iter().map(|t| t.counter()).collect());
+        f(counters)
+    }
+}
+
+/// What counting one source produced.
+pub enum Outcome {
+    Counted(FileTally),
+    Skipped(Skipped),
+}
+
+/// Counts text with a fixed set of tokenizers on the current rayon pool.
+pub struct Engine {
+    pool: CounterPool,
+    parse: Parse,
+}
+
+/// Counts of one stretch of text.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TextCounts {
+    pub chars: u64,
+    pub lines: u64,
+    pub tokens: Vec<u64>,
+}
+
+impl Engine {
+    /// `threads` is the size of the rayon pool that will run it: one slot
+    /// of counters per worker.
+    pub fn new(tokenizers: Vec<SharedTokenizer>, parse: Parse, threads: usize) -> Self {
+        Engine {
+            pool: CounterPool::new(tokenizers, threads),
+            parse,
+        }
+    }
+
+    /// Loads, extracts and counts one source.
+    pub fn count_source(&self, source: &Source) -> Outcome {
+        let doc = match load::load(source) {
+            Ok(doc) => doc,
+            Err(reason) => {
+                return Outcome::Skipped(Skipped {
+                    path: source.path.clone(),
+                    category: source.category.clone(),
+                    bytes: source.len,
+                    reason,
+                })
+            }
+        };
+        let mut counts = TextCounts {
+            chars: 0,
+            lines: 0,
+            tokens: vec![0; self.pool.tokenizers.len()],
+        };
+        for segment in extract::extract(doc.text(), self.parse) {
+            let c = self.count_text(segment.text);
+            counts.chars += c.chars;
+            counts.lines += c.lines;
+            for (a, b) in counts.tokens.iter_mut().zip(&c.tokens) {
+                *a += b;
+            }
+        }
+        Outcome::Counted(FileTally {
+            path: source.path.clone(),
+            category: source.category.clone(),
+            encoding: doc.encoding,
+            bytes: doc.bytes,
+            chars: counts.chars,
+            lines: counts.lines,
+            tokens: counts.tokens,
+        })
+    }
+
+    /// Counts one stretch of text with every tokenizer, in parallel pieces
+    /// when it is long.
+    pub fn count_text(&self, text: &str) -> TextCounts {
+        let lines = line_count(text);
+        if text.len() < 2 * PIECE_TARGET {
+            let (chars, tokens) = self.pool.with(|c| count_piece(c, text, true));
+            return TextCounts {
+                chars,
+                lines,
+                tokens,
+            };
+        }
+        let pieces = chunk::pieces(text, PIECE_TARGET);
+        let (chars, tokens) = pieces
+            .par_iter()
+            .enumerate()
+            .map(|(i, piece)| self.pool.with(|c| count_piece(c, piece, i == 0)))
+            .reduce(
+                || (0, vec![0; self.pool.tokenizers.len()]),
+                |(ca, mut ta), (cb, tb)| {
+                    for (a, b) in ta.iter_mut().zip(&tb) {
+                        *a += b;
+                    }
+                    (ca + cb, ta)
+                },
+            );
+        TextCounts {
+            chars,
+            lines,
+            tokens,
+        }
+    }
+}
+
+fn count_piece(counters: &mut [Box<dyn Counter>], text: &str, first: bool) -> (u64, Vec<u64>) {
+    let tokens = counters
+        .iter_mut()
+        .map(|c| {
+            if first {
+                c.count(text)
+            } else {
+                c.count_continuation(text)
+            }
+        })
+        .collect();
+    (char_count(text), tokens)
+}
+
+/// Unicode scalar values: every byte that is not a UTF-8 continuation byte.
+fn char_count(text: &str) -> u64 {
+    text.bytes().filter(|&b| (b as i8) >= -0x40).count() as u64
+}
+
+/// Lines as `wc -l` would count them, plus a final line without a newline.
+fn line_count(text: &str) -> u64 {
+    let newlines = text.bytes().filter(|&b| b == b'\n').count() as u64;
+    newlines + u64::from(!text.is_empty() && !text.ends_with('\n'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chars_and_lines() {
+        assert_eq!(char_count("héllo 你好 🙂"), 10);
+        assert_eq!(line_count(""), 0);
+        assert_eq!(line_count("a"), 1);
+        assert_eq!(line_count("a\n"), 1);
+        assert_eq!(line_count("a\nb"), 2);
+    }
+
+    #[test]
+    fn pieces_sum_to_whole() {
+        let tok = crate::tokenize::resolve("cl100k_base").unwrap();
+        let engine = Engine::new(vec![tok.clone()], Parse::Text, rayon::current_num_threads());
+        let text =
+            "Line one of the text.\nZweite Zeile, mit Umlauten: äöü.\n中文的一行\n".repeat(20_000);
+        assert!(text.len() > 2 * PIECE_TARGET);
+        let got = engine.count_text(&text);
+        let whole = tok.counter().count(&text);
+        assert_eq!(got.tokens, vec![whole]);
+        assert_eq!(got.chars, text.chars().count() as u64);
+    }
+}

@@ -1,0 +1,68 @@
+/*!
+`--csv`: one row per file seen, counted or skipped, written as files finish
+so that memory does not grow with the corpus.
+*/
+
+use std::io::Write;
+
+use crate::discover::Skipped;
+use crate::tally::FileTally;
+
+/// Streams per-file rows to a CSV writer.
+pub struct CsvRows<W: Write> {
+    writer: csv::Writer<W>,
+    columns: usize,
+}
+
+impl<W: Write> CsvRows<W> {
+    /// Writes the header: fixed columns, then `tokens_<name>` per tokenizer.
+    pub fn new(out: W, tokenizers: &[String]) -> csv::Result<Self> {
+        let mut writer = csv::Writer::from_writer(out);
+        let mut header: Vec<String> = [
+            "path", "category", "status", "reason", "encoding", "bytes", "chars", "lines",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        header.extend(tokenizers.iter().map(|t| format!("tokens_{t}")));
+        writer.write_record(&header)?;
+        Ok(CsvRows {
+            writer,
+            columns: tokenizers.len(),
+        })
+    }
+
+    pub fn counted(&mut self, f: &FileTally) -> csv::Result<()> {
+        let mut row = vec![
+            f.path.display().to_string(),
+            f.category.clone(),
+            "counted".to_string(),
+            String::new(),
+            f.encoding.to_string(),
+            f.bytes.to_string(),
+            f.chars.to_string(),
+            f.lines.to_string(),
+        ];
+        row.extend(f.tokens.iter().map(|t| t.to_string()));
+        self.writer.write_record(&row)
+    }
+
+    pub fn skipped(&mut self, s: &Skipped) -> csv::Result<()> {
+        let mut row = vec![
+            s.path.display().to_string(),
+            s.category.clone(),
+            "skipped".to_string(),
+            s.reason.to_string(),
+            String::new(),
+            s.bytes.to_string(),
+            String::new(),
+            String::new(),
+        ];
+        row.extend(std::iter::repeat_n(String::new(), self.columns));
+        self.writer.write_record(&row)
+    }
+
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.writer.flush()
+    }
+}

@@ -1,0 +1,243 @@
+/*!
+The report: everything an audit found, in one structure that every output
+format is rendered from.
+
+The canonical form is the JSON (`tokenaudit.report/v1`, fields in a stable
+order). Everything that depends on the machine or the moment (wall time,
+threads, the command line) lives in `run`, so that the rest is identical for
+identical input, whatever the thread count.
+*/
+
+pub mod csv;
+pub mod table;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::tally::{Group, Histogram, Tally};
+use crate::tokenize::TokenizerInfo;
+
+pub const SCHEMA: &str = "tokenaudit.report/v1";
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub provenance: Provenance,
+    pub totals: Totals,
+    pub by_category: BTreeMap<String, GroupReport>,
+    pub by_extension: BTreeMap<String, GroupReport>,
+    pub distribution: Map<String, Value>,
+    pub largest: Vec<LargestEntry>,
+    pub skipped: Vec<SkippedEntry>,
+    pub run: Run,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Provenance {
+    pub tool: &'static str,
+    pub version: &'static str,
+    pub parse: String,
+    pub roots: Vec<String>,
+    pub tokenizers: Vec<TokenizerInfo>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Totals {
+    pub files_seen: u64,
+    pub files_counted: u64,
+    pub files_skipped: u64,
+    pub bytes: u64,
+    pub bytes_counted: u64,
+    pub bytes_skipped: u64,
+    pub chars: u64,
+    pub lines: u64,
+    /// Tokenizer name → tokens.
+    pub tokens: Map<String, Value>,
+    pub per_tokenizer: Vec<TokenizerTotals>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenizerTotals {
+    pub tokenizer: String,
+    pub tokens: u64,
+    /// Tokens per 1,000 bytes of counted text.
+    pub tokens_per_kb: f64,
+    pub chars_per_token: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GroupReport {
+    pub files: u64,
+    pub bytes: u64,
+    pub chars: u64,
+    pub lines: u64,
+    pub tokens: Map<String, Value>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LargestEntry {
+    pub path: String,
+    /// Tokens of the first selected tokenizer.
+    pub tokens: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SkippedEntry {
+    pub path: String,
+    pub category: String,
+    pub bytes: u64,
+    pub reason: String,
+    pub reason_key: &'static str,
+}
+
+/// Facts about this run rather than about the corpus.
+#[derive(Debug, Default, Serialize)]
+pub struct Run {
+    pub command_line: Vec<String>,
+    pub threads: usize,
+    pub wall_seconds: f64,
+    pub mb_per_second: f64,
+}
+
+fn by_name(names: &[String], values: &[u64]) -> Map<String, Value> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.clone(), Value::from(values.get(i).copied().unwrap_or(0))))
+        .collect()
+}
+
+fn group(names: &[String], g: &Group) -> GroupReport {
+    GroupReport {
+        files: g.files,
+        bytes: g.bytes,
+        chars: g.chars,
+        lines: g.lines,
+        tokens: by_name(names, &g.tokens),
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn distribution(h: &Histogram) -> Value {
+    serde_json::json!({
+        "documents": h.count(),
+        "p50": h.quantile(0.5),
+        "p90": h.quantile(0.9),
+        "p99": h.quantile(0.99),
+        "max": h.max(),
+        "relative_error": Histogram::RELATIVE_ERROR,
+        "buckets": h.buckets().map(|(lb, n)| [lb, n]).collect::<Vec<_>>(),
+    })
+}
+
+impl Report {
+    pub fn new(
+        tally: &Tally,
+        tokenizers: Vec<TokenizerInfo>,
+        roots: Vec<String>,
+        parse: String,
+        run: Run,
+    ) -> Report {
+        let names: Vec<String> = tokenizers.iter().map(|t| t.name.clone()).collect();
+        let c = &tally.counted;
+        let per_tokenizer = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let tokens = c.tokens.get(i).copied().unwrap_or(0);
+                TokenizerTotals {
+                    tokenizer: n.clone(),
+                    tokens,
+                    tokens_per_kb: if c.bytes == 0 {
+                        0.0
+                    } else {
+                        round2(tokens as f64 * 1000.0 / c.bytes as f64)
+                    },
+                    chars_per_token: if tokens == 0 {
+                        0.0
+                    } else {
+                        round2(c.chars as f64 / tokens as f64)
+                    },
+                }
+            })
+            .collect();
+        Report {
+            schema: SCHEMA,
+            provenance: Provenance {
+                tool: "tokenaudit",
+                version: env!("CARGO_PKG_VERSION"),
+                parse,
+                roots,
+                tokenizers,
+            },
+            totals: Totals {
+                files_seen: tally.files_seen(),
+                files_counted: c.files,
+                files_skipped: tally.skipped.len() as u64,
+                bytes: tally.bytes_seen(),
+                bytes_counted: c.bytes,
+                bytes_skipped: tally.bytes_skipped,
+                chars: c.chars,
+                lines: c.lines,
+                tokens: by_name(&names, &c.tokens),
+                per_tokenizer,
+            },
+            by_category: tally
+                .by_category
+                .iter()
+                .map(|(k, g)| (k.clone(), group(&names, g)))
+                .collect(),
+            by_extension: tally
+                .by_extension
+                .iter()
+                .map(|(k, g)| (k.clone(), group(&names, g)))
+                .collect(),
+            distribution: names
+                .iter()
+                .zip(&tally.distribution)
+                .map(|(n, h)| (n.clone(), distribution(h)))
+                .collect(),
+            largest: tally
+                .largest
+                .entries
+                .iter()
+                .map(|(t, p)| LargestEntry {
+                    path: p.display().to_string(),
+                    tokens: *t,
+                })
+                .collect(),
+            skipped: tally
+                .skipped
+                .iter()
+                .map(|s| SkippedEntry {
+                    path: s.path.display().to_string(),
+                    category: s.category.clone(),
+                    bytes: s.bytes,
+                    reason: s.reason.to_string(),
+                    reason_key: s.reason.key(),
+                })
+                .collect(),
+            run,
+        }
+    }
+
+    pub fn tokenizer_names(&self) -> Vec<&str> {
+        self.provenance
+            .tokenizers
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect()
+    }
+
+    /// The canonical JSON, pretty-printed, with a final newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("a report always serializes");
+        s.push('\n');
+        s
+    }
+}

@@ -1,0 +1,204 @@
+/*!
+The default output: a readable summary of a [`Report`] for a terminal.
+
+Only a view: every figure here is also in the JSON, which remains the record.
+*/
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde_json::{Map, Value};
+
+use super::{GroupReport, Report};
+
+/// How many skipped files are listed by name before the list is summarised.
+const SKIPPED_LISTED: usize = 20;
+
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Bytes in binary units, e.g. `1.5 MiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+fn tokens_of(map: &Map<String, Value>, name: &str) -> u64 {
+    map.get(name).and_then(Value::as_u64).unwrap_or(0)
+}
+
+/// A simple column layout: first column left-aligned, others right-aligned.
+struct Grid {
+    rows: Vec<Vec<String>>,
+}
+
+impl Grid {
+    fn render(&self, out: &mut String) {
+        let cols = self.rows.iter().map(Vec::len).max().unwrap_or(0);
+        let widths: Vec<usize> = (0..cols)
+            .map(|c| {
+                self.rows
+                    .iter()
+                    .filter_map(|r| r.get(c))
+                    .map(|s| s.chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        for row in &self.rows {
+            let mut line = String::new();
+            for (c, cell) in row.iter().enumerate() {
+                let pad = widths[c] - cell.chars().count();
+                if c == 0 {
+                    line.push_str(cell);
+                    line.extend(std::iter::repeat_n(' ', pad));
+                } else {
+                    line.push_str("  ");
+                    line.extend(std::iter::repeat_n(' ', pad));
+                    line.push_str(cell);
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+    }
+}
+
+fn group_grid(title: &str, groups: &BTreeMap<String, GroupReport>, names: &[&str]) -> Grid {
+    let mut header = vec![title.to_string(), "files".into(), "bytes".into()];
+    header.extend(names.iter().map(|n| n.to_string()));
+    let mut rows = vec![header];
+    for (key, g) in groups {
+        let mut row = vec![key.clone(), thousands(g.files), human_bytes(g.bytes)];
+        row.extend(names.iter().map(|n| thousands(tokens_of(&g.tokens, n))));
+        rows.push(row);
+    }
+    Grid { rows }
+}
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let t = &report.totals;
+    let names = report.tokenizer_names();
+    let _ = writeln!(
+        out,
+        "{} files seen: {} counted, {} skipped; {} counted of {} seen",
+        thousands(t.files_seen),
+        thousands(t.files_counted),
+        thousands(t.files_skipped),
+        human_bytes(t.bytes_counted),
+        human_bytes(t.bytes),
+    );
+    out.push('\n');
+
+    let mut rows = vec![vec![
+        "tokenizer".to_string(),
+        "tokens".into(),
+        "tokens/KB".into(),
+        "chars/token".into(),
+        "p50".into(),
+        "p90".into(),
+        "p99".into(),
+        "max".into(),
+    ]];
+    for pt in &t.per_tokenizer {
+        let d = report.distribution.get(&pt.tokenizer);
+        let q = |k: &str| {
+            d.and_then(|d| d.get(k))
+                .and_then(Value::as_u64)
+                .map(thousands)
+                .unwrap_or_default()
+        };
+        rows.push(vec![
+            pt.tokenizer.clone(),
+            thousands(pt.tokens),
+            format!("{:.1}", pt.tokens_per_kb),
+            format!("{:.2}", pt.chars_per_token),
+            q("p50"),
+            q("p90"),
+            q("p99"),
+            q("max"),
+        ]);
+    }
+    Grid { rows }.render(&mut out);
+    out.push_str("(p50..max: tokens per document)\n\n");
+
+    if !report.by_category.is_empty() {
+        group_grid("category", &report.by_category, &names).render(&mut out);
+        out.push('\n');
+    }
+
+    if !report.largest.is_empty() {
+        let _ = writeln!(out, "largest documents ({})", names.first().unwrap_or(&""));
+        let width = report
+            .largest
+            .iter()
+            .map(|l| thousands(l.tokens).len())
+            .max()
+            .unwrap_or(0);
+        for l in &report.largest {
+            let _ = writeln!(out, "{:>width$}  {}", thousands(l.tokens), l.path);
+        }
+        out.push('\n');
+    }
+
+    if !report.skipped.is_empty() {
+        let mut by_reason: BTreeMap<&str, u64> = BTreeMap::new();
+        for s in &report.skipped {
+            *by_reason.entry(s.reason_key).or_default() += 1;
+        }
+        let summary: Vec<String> = by_reason.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let _ = writeln!(
+            out,
+            "skipped {} files ({}):",
+            report.skipped.len(),
+            summary.join(", ")
+        );
+        for s in report.skipped.iter().take(SKIPPED_LISTED) {
+            let _ = writeln!(out, "  {}: {}", s.path, s.reason);
+        }
+        if report.skipped.len() > SKIPPED_LISTED {
+            let _ = writeln!(
+                out,
+                "  ... and {} more (--json or --csv lists them all)",
+                report.skipped.len() - SKIPPED_LISTED
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_numbers() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+    }
+}

@@ -1,0 +1,363 @@
+/*!
+Aggregate: fold per-file results into a [`Tally`].
+
+A `Tally` is a commutative monoid: merging the tallies of two disjoint sets of
+files gives the tally of their union, whatever the order. That is what lets
+the audit run on many threads with no shared state, and later be split across
+processes and merged. Sizes go into a fixed-size log-bucket [`Histogram`]
+rather than a list of every file, so memory does not grow with the corpus.
+*/
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::discover::Skipped;
+
+/// The measurements of one counted file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileTally {
+    pub path: PathBuf,
+    pub category: String,
+    pub encoding: &'static str,
+    pub bytes: u64,
+    pub chars: u64,
+    pub lines: u64,
+    /// One count per selected tokenizer, in selection order.
+    pub tokens: Vec<u64>,
+}
+
+impl FileTally {
+    /// The extension used for attribution: lowercase, without the dot;
+    /// `(none)` for files without one.
+    pub fn extension(&self) -> String {
+        extension_of(&self.path)
+    }
+}
+
+pub fn extension_of(path: &std::path::Path) -> String {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_else(|| "(none)".to_string())
+}
+
+/// Sums over a set of counted files.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Group {
+    pub files: u64,
+    pub bytes: u64,
+    pub chars: u64,
+    pub lines: u64,
+    /// Per tokenizer, in selection order.
+    pub tokens: Vec<u64>,
+}
+
+impl Group {
+    fn add(&mut self, f: &FileTally) {
+        self.files += 1;
+        self.bytes += f.bytes;
+        self.chars += f.chars;
+        self.lines += f.lines;
+        add_vec(&mut self.tokens, &f.tokens);
+    }
+
+    fn merge(&mut self, other: &Group) {
+        self.files += other.files;
+        self.bytes += other.bytes;
+        self.chars += other.chars;
+        self.lines += other.lines;
+        add_vec(&mut self.tokens, &other.tokens);
+    }
+}
+
+fn add_vec(into: &mut Vec<u64>, from: &[u64]) {
+    if into.len() < from.len() {
+        into.resize(from.len(), 0);
+    }
+    for (a, b) in into.iter_mut().zip(from) {
+        *a += b;
+    }
+}
+
+/// Token counts per document in log-spaced buckets.
+///
+/// Values below 1024 have a bucket each (exact); above, each power of two is
+/// split into 128 buckets, so a reported quantile is at most 1/128 (0.79%)
+/// below the true value. The structure is a sparse map, so its size is bounded
+/// by the number of buckets (under 8,000 for any u64), not by the corpus.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Histogram {
+    buckets: BTreeMap<u32, u64>,
+    count: u64,
+    max: u64,
+}
+
+const EXACT_BELOW: u64 = 1024;
+const SUB_BUCKETS_LOG2: u32 = 7;
+
+impl Histogram {
+    /// The stated bound on how far a quantile may be below the true value.
+    pub const RELATIVE_ERROR: f64 = 1.0 / (1u64 << SUB_BUCKETS_LOG2) as f64;
+
+    pub fn record(&mut self, value: u64) {
+        *self.buckets.entry(bucket_of(value)).or_insert(0) += 1;
+        self.count += 1;
+        self.max = self.max.max(value);
+    }
+
+    pub fn merge(&mut self, other: &Histogram) {
+        for (b, n) in &other.buckets {
+            *self.buckets.entry(*b).or_insert(0) += n;
+        }
+        self.count += other.count;
+        self.max = self.max.max(other.max);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    pub fn max(&self) -> u64 {
+        self.max
+    }
+
+    /// The lower bound of the bucket holding the `q`-quantile (nearest-rank
+    /// definition), or 0 for an empty histogram. Never above `max`.
+    pub fn quantile(&self, q: f64) -> u64 {
+        if self.count == 0 {
+            return 0;
+        }
+        let rank = ((q * self.count as f64).ceil() as u64).clamp(1, self.count);
+        let mut seen = 0;
+        for (b, n) in &self.buckets {
+            seen += n;
+            if seen >= rank {
+                return lower_bound(*b).min(self.max);
+            }
+        }
+        self.max
+    }
+
+    /// `(bucket lower bound, count)` pairs, ascending.
+    pub fn buckets(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.buckets.iter().map(|(b, n)| (lower_bound(*b), *n))
+    }
+}
+
+fn bucket_of(v: u64) -> u32 {
+    if v < EXACT_BELOW {
+        return v as u32;
+    }
+    let exp = 63 - v.leading_zeros(); // >= 10
+    let sub = (v >> (exp - SUB_BUCKETS_LOG2)) & ((1 << SUB_BUCKETS_LOG2) - 1);
+    EXACT_BELOW as u32 + (exp - 10) * (1 << SUB_BUCKETS_LOG2) + sub as u32
+}
+
+fn lower_bound(b: u32) -> u64 {
+    if (b as u64) < EXACT_BELOW {
+        return b as u64;
+    }
+    let k = b - EXACT_BELOW as u32;
+    let exp = 10 + (k >> SUB_BUCKETS_LOG2);
+    let sub = (k & ((1 << SUB_BUCKETS_LOG2) - 1)) as u64;
+    (1u64 << exp) | (sub << (exp - SUB_BUCKETS_LOG2))
+}
+
+/// The N largest documents by token count of the first tokenizer; ties are
+/// broken by path so that the result does not depend on processing order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Largest {
+    pub entries: Vec<(u64, PathBuf)>,
+}
+
+pub const LARGEST_KEPT: usize = 10;
+
+impl Largest {
+    fn offer(&mut self, tokens: u64, path: &std::path::Path) {
+        if self.entries.len() == LARGEST_KEPT {
+            let last = &self.entries[LARGEST_KEPT - 1];
+            if (tokens, std::cmp::Reverse(path)) <= (last.0, std::cmp::Reverse(last.1.as_path())) {
+                return;
+            }
+        }
+        self.entries.push((tokens, path.to_path_buf()));
+        self.normalize();
+    }
+
+    fn merge(&mut self, other: &Largest) {
+        self.entries.extend(other.entries.iter().cloned());
+        self.normalize();
+    }
+
+    fn normalize(&mut self) {
+        self.entries
+            .sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        self.entries.dedup();
+        self.entries.truncate(LARGEST_KEPT);
+    }
+}
+
+/// Everything the audit measured, independent of how it is rendered.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Counted files.
+    pub counted: Group,
+    pub skipped: Vec<Skipped>,
+    pub bytes_skipped: u64,
+    pub by_category: BTreeMap<String, Group>,
+    pub by_extension: BTreeMap<String, Group>,
+    /// One histogram per tokenizer.
+    pub distribution: Vec<Histogram>,
+    pub largest: Largest,
+}
+
+impl Tally {
+    pub fn files_seen(&self) -> u64 {
+        self.counted.files + self.skipped.len() as u64
+    }
+
+    pub fn bytes_seen(&self) -> u64 {
+        self.counted.bytes + self.bytes_skipped
+    }
+
+    pub fn add_file(&mut self, f: &FileTally) {
+        self.counted.add(f);
+        self.by_category
+            .entry(f.category.clone())
+            .or_default()
+            .add(f);
+        self.by_extension.entry(f.extension()).or_default().add(f);
+        if self.distribution.len() < f.tokens.len() {
+            self.distribution
+                .resize(f.tokens.len(), Histogram::default());
+        }
+        for (h, &t) in self.distribution.iter_mut().zip(&f.tokens) {
+            h.record(t);
+        }
+        if let Some(&first) = f.tokens.first() {
+            self.largest.offer(first, &f.path);
+        }
+    }
+
+    pub fn add_skipped(&mut self, s: Skipped) {
+        self.bytes_skipped += s.bytes;
+        let at = self.skipped.partition_point(|x| x.path < s.path);
+        self.skipped.insert(at, s);
+    }
+
+    /// Combines two tallies of disjoint file sets.
+    pub fn merge(&mut self, other: &Tally) {
+        self.counted.merge(&other.counted);
+        for s in &other.skipped {
+            self.add_skipped(s.clone());
+        }
+        for (k, g) in &other.by_category {
+            self.by_category.entry(k.clone()).or_default().merge(g);
+        }
+        for (k, g) in &other.by_extension {
+            self.by_extension.entry(k.clone()).or_default().merge(g);
+        }
+        if self.distribution.len() < other.distribution.len() {
+            self.distribution
+                .resize(other.distribution.len(), Histogram::default());
+        }
+        for (a, b) in self.distribution.iter_mut().zip(&other.distribution) {
+            a.merge(b);
+        }
+        self.largest.merge(&other.largest);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::skip::SkipReason;
+
+    fn file(path: &str, cat: &str, bytes: u64, tokens: &[u64]) -> FileTally {
+        FileTally {
+            path: path.into(),
+            category: cat.into(),
+            encoding: "UTF-8",
+            bytes,
+            chars: bytes,
+            lines: 1,
+            tokens: tokens.to_vec(),
+        }
+    }
+
+    fn tally_of(files: &[FileTally], skipped: &[Skipped]) -> Tally {
+        let mut t = Tally::default();
+        for f in files {
+            t.add_file(f);
+        }
+        for s in skipped {
+            t.add_skipped(s.clone());
+        }
+        t
+    }
+
+    #[test]
+    fn merge_equals_tally_of_union_in_any_order() {
+        let files: Vec<FileTally> = (0..40)
+            .map(|i| {
+                file(
+                    &format!("c{}/f{i}.{}", i % 3, ["txt", "md"][i % 2]),
+                    &format!("c{}", i % 3),
+                    100 + i as u64 * 37,
+                    &[i as u64 * 1000 + 7, i as u64 * 3],
+                )
+            })
+            .collect();
+        let skipped: Vec<Skipped> = (0..5)
+            .map(|i| Skipped {
+                path: format!("s{i}").into(),
+                category: ".".into(),
+                bytes: i,
+                reason: SkipReason::Binary,
+            })
+            .collect();
+        let whole = tally_of(&files, &skipped);
+        let mut a = tally_of(&files[..17], &skipped[3..]);
+        let b = tally_of(&files[17..], &skipped[..3]);
+        let mut b2 = b.clone();
+        a.merge(&b);
+        b2.merge(&tally_of(&files[..17], &skipped[3..]));
+        assert_eq!(a, whole);
+        assert_eq!(b2, whole);
+        assert_eq!(whole.files_seen(), 45);
+        assert_eq!(whole.largest.entries.len(), LARGEST_KEPT);
+        assert_eq!(whole.largest.entries[0].0, 39_007);
+    }
+
+    #[test]
+    fn histogram_quantiles_within_stated_error() {
+        let mut h = Histogram::default();
+        for v in 1..=100_000u64 {
+            h.record(v);
+        }
+        for (q, truth) in [(0.5, 50_000u64), (0.9, 90_000), (0.99, 99_000)] {
+            let got = h.quantile(q);
+            assert!(got <= truth, "{q}: {got} > {truth}");
+            let err = (truth - got) as f64 / truth as f64;
+            assert!(err <= Histogram::RELATIVE_ERROR, "{q}: {got} vs {truth}");
+        }
+        assert_eq!(h.max(), 100_000);
+        // Exact below 1024.
+        let mut small = Histogram::default();
+        for v in [3, 5, 7, 900] {
+            small.record(v);
+        }
+        assert_eq!(small.quantile(0.5), 5);
+        assert_eq!(small.quantile(1.0), 900);
+    }
+
+    #[test]
+    fn buckets_round_trip_lower_bounds() {
+        for v in [0u64, 1, 1023, 1024, 1025, 5000, 1 << 40, u64::MAX] {
+            let lb = lower_bound(bucket_of(v));
+            assert!(lb <= v);
+            assert_eq!(bucket_of(lb), bucket_of(v));
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! End-to-end: the real binary on the bundled corpus. Counts are checked
+//! against tiktoken-rs, the reference implementation, file by file.
+
+mod common;
+
+use common::*;
+
+const ENCODINGS: [&str; 4] = ["o200k_base", "cl100k_base", "p50k_base", "r50k_base"];
+
+fn reference(encoding: &str, text: &str) -> usize {
+    let bpe = match encoding {
+        "o200k_base" => tiktoken_rs::o200k_base_singleton(),
+        "cl100k_base" => tiktoken_rs::cl100k_base_singleton(),
+        "p50k_base" => tiktoken_rs::p50k_base_singleton(),
+        "r50k_base" => tiktoken_rs::r50k_base_singleton(),
+        _ => unreachable!(),
+    };
+    bpe.encode_ordinary(text).len()
+}
+
+#[test]
+fn fixture_counts_equal_tiktoken_rs_with_one_and_many_threads() {
+    let tmp = tempfile::tempdir().unwrap();
+    for threads in ["1", "2", "4"] {
+        let csv_path = tmp.path().join(format!("rows-{threads}.csv"));
+        let json_path = tmp.path().join(format!("report-{threads}.json"));
+        let out = run(&[
+            "audit",
+            "fixtures/corpus",
+            "-t",
+            &ENCODINGS.join(","),
+            "-j",
+            threads,
+            "--csv",
+            csv_path.to_str().unwrap(),
+            "--json",
+            json_path.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let rows = csv_rows(&csv_path);
+        assert!(rows.len() >= 10);
+        let mut totals = [0usize; 4];
+        for row in &rows {
+            assert_eq!(row["status"], "counted", "{row:?}");
+            let text = std::fs::read_to_string(&row["path"]).unwrap();
+            assert_eq!(row["chars"], text.chars().count().to_string());
+            for (i, enc) in ENCODINGS.iter().enumerate() {
+                let want = reference(enc, &text);
+                totals[i] += want;
+                assert_eq!(
+                    row[&format!("tokens_{enc}")],
+                    want.to_string(),
+                    "{enc} on {}",
+                    row["path"]
+                );
+            }
+        }
+        let report = json(&json_path);
+        assert_eq!(report["schema"], "tokenaudit.report/v1");
+        for (i, enc) in ENCODINGS.iter().enumerate() {
+            assert_eq!(report["totals"]["tokens"][enc], totals[i] as u64);
+        }
+        let cats = report["by_category"].as_object().unwrap();
+        for c in ["contracts", "prompts", "transcripts", "code", "."] {
+            assert!(cats.contains_key(c), "category {c} missing");
+        }
+        let sum: u64 = cats
+            .values()
+            .map(|c| c["tokens"]["o200k_base"].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            sum,
+            report["totals"]["tokens"]["o200k_base"].as_u64().unwrap()
+        );
+    }
+}
+
+#[test]
+fn canonical_json_does_not_depend_on_thread_count() {
+    let strip_run = |s: String| {
+        let mut v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        v.as_object_mut().unwrap().remove("run");
+        v
+    };
+    let one = run(&["audit", "fixtures/corpus", "-j", "1", "--json", "-"]);
+    let two = run(&["audit", "fixtures/corpus", "-j", "2", "--json", "-"]);
+    assert_eq!(strip_run(stdout(&one)), strip_run(stdout(&two)));
+}
+
+#[test]
+fn categories_and_filters() {
+    let out = run(&[
+        "audit",
+        "fixtures/corpus",
+        "--include",
+        "**/*.txt",
+        "--exclude",
+        "prompts/**",
+        "--category",
+        "legal=contracts/**",
+        "--json",
+        "-",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let cats: Vec<&String> = report["by_category"].as_object().unwrap().keys().collect();
+    assert_eq!(cats, vec![".", "legal"]);
+    assert_eq!(report["by_extension"].as_object().unwrap().len(), 1);
+}
+
+#[test]
+fn stdin_is_audited() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let text = "Count me from standard input, please.\n";
+    let mut child = Command::new(bin())
+        .args(["audit", "-", "-t", "cl100k_base", "--json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["totals"]["tokens"]["cl100k_base"],
+        reference("cl100k_base", text) as u64
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_with_one_line() {
+    let unknown = run(&["audit", "fixtures/corpus", "-t", "gpt-9"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    let msg = stderr(&unknown);
+    assert!(msg.contains("unknown tokenizer `gpt-9`"), "{msg}");
+    assert!(
+        msg.contains("o200k_base") && msg.contains("r50k_base"),
+        "{msg}"
+    );
+    assert_eq!(msg.trim().lines().count(), 1);
+
+    let missing = run(&["audit", "no/such/dir"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("no/such/dir"));
+
+    let bad_glob = run(&["audit", "fixtures", "--include", "a[b"]);
+    assert_eq!(bad_glob.status.code(), Some(2));
+    assert!(stderr(&bad_glob).contains("--include"));
+
+    let bad_flag = run(&["audit", "--no-such-flag"]);
+    assert_eq!(bad_flag.status.code(), Some(2));
+}
+
+#[test]
+fn closed_stdout_is_not_an_error() {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(bin())
+        .args([
+            "audit",
+            "fixtures/corpus",
+            "--csv",
+            "-",
+            "-t",
+            "cl100k_base,o200k_base",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn strict_fails_when_files_are_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("a.bin"), b"\0\0").unwrap();
+    let dir = tmp.path().to_str().unwrap();
+    assert_eq!(run(&["audit", dir]).status.code(), Some(0));
+    let strict = run(&["audit", dir, "--strict"]);
+    assert_eq!(strict.status.code(), Some(2));
+    assert!(stderr(&strict).contains("skipped"));
+}
