@@ -1,0 +1,141 @@
+//! Verifies, file by file, that tokenaudit's counts equal the reference
+//! implementations on a real corpus: with 1 thread and with all threads,
+//! whole and cut into small pieces. Run by `scripts/verify-exact`.
+//!
+//! usage: verify_exact [-t NAME[,NAME...]] PATH...
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use rayon::prelude::*;
+use tokenaudit::audit::{Audit, AuditConfig, RowSink};
+use tokenaudit::discover::{Filters, Skipped, Source};
+use tokenaudit::extract::Parse;
+use tokenaudit::tally::FileTally;
+use tokenaudit::tokenize::{self, chunk};
+
+#[derive(Default)]
+struct Rows(HashMap<PathBuf, (String, Vec<u64>)>);
+
+impl RowSink for Rows {
+    fn counted(&mut self, f: &FileTally) -> std::io::Result<()> {
+        self.0
+            .insert(f.path.clone(), (f.category.clone(), f.tokens.clone()));
+        Ok(())
+    }
+    fn skipped(&mut self, _: &Skipped) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The reference count of `text` for a tokenizer name.
+fn reference(name: &str, text: &str) -> u64 {
+    let bpe = match name {
+        "o200k_base" => tiktoken_rs::o200k_base_singleton(),
+        "cl100k_base" => tiktoken_rs::cl100k_base_singleton(),
+        "p50k_base" => tiktoken_rs::p50k_base_singleton(),
+        "r50k_base" => tiktoken_rs::r50k_base_singleton(),
+        other => panic!("no reference implementation wired for {other}"),
+    };
+    bpe.encode_ordinary(text).len() as u64
+}
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let mut names: Vec<String> = tokenize::builtin::NAMES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut paths = Vec::new();
+    while let Some(a) = args.next() {
+        if a == "-t" {
+            names = args
+                .next()
+                .expect("-t NAMES")
+                .split(',')
+                .map(String::from)
+                .collect();
+        } else {
+            paths.push(PathBuf::from(a));
+        }
+    }
+    let tokenizers: Vec<_> = names
+        .iter()
+        .map(|n| tokenize::resolve(n).unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    let all_threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut runs = Vec::new();
+    for threads in [1, all_threads] {
+        let audit = Audit::new(AuditConfig {
+            paths: paths.clone(),
+            filters: Filters::default(),
+            tokenizers: tokenizers.clone(),
+            parse: Parse::Text,
+            threads,
+            progress: false,
+            command_line: Vec::new(),
+        });
+        let mut rows = Rows::default();
+        let report = audit.run_with_rows(&mut rows).expect("audit runs");
+        eprintln!(
+            "audit with {threads} thread(s): {} files counted, {} skipped, {:.1} MB/s",
+            report.totals.files_counted, report.totals.files_skipped, report.run.mb_per_second
+        );
+        runs.push(rows.0);
+    }
+
+    let files: Vec<(&PathBuf, &(String, Vec<u64>))> = runs[0].iter().collect();
+    let mismatches: Vec<String> = files
+        .par_iter()
+        .flat_map_iter(|(path, (category, tokens))| {
+            let mut problems = Vec::new();
+            let source = Source {
+                path: path.to_path_buf(),
+                len: 0,
+                category: category.clone(),
+            };
+            let doc = tokenaudit::load::load(&source).expect("loaded before, loads again");
+            let text = doc.text();
+            for (i, t) in tokenizers.iter().enumerate() {
+                let name = &names[i];
+                let want = reference(name, text);
+                let mut counter = t.counter();
+                let pieces: u64 = chunk::pieces(text, 4096)
+                    .iter()
+                    .enumerate()
+                    .map(|(k, p)| if k == 0 { counter.count(p) } else { counter.count_continuation(p) })
+                    .sum();
+                let n_threads = runs[1].get(*path).map(|r| r.1[i]);
+                if tokens[i] != want || n_threads != Some(want) || pieces != want {
+                    problems.push(format!(
+                        "{}: {name}: reference {want}, 1 thread {}, all threads {:?}, pieces {pieces}",
+                        path.display(),
+                        tokens[i],
+                        n_threads
+                    ));
+                }
+            }
+            problems
+        })
+        .collect();
+    let bytes: u64 = files
+        .iter()
+        .map(|(p, _)| std::fs::metadata(p).map_or(0, |m| m.len()))
+        .sum();
+    for m in mismatches.iter().take(50) {
+        println!("MISMATCH {m}");
+    }
+    println!(
+        "{} files, {:.1} MB, tokenizers {}: {} mismatches",
+        files.len(),
+        bytes as f64 / 1e6,
+        names.join(","),
+        mismatches.len()
+    );
+    if mismatches.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
