@@ -51,6 +51,10 @@ pub struct Group {
     pub lines: u64,
     /// Per tokenizer, in selection order.
     pub tokens: Vec<u64>,
+    /// Tokens per document, per tokenizer: what projections take their
+    /// p50–p90 document sizes from.
+    #[serde(skip)]
+    pub distribution: Vec<Histogram>,
 }
 
 impl Group {
@@ -60,6 +64,13 @@ impl Group {
         self.chars += f.chars;
         self.lines += f.lines;
         add_vec(&mut self.tokens, &f.tokens);
+        if self.distribution.len() < f.tokens.len() {
+            self.distribution
+                .resize(f.tokens.len(), Histogram::default());
+        }
+        for (h, &t) in self.distribution.iter_mut().zip(&f.tokens) {
+            h.record(t);
+        }
     }
 
     fn merge(&mut self, other: &Group) {
@@ -68,6 +79,13 @@ impl Group {
         self.chars += other.chars;
         self.lines += other.lines;
         add_vec(&mut self.tokens, &other.tokens);
+        if self.distribution.len() < other.distribution.len() {
+            self.distribution
+                .resize(other.distribution.len(), Histogram::default());
+        }
+        for (a, b) in self.distribution.iter_mut().zip(&other.distribution) {
+            a.merge(b);
+        }
     }
 }
 
@@ -207,8 +225,6 @@ pub struct Tally {
     pub bytes_skipped: u64,
     pub by_category: BTreeMap<String, Group>,
     pub by_extension: BTreeMap<String, Group>,
-    /// One histogram per tokenizer.
-    pub distribution: Vec<Histogram>,
     pub largest: Largest,
 }
 
@@ -228,13 +244,6 @@ impl Tally {
             .or_default()
             .add(f);
         self.by_extension.entry(f.extension()).or_default().add(f);
-        if self.distribution.len() < f.tokens.len() {
-            self.distribution
-                .resize(f.tokens.len(), Histogram::default());
-        }
-        for (h, &t) in self.distribution.iter_mut().zip(&f.tokens) {
-            h.record(t);
-        }
         if let Some(&first) = f.tokens.first() {
             self.largest.offer(first, &f.path);
         }
@@ -257,13 +266,6 @@ impl Tally {
         }
         for (k, g) in &other.by_extension {
             self.by_extension.entry(k.clone()).or_default().merge(g);
-        }
-        if self.distribution.len() < other.distribution.len() {
-            self.distribution
-                .resize(other.distribution.len(), Histogram::default());
-        }
-        for (a, b) in self.distribution.iter_mut().zip(&other.distribution) {
-            a.merge(b);
         }
         self.largest.merge(&other.largest);
     }

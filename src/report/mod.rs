@@ -74,6 +74,10 @@ pub struct GroupReport {
     pub chars: u64,
     pub lines: u64,
     pub tokens: Map<String, Value>,
+    /// Tokenizer name → median tokens per document.
+    pub tokens_p50: Map<String, Value>,
+    /// Tokenizer name → 90th percentile of tokens per document.
+    pub tokens_p90: Map<String, Value>,
 }
 
 #[derive(Debug, Serialize)]
@@ -116,7 +120,13 @@ fn group(names: &[String], g: &Group) -> GroupReport {
         chars: g.chars,
         lines: g.lines,
         tokens: by_name(names, &g.tokens),
+        tokens_p50: by_name(names, &quantiles(&g.distribution, 0.5)),
+        tokens_p90: by_name(names, &quantiles(&g.distribution, 0.9)),
     }
+}
+
+fn quantiles(hs: &[Histogram], q: f64) -> Vec<u64> {
+    hs.iter().map(|h| h.quantile(q)).collect()
 }
 
 fn round2(x: f64) -> f64 {
@@ -199,7 +209,7 @@ impl Report {
                 .collect(),
             distribution: names
                 .iter()
-                .zip(&tally.distribution)
+                .zip(&tally.counted.distribution)
                 .map(|(n, h)| (n.clone(), distribution(h)))
                 .collect(),
             largest: tally
