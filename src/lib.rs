@@ -5,4 +5,5 @@ The pipeline (see DESIGN.md): discover → load → extract → count → aggreg
 price → render. Each stage is a module with one job.
 */
 
+pub mod pricing;
 pub mod tokenize;
