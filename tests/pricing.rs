@@ -690,3 +690,23 @@ fn junit_xml_is_well_formed_with_a_failure_per_failed_check() {
         failures[0]
     );
 }
+
+/// The Rust LiteLLM reader and the Python generator (`scripts/update-prices`)
+/// must agree: applying the very table the catalog was generated from changes
+/// nothing. Needs that table, which is not committed:
+/// `TOKENAUDIT_LITELLM_JSON=/path/model_prices_and_context_window_backup.json
+///  cargo test --test pricing -- --ignored`
+#[test]
+#[ignore = "needs TOKENAUDIT_LITELLM_JSON (the pinned LiteLLM table)"]
+fn litellm_reader_agrees_with_the_generated_catalog() {
+    let path = std::env::var("TOKENAUDIT_LITELLM_JSON").expect("set TOKENAUDIT_LITELLM_JSON");
+    let embedded = Catalog::embedded();
+    let reread = Catalog::embedded().with_litellm(&path).unwrap();
+    assert!(reread.overrides[0].contains(&format!("({} models updated)", embedded.models.len())));
+    for (a, b) in embedded.models.iter().zip(&reread.models) {
+        assert_eq!(a.prices, b.prices, "{}", a.id);
+        assert_eq!(a.tiers, b.tiers, "{}", a.id);
+        assert_eq!(a.max_input_tokens, b.max_input_tokens, "{}", a.id);
+        assert_eq!(a.max_output_tokens, b.max_output_tokens, "{}", a.id);
+    }
+}
