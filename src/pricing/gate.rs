@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::cost::ModelCost;
 use super::format_usd;
-use super::scenario::Projection;
+use super::projection::Projection;
 
 /// What the gate looks at.
 #[derive(Clone, Copy, Debug, Default)]

@@ -10,8 +10,8 @@ the tally already holds and turns them into money:
   context windows, and the user's own prices (override file, LiteLLM JSON).
 - [`cost`]: the cost of sending the whole corpus once, per model, with
   long-context tiers applied per document; documents over a context window.
-- [`scenario`]: a workload description (`--scenario FILE`) and its monthly
-  projection per workload and phase.
+- [`scenario`]: a workload description (`--scenario FILE`), checked.
+- [`projection`]: its monthly tokens and cost per workload and phase.
 - [`gate`]: the pass/fail logic of `tokenaudit check` and its JUnit XML.
 - [`listing`]: the `models` table.
 
@@ -25,16 +25,22 @@ it totals and per-document counts from the tally.
 
 pub mod catalog;
 pub mod cost;
+mod format;
 pub mod gate;
 pub mod listing;
 mod litellm;
+pub mod projection;
 pub mod scenario;
 
 pub use catalog::{Catalog, ModelPrice, PriceProvenance, Prices, Tier};
 pub use cost::{corpus_cost, corpus_cost_from_documents, over_context, ModelCost, TokenTotals};
 pub use gate::{evaluate_gate, junit_xml, CheckStatus, GateCheck, GateInput, GateOutcome};
 pub use listing::render_models_table;
-pub use scenario::{project, CategoryProfile, CorpusProfile, Projection, Scenario, SizeStats};
+pub use projection::{
+    project, CategoryProfile, CorpusProfile, PhaseProjection, Projection, SizeStats,
+    WorkloadProjection,
+};
+pub use scenario::Scenario;
 
 use std::fmt;
 
