@@ -283,6 +283,18 @@ impl Catalog {
             .collect()
     }
 
+    /// The smallest input window among the models counted by `tokenizer`.
+    /// A document at or under it fits every such model, so the tally need
+    /// only remember `(path, tokens)` for documents above it to answer
+    /// [`super::over_context`] later.
+    pub fn smallest_window(&self, tokenizer: &str) -> Option<u64> {
+        self.models
+            .iter()
+            .filter(|m| m.tokenizer == tokenizer)
+            .filter_map(|m| m.max_input_tokens)
+            .min()
+    }
+
     pub fn provenance(&self) -> PriceProvenance {
         PriceProvenance {
             source: self.source.clone(),
@@ -373,6 +385,14 @@ mod tests {
         assert_eq!(c.get("GPT-4O-2024-08-06").unwrap().id, "gpt-4o");
         let err = c.model("sonnet-4-6").unwrap_err().to_string();
         assert!(err.contains("claude-sonnet-4-6"), "{err}");
+    }
+
+    #[test]
+    fn smallest_window_is_the_tightest_model_of_that_tokenizer() {
+        let c = Catalog::embedded();
+        // text-embedding-3-* (8191 tokens) are the only cl100k_base models
+        assert_eq!(c.smallest_window("cl100k_base"), Some(8191));
+        assert_eq!(c.smallest_window("r50k_base"), None);
     }
 
     #[test]
