@@ -75,6 +75,7 @@ fn main() -> ExitCode {
             threads,
             progress: false,
             command_line: Vec::new(),
+            pricing: None,
         });
         let mut rows = Rows::default();
         let report = audit.run_with_rows(&mut rows).expect("audit runs");

@@ -19,6 +19,7 @@ use rayon::prelude::*;
 use crate::count::{Engine, Outcome};
 use crate::discover::{self, Filters, Skipped, Source};
 use crate::extract::Parse;
+use crate::pricing::{Priced, PricingPlan};
 use crate::report::{Report, Run};
 use crate::tally::{FileTally, Tally};
 use crate::tokenize::SharedTokenizer;
@@ -39,6 +40,8 @@ pub struct AuditConfig {
     pub progress: bool,
     /// Recorded in the report's `run` section.
     pub command_line: Vec<String>,
+    /// Models to price and a scenario to project, if any.
+    pub pricing: Option<PricingPlan>,
 }
 
 /// Receives one row per file seen, in path order, as batches complete.
@@ -72,6 +75,16 @@ pub struct Audit {
     config: AuditConfig,
 }
 
+/// Why an audit could not finish. Bad input files are not errors (they are
+/// skipped entries); these are.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    #[error(transparent)]
+    Pricing(#[from] crate::pricing::PricingError),
+}
+
 /// A file discovery produced, in the order rows are emitted.
 enum Entry {
     Read(Source),
@@ -93,21 +106,26 @@ impl Audit {
     }
 
     /// Runs the audit without per-file rows.
-    pub fn run(&self) -> io::Result<Report> {
+    pub fn run(&self) -> Result<Report, AuditError> {
         self.run_with_rows(&mut NoRows)
     }
 
     /// Runs the audit, streaming a row per file seen to `rows`. Only an
     /// error writing rows (or starting the thread pool) fails the run: bad
     /// inputs become skipped entries.
-    pub fn run_with_rows(&self, rows: &mut dyn RowSink) -> io::Result<Report> {
+    pub fn run_with_rows(&self, rows: &mut dyn RowSink) -> Result<Report, AuditError> {
         let start = Instant::now();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.config.threads)
             .build()
-            .map_err(io::Error::other)?;
+            .map_err(|e| AuditError::Io(io::Error::other(e)))?;
         let threads = pool.current_num_threads();
         let tally = self.tally(&pool, rows)?;
+        let names = self.tokenizer_names();
+        let priced = match &self.config.pricing {
+            Some(plan) => plan.price(&tally, &names)?,
+            None => Priced::default(),
+        };
         let wall = start.elapsed().as_secs_f64();
         let run = Run {
             command_line: self.config.command_line.clone(),
@@ -132,8 +150,18 @@ impl Audit {
                 .map(|p| p.display().to_string())
                 .collect(),
             format!("{:?}", self.config.parse).to_lowercase(),
+            self.config.pricing.as_ref().map(PricingPlan::provenance),
+            priced,
             run,
         ))
+    }
+
+    fn tokenizer_names(&self) -> Vec<String> {
+        self.config
+            .tokenizers
+            .iter()
+            .map(|t| t.info().name.clone())
+            .collect()
     }
 
     fn tally(&self, pool: &rayon::ThreadPool, rows: &mut dyn RowSink) -> io::Result<Tally> {
@@ -155,7 +183,16 @@ impl Audit {
             self.config.parse,
             pool.current_num_threads(),
         );
-        let mut tally = Tally::default();
+        let mut tally = match &self.config.pricing {
+            Some(plan) => Tally::watching(
+                &self
+                    .tokenizer_names()
+                    .iter()
+                    .map(|n| plan.watch(n))
+                    .collect::<Vec<_>>(),
+            ),
+            None => Tally::default(),
+        };
         let mut entries = entries.into_iter().peekable();
         while entries.peek().is_some() {
             let batch: Vec<Entry> = entries.by_ref().take(BATCH).collect();

@@ -4,7 +4,7 @@ made from them ([`AuditArgs::into_config`]). The rest of the program never
 sees raw flags.
 */
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::audit::AuditConfig;
 use crate::discover::{self, CategoryRule, Filters};
 use crate::extract::Parse;
+use crate::pricing::{Catalog, PricingPlan, Scenario};
 use crate::tokenize;
 
 #[derive(Debug, Parser)]
@@ -26,10 +27,12 @@ use crate::tokenize;
         Exit codes: 0 audit completed (also with skipped files); 1 a gate failed; \
         2 usage, configuration or fatal I/O error.",
     after_help = "Examples:\n  \
-        tokenaudit audit fixtures\n  \
+        tokenaudit audit fixtures/corpus\n  \
         tokenaudit audit corpus -t o200k_base,cl100k_base --json report.json --csv files.csv\n  \
         tokenaudit audit . --include '*.md' --exclude 'target/**' --category legal='**/contracts/**'\n  \
-        cat prompt.txt | tokenaudit audit - -t cl100k_base"
+        cat prompt.txt | tokenaudit audit - -t cl100k_base\n  \
+        tokenaudit audit fixtures/corpus -m gpt-5.4-mini,claude-sonnet-4-6 --scenario fixtures/scenario.toml\n  \
+        tokenaudit check prompts/ -m gpt-5.4 --budget 5 --max-context --junit check.xml"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -38,26 +41,31 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Count the tokens of files and folders, with an account of every file.
+    /// Count the tokens of files and folders, with an account of every file;
+    /// with -m, what sending them costs; with --scenario, a monthly projection.
     Audit(Box<AuditArgs>),
+    /// A pre-flight gate for CI: exit 1 when a budget or a context window is exceeded.
+    Check(Box<CheckArgs>),
+    /// List the priced models: prices, context window, tokenizer, as-of date.
+    Models(ModelsArgs),
     /// List the tokenizers tokenaudit knows.
     Tokenizers,
 }
 
+/// What to read and how to count it: shared by `audit` and `check`.
 #[derive(Debug, Args)]
-pub struct AuditArgs {
+pub struct CorpusArgs {
     /// Files or folders to audit; `-` reads standard input. Default: `.`
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// Tokenizers to count with, comma-separated or repeated
-    /// (see `tokenaudit tokenizers`).
+    /// Tokenizers to count with, comma-separated or repeated (see
+    /// `tokenaudit tokenizers`). Default: o200k_base, or the priced models' tokenizers.
     #[arg(
         short = 't',
         long = "tokenizer",
         value_name = "NAME",
-        value_delimiter = ',',
-        default_value = "o200k_base"
+        value_delimiter = ','
     )]
     pub tokenizers: Vec<String>,
 
@@ -94,6 +102,45 @@ pub struct AuditArgs {
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
 
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Which models to price, at which prices, under which scenario.
+#[derive(Debug, Args)]
+pub struct PricingArgs {
+    /// Price the corpus for these models (ids or aliases, see `tokenaudit
+    /// models`); their tokenizers are counted automatically.
+    #[arg(
+        short = 'm',
+        long = "model",
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
+    pub models: Vec<String>,
+
+    /// A monthly usage scenario (TOML): workloads, phases, budget, value hypothesis.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+
+    /// Your own prices, in the catalog's format: overrides and additions.
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+
+    /// Prices from a LiteLLM model_prices_and_context_window.json, as is.
+    #[arg(long, value_name = "FILE")]
+    pub prices_litellm: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub corpus: CorpusArgs,
+
+    #[command(flatten)]
+    pub pricing: PricingArgs,
+
     /// Write the canonical JSON report to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -102,13 +149,50 @@ pub struct AuditArgs {
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
 
-    /// No progress bar.
-    #[arg(short, long)]
-    pub quiet: bool,
-
     /// Exit with status 2 if any file was skipped.
     #[arg(long)]
     pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub corpus: CorpusArgs,
+
+    #[command(flatten)]
+    pub pricing: PricingArgs,
+
+    /// Fail when the projected monthly cost (with --scenario) or the one-pass
+    /// input cost of the corpus (without) exceeds USD.
+    #[arg(long, value_name = "USD")]
+    pub budget: Option<rust_decimal::Decimal>,
+
+    /// Fail when any document exceeds a model's context window.
+    #[arg(long)]
+    pub max_context: bool,
+
+    /// Write the result as JUnit XML to FILE, for CI test reports.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Write the full JSON report to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    /// Print the catalog as JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Your own prices, in the catalog's format: overrides and additions.
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+
+    /// Prices from a LiteLLM model_prices_and_context_window.json, as is.
+    #[arg(long, value_name = "FILE")]
+    pub prices_litellm: Option<PathBuf>,
 }
 
 /// Parses `1234`, `10K`, `10M`, `1G` (binary multiples), `1.5M`.
@@ -130,22 +214,58 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     Ok((v * mult as f64) as u64)
 }
 
-impl AuditArgs {
+/// The embedded catalog with the user's price files layered on top.
+pub fn catalog(prices: Option<&Path>, litellm: Option<&Path>) -> Result<Catalog> {
+    let mut catalog = Catalog::embedded();
+    if let Some(p) = prices {
+        catalog = catalog.with_overrides(p)?;
+    }
+    if let Some(p) = litellm {
+        catalog = catalog.with_litellm(p)?;
+    }
+    Ok(catalog)
+}
+
+impl PricingArgs {
+    /// `None` when nothing is to be priced.
+    pub fn plan(&self) -> Result<Option<PricingPlan>> {
+        if self.models.is_empty() && self.scenario.is_none() {
+            if self.prices.is_some() || self.prices_litellm.is_some() {
+                bail!("--prices and --prices-litellm need a model (-m) or a --scenario");
+            }
+            return Ok(None);
+        }
+        let catalog = catalog(self.prices.as_deref(), self.prices_litellm.as_deref())?;
+        let scenario = self.scenario.as_ref().map(Scenario::load).transpose()?;
+        let models: Vec<String> = self.models.iter().map(|m| m.trim().to_string()).collect();
+        Ok(Some(PricingPlan::new(catalog, &models, scenario)?))
+    }
+}
+
+impl CorpusArgs {
     /// Makes every decision the audit needs; errors here are usage errors.
-    pub fn into_config(self, command_line: Vec<String>) -> Result<AuditConfig> {
-        let mut tokenizers = Vec::new();
-        for name in &self.tokenizers {
-            let name = name.trim();
-            if tokenizers
-                .iter()
-                .any(|t: &tokenize::SharedTokenizer| t.info().name == name)
-            {
+    pub fn into_config(
+        self,
+        pricing: Option<PricingPlan>,
+        command_line: Vec<String>,
+    ) -> Result<AuditConfig> {
+        let mut names: Vec<String> = self
+            .tokenizers
+            .iter()
+            .map(|n| n.trim().to_string())
+            .collect();
+        if let Some(plan) = &pricing {
+            names.extend(plan.tokenizers());
+        }
+        if names.is_empty() {
+            names.push("o200k_base".to_string());
+        }
+        let mut tokenizers: Vec<tokenize::SharedTokenizer> = Vec::new();
+        for name in &names {
+            if tokenizers.iter().any(|t| &t.info().name == name) {
                 continue;
             }
             tokenizers.push(tokenize::resolve(name)?);
-        }
-        if tokenizers.is_empty() {
-            bail!("no tokenizer selected (-t NAME)");
         }
         let categories = self
             .category
@@ -174,11 +294,6 @@ impl AuditArgs {
         if paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
             bail!("`-` (standard input) can be given only once");
         }
-        if self.json.as_deref() == Some(std::path::Path::new("-"))
-            && self.csv.as_deref() == Some(std::path::Path::new("-"))
-        {
-            bail!("--json - and --csv - cannot both write to standard output");
-        }
         let threads = match self.threads {
             Some(0) => bail!("--threads must be at least 1"),
             Some(n) => n,
@@ -192,6 +307,7 @@ impl AuditArgs {
             threads,
             progress: !self.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             command_line,
+            pricing,
         })
     }
 }

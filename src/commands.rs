@@ -4,12 +4,14 @@ and write the outputs the user asked for.
 */
 
 use std::io::Write;
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
 use crate::audit::{Audit, NoRows, RowSink};
-use crate::cli::{self, AuditArgs, Cli, Command};
-use crate::report::{csv::CsvRows, table};
+use crate::cli::{self, AuditArgs, CheckArgs, Cli, Command, ModelsArgs};
+use crate::pricing::{self, evaluate_gate, junit_xml, GateInput};
+use crate::report::{csv::CsvRows, table, Report};
 use crate::tokenize;
 
 /// The process exit status of a completed command.
@@ -24,6 +26,8 @@ pub enum Status {
 pub fn run(cli: Cli, command_line: Vec<String>) -> Result<Status> {
     match cli.command {
         Command::Audit(args) => audit(*args, command_line),
+        Command::Check(args) => check(*args, command_line),
+        Command::Models(args) => models(args),
         Command::Tokenizers => {
             let mut out = std::io::stdout().lock();
             for name in tokenize::builtin::NAMES {
@@ -40,11 +44,23 @@ pub fn run(cli: Cli, command_line: Vec<String>) -> Result<Status> {
     }
 }
 
+fn is_stdout(path: &Option<std::path::PathBuf>) -> bool {
+    path.as_deref() == Some(Path::new("-"))
+}
+
+fn write_json(path: &Path, report: &Report) -> Result<()> {
+    let mut out = cli::output(path)?;
+    out.write_all(report.to_json().as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
 fn audit(args: AuditArgs, command_line: Vec<String>) -> Result<Status> {
-    let json = args.json.clone();
-    let csv = args.csv.clone();
-    let strict = args.strict;
-    let config = args.into_config(command_line)?;
+    if is_stdout(&args.json) && is_stdout(&args.csv) {
+        bail!("--json - and --csv - cannot both write to standard output");
+    }
+    let plan = args.pricing.plan()?;
+    let config = args.corpus.into_config(plan, command_line)?;
     let names: Vec<String> = config
         .tokenizers
         .iter()
@@ -52,36 +68,87 @@ fn audit(args: AuditArgs, command_line: Vec<String>) -> Result<Status> {
         .collect();
     let audit = Audit::new(config);
 
-    let mut csv_rows = match &csv {
+    let mut csv_rows = match &args.csv {
         Some(path) => Some(CsvRows::new(cli::output(path)?, &names)?),
         None => None,
     };
     let report = match csv_rows.as_mut() {
         Some(rows) => audit.run_with_rows(rows as &mut dyn RowSink),
         None => audit.run_with_rows(&mut NoRows),
-    }
-    .context("audit failed")?;
+    }?;
     if let Some(rows) = csv_rows {
         rows.finish().context("cannot write the CSV")?;
     }
-    if let Some(path) = &json {
-        let mut out = cli::output(path)?;
-        out.write_all(report.to_json().as_bytes())?;
-        out.flush()?;
+    if let Some(path) = &args.json {
+        write_json(path, &report)?;
     }
-    let stdout_taken = [&json, &csv]
-        .iter()
-        .any(|p| p.as_deref() == Some(std::path::Path::new("-")));
-    if !stdout_taken {
+    if !is_stdout(&args.json) && !is_stdout(&args.csv) {
         let mut out = std::io::stdout().lock();
         out.write_all(table::render(&report).as_bytes())?;
         out.flush()?;
     }
-    if strict && report.totals.files_skipped > 0 {
+    if args.strict && report.totals.files_skipped > 0 {
         bail!(
             "{} files were skipped (--strict); the report lists them",
             report.totals.files_skipped
         );
     }
+    Ok(Status::Success)
+}
+
+fn check(args: CheckArgs, command_line: Vec<String>) -> Result<Status> {
+    if args.pricing.models.is_empty() && args.pricing.scenario.is_none() {
+        bail!("check needs a model to price (-m NAME) or a --scenario");
+    }
+    if args.budget.is_none() && !args.max_context {
+        bail!("nothing to check: give --budget USD and/or --max-context");
+    }
+    let plan = args.pricing.plan()?;
+    let mut config = args.corpus.into_config(plan, command_line)?;
+    config.progress = false;
+    let report = Audit::new(config).run()?;
+    let outcome = evaluate_gate(&GateInput {
+        budget_usd: args.budget,
+        costs: &report.costs,
+        projection: report.projection.as_ref(),
+        check_context: args.max_context,
+    });
+    if let Some(path) = &args.junit {
+        std::fs::write(path, junit_xml(&outcome))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.json {
+        write_json(path, &report)?;
+    }
+    // The summary goes to stderr when stdout carries the JSON.
+    let line = outcome.summary();
+    if is_stdout(&args.json) {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
+        if report.totals.files_skipped > 0 {
+            println!(
+                "note: {} files skipped (binary, unreadable, ...); --json lists them",
+                report.totals.files_skipped
+            );
+        }
+    }
+    Ok(if outcome.passed {
+        Status::Success
+    } else {
+        Status::GateFailed
+    })
+}
+
+fn models(args: ModelsArgs) -> Result<Status> {
+    let catalog = cli::catalog(args.prices.as_deref(), args.prices_litellm.as_deref())?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &catalog)?;
+        writeln!(out)?;
+    } else {
+        out.write_all(pricing::render_models_table(&catalog).as_bytes())?;
+    }
+    out.flush()?;
     Ok(Status::Success)
 }

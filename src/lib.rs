@@ -13,6 +13,7 @@ pub mod count;
 pub mod discover;
 pub mod extract;
 pub mod load;
+pub mod pricing;
 pub mod report;
 pub mod skip;
 pub mod tally;

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::pricing::{ModelCost, PriceProvenance, Priced, Projection};
 use crate::tally::{Group, Histogram, Tally};
 use crate::tokenize::TokenizerInfo;
 
@@ -30,6 +31,11 @@ pub struct Report {
     pub by_extension: BTreeMap<String, GroupReport>,
     pub distribution: Map<String, Value>,
     pub largest: Vec<LargestEntry>,
+    /// Per priced model (`-m`): one-pass input cost, documents over its
+    /// context window. Empty when no model is priced.
+    pub costs: Vec<ModelCost>,
+    /// The scenario's monthly projection (`--scenario`), or null.
+    pub projection: Option<Projection>,
     pub skipped: Vec<SkippedEntry>,
     pub run: Run,
 }
@@ -41,6 +47,8 @@ pub struct Provenance {
     pub parse: String,
     pub roots: Vec<String>,
     pub tokenizers: Vec<TokenizerInfo>,
+    /// The price catalog's source and as-of date, when anything is priced.
+    pub prices: Option<PriceProvenance>,
 }
 
 #[derive(Debug, Serialize)]
@@ -151,6 +159,8 @@ impl Report {
         tokenizers: Vec<TokenizerInfo>,
         roots: Vec<String>,
         parse: String,
+        prices: Option<PriceProvenance>,
+        priced: Priced,
         run: Run,
     ) -> Report {
         let names: Vec<String> = tokenizers.iter().map(|t| t.name.clone()).collect();
@@ -184,6 +194,7 @@ impl Report {
                 parse,
                 roots,
                 tokenizers,
+                prices,
             },
             totals: Totals {
                 files_seen: tally.files_seen(),
@@ -221,6 +232,8 @@ impl Report {
                     tokens: *t,
                 })
                 .collect(),
+            costs: priced.costs,
+            projection: priced.projection,
             skipped: tally
                 .skipped
                 .iter()

@@ -10,16 +10,22 @@ use std::fmt::Write;
 use serde_json::{Map, Value};
 
 use super::{GroupReport, Report};
+use crate::pricing::format_usd;
 
 /// How many skipped files are listed by name before the list is summarised.
 const SKIPPED_LISTED: usize = 20;
 
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
+    group_digits(&n.to_string())
+}
+
+/// Puts a comma between groups of three digits of an unsigned integer
+/// written in decimal: `"1234567"` → `"1,234,567"`.
+pub fn group_digits(digits: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -162,6 +168,9 @@ pub fn render(report: &Report) -> String {
         out.push('\n');
     }
 
+    render_costs(report, &mut out);
+    render_projection(report, &mut out);
+
     if !report.skipped.is_empty() {
         let mut by_reason: BTreeMap<&str, u64> = BTreeMap::new();
         for s in &report.skipped {
@@ -186,6 +195,127 @@ pub fn render(report: &Report) -> String {
         }
     }
     out
+}
+
+fn opt_usd(d: Option<rust_decimal::Decimal>) -> String {
+    d.map(format_usd).unwrap_or_else(|| "-".to_string())
+}
+
+/// One line per priced model: the cost of sending the corpus once.
+fn render_costs(report: &Report, out: &mut String) {
+    if report.costs.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "cost of sending the corpus once as input");
+    let mut rows = vec![vec![
+        "model".to_string(),
+        "tokenizer".into(),
+        "input tokens".into(),
+        "$/Mtok".into(),
+        "standard".into(),
+        "cached".into(),
+        "batch".into(),
+        "over window".into(),
+    ]];
+    let mut estimates = false;
+    for c in &report.costs {
+        estimates |= c.estimate;
+        rows.push(vec![
+            c.model.clone(),
+            if c.estimate {
+                format!("{}*", c.tokenizer)
+            } else {
+                c.tokenizer.clone()
+            },
+            thousands(c.input_tokens),
+            c.input_usd_per_mtok.normalize().to_string(),
+            format_usd(c.input_cost_usd),
+            opt_usd(c.cached_input_cost_usd),
+            opt_usd(c.batch_input_cost_usd),
+            thousands(c.over_context.len() as u64),
+        ]);
+    }
+    Grid { rows }.render(out);
+    if estimates {
+        out.push_str(
+            "* estimate: counted with a proxy tokenizer (the model's own is not public)\n",
+        );
+    }
+    if let Some(p) = &report.provenance.prices {
+        let _ = writeln!(out, "prices: {} (as of {})", p.source, p.as_of);
+    }
+    out.push('\n');
+}
+
+/// The scenario's monthly projection per phase: the token story.
+fn render_projection(report: &Report, out: &mut String) {
+    let Some(p) = &report.projection else {
+        return;
+    };
+    let _ = writeln!(out, "projection: {}", p.scenario);
+    let mut rows = vec![vec![
+        "phase".to_string(),
+        "input tok/month".into(),
+        "output tok/month".into(),
+        "cost/month".into(),
+        "p50..p90".into(),
+        "budget".into(),
+        "".into(),
+    ]];
+    for ph in &p.phases {
+        rows.push(vec![
+            ph.phase.clone(),
+            thousands(ph.input_tokens_per_month),
+            thousands(ph.output_tokens_per_month),
+            format_usd(ph.cost_usd_per_month),
+            format!(
+                "{}..{}",
+                format_usd(ph.cost_usd_per_month_p50),
+                format_usd(ph.cost_usd_per_month_p90)
+            ),
+            opt_usd(ph.budget_usd_per_month),
+            match ph.within_budget {
+                Some(true) => "within".into(),
+                Some(false) => "OVER".into(),
+                None => String::new(),
+            },
+        ]);
+    }
+    Grid { rows }.render(out);
+    if let Some(last) = p.phases.last() {
+        let mut rows = vec![vec![
+            format!("{} by workload", last.phase),
+            "model".into(),
+            "calls/month".into(),
+            "input tok/call".into(),
+            "cost/month".into(),
+        ]];
+        for w in &last.workloads {
+            rows.push(vec![
+                format!("  {}", w.workload),
+                if w.estimate {
+                    format!("{}*", w.model)
+                } else {
+                    w.model.clone()
+                },
+                w.calls_per_month.round().to_string(),
+                w.input_tokens_per_call.mean.round().to_string(),
+                format_usd(w.cost_usd_per_month),
+            ]);
+        }
+        Grid { rows }.render(out);
+    }
+    if let Some(v) = &p.value_hypothesis {
+        let _ = writeln!(
+            out,
+            "value hypothesis: {}",
+            v.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+    }
+    for n in &p.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    out.push('\n');
 }
 
 #[cfg(test)]

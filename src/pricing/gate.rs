@@ -1,0 +1,284 @@
+/*!
+The pass/fail logic of `tokenaudit check`: a CI gate on money and on fit.
+
+Two kinds of check:
+- **budget**: with a scenario, each phase's projected monthly cost against its
+  budget (`--budget` when given, else the phase's own, else the scenario's:
+  the flag on the command line is the most explicit); without a
+  scenario, each model's one-pass input cost of the corpus against `--budget`.
+- **context**: per model, no document may exceed its input window.
+
+The outcome renders as one line for a CI log and as JUnit XML for CI test
+reports. This module decides and describes; the binary maps a failed gate to
+exit code 1.
+*/
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::cost::ModelCost;
+use super::format_usd;
+use super::projection::Projection;
+
+/// What the gate looks at.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GateInput<'a> {
+    /// `--budget` (USD per month; without a scenario, USD for one pass).
+    pub budget_usd: Option<Decimal>,
+    /// One entry per model under check.
+    pub costs: &'a [ModelCost],
+    pub projection: Option<&'a Projection>,
+    /// `--max-context`: fail when a document exceeds a model's window.
+    pub check_context: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Pass,
+    Fail,
+    /// Nothing to check against (no budget given).
+    Skipped,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GateCheck {
+    /// `budget` or `context`.
+    pub kind: String,
+    /// What was checked: a phase or a model.
+    pub subject: String,
+    pub status: CheckStatus,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GateOutcome {
+    pub passed: bool,
+    pub checks: Vec<GateCheck>,
+}
+
+/// Runs every check. The gate passes when no check fails.
+pub fn evaluate_gate(input: &GateInput) -> GateOutcome {
+    let mut checks = Vec::new();
+    match input.projection {
+        Some(projection) => {
+            for phase in &projection.phases {
+                let budget = input.budget_usd.or(phase.budget_usd_per_month);
+                let cost = phase.cost_usd_per_month;
+                let subject = format!("phase {}", phase.phase);
+                checks.push(match budget {
+                    None => GateCheck {
+                        kind: "budget".into(),
+                        subject,
+                        status: CheckStatus::Skipped,
+                        message: format!(
+                            "{} projected {}/month; no budget given",
+                            phase.phase,
+                            format_usd(cost)
+                        ),
+                    },
+                    Some(b) => GateCheck {
+                        kind: "budget".into(),
+                        subject,
+                        status: if cost > b {
+                            CheckStatus::Fail
+                        } else {
+                            CheckStatus::Pass
+                        },
+                        message: format!(
+                            "{} projected {}/month (p50–p90 {}–{}) {} budget {}/month",
+                            phase.phase,
+                            format_usd(cost),
+                            format_usd(phase.cost_usd_per_month_p50),
+                            format_usd(phase.cost_usd_per_month_p90),
+                            if cost > b { ">" } else { "<=" },
+                            format_usd(b)
+                        ),
+                    },
+                });
+            }
+        }
+        None => {
+            for c in input.costs {
+                let subject = format!("model {}", c.model);
+                let cost = c.input_cost_usd;
+                let est = if c.estimate { " (estimate)" } else { "" };
+                checks.push(match input.budget_usd {
+                    None => GateCheck {
+                        kind: "budget".into(),
+                        subject,
+                        status: CheckStatus::Skipped,
+                        message: format!(
+                            "{}: one pass of the corpus costs {}{est}; no budget given",
+                            c.model,
+                            format_usd(cost)
+                        ),
+                    },
+                    Some(b) => GateCheck {
+                        kind: "budget".into(),
+                        subject,
+                        status: if cost > b {
+                            CheckStatus::Fail
+                        } else {
+                            CheckStatus::Pass
+                        },
+                        message: format!(
+                            "{}: one pass of the corpus costs {}{est} {} budget {}",
+                            c.model,
+                            format_usd(cost),
+                            if cost > b { ">" } else { "<=" },
+                            format_usd(b)
+                        ),
+                    },
+                });
+            }
+        }
+    }
+    for c in input.costs.iter().filter(|_| input.check_context) {
+        let n = c.over_context.len();
+        let window = c
+            .max_input_tokens
+            .map(|m| format!("{m}-token"))
+            .unwrap_or_else(|| "unknown".into());
+        let message = if n == 0 {
+            format!("{}: every document fits the {window} input window", c.model)
+        } else {
+            let shown: Vec<&str> = c.over_context.iter().take(5).map(String::as_str).collect();
+            let more = if n > 5 {
+                format!(" and {} more", n - 5)
+            } else {
+                String::new()
+            };
+            format!(
+                "{}: {n} document{} over the {window} input window: {}{more}",
+                c.model,
+                if n == 1 { "" } else { "s" },
+                shown.join(", ")
+            )
+        };
+        checks.push(GateCheck {
+            kind: "context".into(),
+            subject: format!("model {}", c.model),
+            status: if n == 0 {
+                CheckStatus::Pass
+            } else {
+                CheckStatus::Fail
+            },
+            message,
+        });
+    }
+    GateOutcome {
+        passed: checks.iter().all(|c| c.status != CheckStatus::Fail),
+        checks,
+    }
+}
+
+impl GateOutcome {
+    /// One line for a CI log: `tokenaudit check: PASS (3 checks)` or
+    /// `tokenaudit check: FAIL: <the failing checks' messages>`.
+    pub fn summary(&self) -> String {
+        let failed: Vec<&str> = self
+            .checks
+            .iter()
+            .filter(|c| c.status == CheckStatus::Fail)
+            .map(|c| c.message.as_str())
+            .collect();
+        if failed.is_empty() {
+            let skipped = self
+                .checks
+                .iter()
+                .filter(|c| c.status == CheckStatus::Skipped)
+                .count();
+            let passed = self.checks.len() - skipped;
+            let tail = if skipped > 0 {
+                format!(", {skipped} skipped")
+            } else {
+                String::new()
+            };
+            format!("tokenaudit check: PASS ({passed} checks passed{tail})")
+        } else {
+            format!("tokenaudit check: FAIL: {}", failed.join("; "))
+        }
+    }
+
+    /// The process exit code DESIGN.md assigns: 0 pass, 1 a gate failed.
+    pub fn exit_code(&self) -> i32 {
+        if self.passed {
+            0
+        } else {
+            1
+        }
+    }
+}
+
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // XML 1.0 forbids most control characters, even escaped.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// JUnit XML for CI test reports: one `testsuite` named
+/// `tokenaudit.check`, one `testcase` per check (classname `budget` or
+/// `context`), a `failure` with the message for each failed check and
+/// `skipped` for each check without a budget.
+pub fn junit_xml(outcome: &GateOutcome) -> String {
+    let tests = outcome.checks.len();
+    let failures = outcome
+        .checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Fail)
+        .count();
+    let skipped = outcome
+        .checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Skipped)
+        .count();
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    xml.push_str(&format!(
+        "<testsuites name=\"tokenaudit\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">\n"
+    ));
+    xml.push_str(&format!(
+        "  <testsuite name=\"tokenaudit.check\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">\n"
+    ));
+    for c in &outcome.checks {
+        let open = format!(
+            "    <testcase classname=\"tokenaudit.check.{}\" name=\"{}\"",
+            xml_escape(&c.kind),
+            xml_escape(&c.subject)
+        );
+        match c.status {
+            CheckStatus::Pass => {
+                xml.push_str(&format!(
+                    "{open}>\n      <system-out>{}</system-out>\n    </testcase>\n",
+                    xml_escape(&c.message)
+                ));
+            }
+            CheckStatus::Fail => {
+                xml.push_str(&format!(
+                    "{open}>\n      <failure message=\"{m}\" type=\"{k}\">{m}</failure>\n    </testcase>\n",
+                    m = xml_escape(&c.message),
+                    k = xml_escape(&c.kind)
+                ));
+            }
+            CheckStatus::Skipped => {
+                xml.push_str(&format!(
+                    "{open}>\n      <skipped message=\"{}\"/>\n    </testcase>\n",
+                    xml_escape(&c.message)
+                ));
+            }
+        }
+    }
+    xml.push_str("  </testsuite>\n</testsuites>\n");
+    xml
+}

@@ -1,0 +1,160 @@
+/*!
+The price stage of the pipeline: which models are priced, what the counting
+stage must watch for them, and how a finished [`Tally`] becomes costs and a
+projection.
+
+Decided before counting ([`PricingPlan::new`]) because pricing changes what is
+counted: every priced model's tokenizer is added to the selection, and the
+tally keeps, per tokenizer, the documents above each long-context threshold
+and over the smallest context window.
+*/
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{
+    corpus_cost, project, Catalog, CategoryProfile, CorpusProfile, ModelCost, ModelPrice,
+    PriceProvenance, PricingError, Projection, Scenario, SizeStats,
+};
+use crate::tally::{Group, Tally, TokenWatch};
+
+/// The models to price and, optionally, a scenario to project.
+#[derive(Clone, Debug)]
+pub struct PricingPlan {
+    pub catalog: Catalog,
+    /// Models priced one-pass in `costs`, as the user selected them.
+    pub models: Vec<ModelPrice>,
+    pub scenario: Option<Scenario>,
+}
+
+/// What the price stage adds to a report.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Priced {
+    pub costs: Vec<ModelCost>,
+    pub projection: Option<Projection>,
+}
+
+impl PricingPlan {
+    /// Resolves model names (ids or aliases) against the catalog.
+    pub fn new(
+        catalog: Catalog,
+        model_names: &[String],
+        scenario: Option<Scenario>,
+    ) -> Result<Self, PricingError> {
+        let mut models: Vec<ModelPrice> = Vec::new();
+        for name in model_names {
+            let m = catalog.model(name)?.clone();
+            if !models.iter().any(|x| x.id == m.id) {
+                models.push(m);
+            }
+        }
+        if let Some(s) = &scenario {
+            for w in &s.workloads {
+                catalog.model(&w.model)?;
+            }
+        }
+        Ok(PricingPlan {
+            catalog,
+            models,
+            scenario,
+        })
+    }
+
+    /// Every tokenizer the priced models and the scenario's models need, in
+    /// first-use order.
+    pub fn tokenizers(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for m in self.priced_models() {
+            if !out.contains(&m.tokenizer) {
+                out.push(m.tokenizer.clone());
+            }
+        }
+        out
+    }
+
+    /// The selected models, then the scenario's (possibly repeated).
+    fn priced_models(&self) -> impl Iterator<Item = &ModelPrice> {
+        let scenario_models = self
+            .scenario
+            .iter()
+            .flat_map(|s| s.workloads.iter())
+            .filter_map(|w| self.catalog.get(&w.model));
+        self.models.iter().chain(scenario_models)
+    }
+
+    /// What the tally must track for `tokenizer`: the tier thresholds of
+    /// the priced models it counts for, and the smallest of their windows.
+    pub fn watch(&self, tokenizer: &str) -> TokenWatch {
+        let models: Vec<&ModelPrice> = self
+            .priced_models()
+            .filter(|m| m.tokenizer == tokenizer)
+            .collect();
+        let mut thresholds: Vec<u64> = models
+            .iter()
+            .flat_map(|m| m.tiers.iter().map(|t| t.above_input_tokens))
+            .collect();
+        thresholds.sort_unstable();
+        thresholds.dedup();
+        TokenWatch {
+            thresholds,
+            window: models.iter().filter_map(|m| m.max_input_tokens).min(),
+        }
+    }
+
+    pub fn provenance(&self) -> PriceProvenance {
+        self.catalog.provenance()
+    }
+
+    /// Costs per selected model and the scenario's projection, from a
+    /// tally made with [`Tally::watching`] the watches of this plan.
+    /// `tokenizers` names the tally's columns.
+    pub fn price(&self, tally: &Tally, tokenizers: &[String]) -> Result<Priced, PricingError> {
+        let column = |name: &str| tokenizers.iter().position(|t| t == name);
+        let mut costs = Vec::new();
+        for m in &self.models {
+            let i = column(&m.tokenizer).expect("the plan's tokenizers are counted");
+            let over: Vec<String> = tally.over_window[i]
+                .iter()
+                .filter(|(t, _)| m.max_input_tokens.is_some_and(|w| *t > w))
+                .map(|(_, p)| p.display().to_string())
+                .collect();
+            costs.push(corpus_cost(m, &tally.priced[i], over)?);
+        }
+        let projection = match &self.scenario {
+            Some(s) => Some(project(s, &self.catalog, &profile(tally, tokenizers))?),
+            None => None,
+        };
+        Ok(Priced { costs, projection })
+    }
+}
+
+/// Document counts and sizes per category, for projections.
+fn profile(tally: &Tally, tokenizers: &[String]) -> CorpusProfile {
+    let category = |g: &Group| CategoryProfile {
+        documents: g.files,
+        tokens: tokenizers
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let h = g.distribution.get(i);
+                (
+                    name.clone(),
+                    SizeStats {
+                        total: g.tokens.get(i).copied().unwrap_or(0),
+                        p50: h.map_or(0, |h| h.quantile(0.5)),
+                        p90: h.map_or(0, |h| h.quantile(0.9)),
+                    },
+                )
+            })
+            .collect(),
+    };
+    CorpusProfile {
+        all: category(&tally.counted),
+        categories: tally
+            .by_category
+            .iter()
+            .map(|(k, g)| (k.clone(), category(g)))
+            .collect::<BTreeMap<_, _>>(),
+    }
+}
