@@ -44,7 +44,9 @@ fn sample_sentence_counts_match_the_references() {
 /// directly, with padding and truncation off.
 #[test]
 fn qwen3_matches_the_tokenizers_crate() {
-    let Some(dir) = installed_dir("qwen3") else { return };
+    let Some(dir) = installed_dir("qwen3") else {
+        return;
+    };
     let Some(t) = load("qwen3") else { return };
     let path = dir.file(registry::named("qwen3").unwrap());
     let mut reference = tokenizers::Tokenizer::from_file(&path).unwrap();
@@ -85,7 +87,9 @@ fn missing_file_names_the_fetch_command() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = TokenizerDir::new(tmp.path());
     for name in common::file_names() {
-        let err = tokenize::resolve(name, &dir, None).err().expect("no file, no tokenizer");
+        let err = tokenize::resolve(name, &dir, None)
+            .err()
+            .expect("no file, no tokenizer");
         let TokenizerError::NotInstalled { ref fetch, .. } = err else {
             panic!("{name}: {err}")
         };
@@ -93,7 +97,10 @@ fn missing_file_names_the_fetch_command() {
         assert!(fetch.starts_with("scripts/fetch-tokenizers"), "{fetch}");
         assert!(fetch.ends_with(&format!(" {name}")), "{fetch}");
         assert!(message.contains(fetch.as_str()), "{message}");
-        assert!(message.contains(&tmp.path().display().to_string()), "{message}");
+        assert!(
+            message.contains(&tmp.path().display().to_string()),
+            "{message}"
+        );
     }
     // Built-ins need no file.
     assert!(tokenize::resolve("o200k_base", &dir, None).is_ok());
@@ -113,7 +120,10 @@ fn assert_checksum_error(err: TokenizerError, expected: &str, path: &std::path::
     assert_eq!(actual.len(), 64);
     assert_ne!(actual, expected);
     assert_eq!(p, path.display().to_string());
-    assert!(message.contains(&e) && message.contains(&actual), "{message}");
+    assert!(
+        message.contains(&e) && message.contains(&actual),
+        "{message}"
+    );
 }
 
 #[test]
@@ -128,7 +138,9 @@ fn a_file_with_other_content_is_a_checksum_error() {
 
 #[test]
 fn a_corrupted_fetched_file_is_a_checksum_error() {
-    let Some(real) = installed_dir("bert") else { return };
+    let Some(real) = installed_dir("bert") else {
+        return;
+    };
     let named = registry::named("bert").unwrap();
     let mut data = std::fs::read(real.file(named)).unwrap();
     let middle = data.len() / 2;
@@ -153,8 +165,14 @@ fn unknown_names_list_the_valid_ones() {
 
 #[test]
 fn the_other_spec_forms_load_the_same_vocabularies() {
-    let Some(dir) = installed_dir("qwen2") else { return };
-    let file = |name: &str| dir.file(registry::named(name).unwrap()).display().to_string();
+    let Some(dir) = installed_dir("qwen2") else {
+        return;
+    };
+    let file = |name: &str| {
+        dir.file(registry::named(name).unwrap())
+            .display()
+            .to_string()
+    };
 
     let by_name = load("qwen2").unwrap().counter().count(SAMPLE);
     let spec = format!("tiktoken:{}", file("qwen2"));
@@ -165,23 +183,36 @@ fn the_other_spec_forms_load_the_same_vocabularies() {
     let by_regex = tokenize::resolve(&spec, &dir, Some(tokenize::patterns::QWEN2)).unwrap();
     assert_eq!(by_regex.counter().count(SAMPLE), by_name);
     // A rank file without a pattern is refused, naming the option.
-    let err = tokenize::resolve(&spec, &dir, None).err().unwrap().to_string();
+    let err = tokenize::resolve(&spec, &dir, None)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("--pattern"), "{err}");
     // A pattern with anything but tiktoken: is refused.
     assert!(tokenize::resolve("qwen2", &dir, Some("qwen2")).is_err());
 
     if installed_dir("mistral-tekken").is_some() {
-        let t = tokenize::resolve(&format!("tekken:{}", file("mistral-tekken")), &dir, None).unwrap();
+        let t =
+            tokenize::resolve(&format!("tekken:{}", file("mistral-tekken")), &dir, None).unwrap();
         assert_eq!(t.counter().count(SAMPLE), 24);
         assert_eq!(t.info().family, "tekken");
     }
     if installed_dir("deepseek-v3").is_some() {
         let t = tokenize::resolve(&file("deepseek-v3"), &dir, None).unwrap();
         assert_eq!(t.counter().count(SAMPLE), 22);
-        assert_eq!(t.info().sha256, registry::named("deepseek-v3").unwrap().sha256);
+        assert_eq!(
+            t.info().sha256,
+            registry::named("deepseek-v3").unwrap().sha256
+        );
     }
-    let err = tokenize::resolve("no/such/tokenizer.json", &dir, None).err().unwrap();
-    assert!(err.to_string().starts_with("no/such/tokenizer.json: cannot read"), "{err}");
+    let err = tokenize::resolve("no/such/tokenizer.json", &dir, None)
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string()
+            .starts_with("no/such/tokenizer.json: cannot read"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -195,13 +226,18 @@ fn listing_reports_what_is_installed() {
         assert_eq!(row.fetch.is_some(), !builtin, "{}", row.name);
     }
     let table = tokenize::render_table(&empty);
-    assert!(table.contains("llama3") && table.contains("not installed"), "{table}");
+    assert!(
+        table.contains("llama3") && table.contains("not installed"),
+        "{table}"
+    );
     let json = serde_json::to_value(&empty).unwrap();
     assert_eq!(json[0]["name"], "o200k_base");
     assert_eq!(json[4]["family"], "tiktoken");
 
     let dir = TokenizerDir::locate(None);
-    let all_there = common::file_names().iter().all(|n| installed_dir(n).is_some());
+    let all_there = common::file_names()
+        .iter()
+        .all(|n| installed_dir(n).is_some());
     if all_there {
         let rows = tokenize::list(&dir);
         assert!(rows.iter().all(|r| r.installed), "{rows:?}");

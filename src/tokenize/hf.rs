@@ -14,14 +14,17 @@ Two things make a long text different from a short one here:
 - The start of the input. SentencePiece-style files prepend `▁` to the input
   (a `Prepend` normalizer, or a `Metaspace` pre-tokenizer that prepends on the
   first or every piece). A piece cut from the middle of a document must not get
-  that prefix, so such tokenizers keep a second copy with the rule removed and
-  count every piece but the first with it ([`Counter::count_continuation`]).
-  This assumes no added token starts with a character a chunk may start with
-  (true of every named tokenizer; the chunking tests check the counts).
+  that prefix. Removing the rule from a copy of the tokenizer is not enough:
+  `Prepend` also applies after every added token inside the piece, as it does
+  in the whole document (measured on `mistral-v1`: one token off). So a
+  continuation is counted as [`CONTINUATION_PREFIX`] + piece, minus the
+  prefix's own tokens: the piece then sits after an exact-safe cut, exactly as
+  it did in the document ([`Counter::count_continuation`]).
 */
 
 use std::sync::Arc;
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::{chunk, Counter, SharedTokenizer, Tokenizer, TokenizerInfo};
@@ -31,35 +34,38 @@ use super::{chunk, Counter, SharedTokenizer, Tokenizer, TokenizerInfo};
 /// tens of megabytes per thread.
 pub const PIECE_BYTES: usize = 256 * 1024;
 
+/// Put before a continuation piece of a tokenizer with a start rule: a
+/// non-space character and a newline, so that the piece follows a cut that
+/// `chunk::next_cut` could have made.
+pub const CONTINUATION_PREFIX: &str = "a\n";
+
 /// A `tokenizer.json` ready to count.
 pub struct HfTokenizer {
     info: TokenizerInfo,
-    start: tokenizers::Tokenizer,
-    /// The same tokenizer without its start-of-input rule, when it has one.
-    continuation: Option<tokenizers::Tokenizer>,
+    tokenizer: tokenizers::Tokenizer,
+    /// Tokens of [`CONTINUATION_PREFIX`], when the file has a start-of-input
+    /// rule; `None` when pieces can be counted on their own.
+    prefix_tokens: Option<u64>,
 }
 
 impl HfTokenizer {
     /// Loads `tokenizer.json` bytes read from `path` (named in errors).
     /// `info.vocab_size` is set from the model (without added tokens).
     pub fn from_bytes(mut info: TokenizerInfo, data: &[u8], path: &str) -> Result<Self, String> {
-        let start = load(data, path)?;
-        let continuation = match without_start_rule(data, path)? {
-            Some(json) => Some(load(json.as_bytes(), path)?),
-            None => None,
-        };
-        info.vocab_size = start.get_vocab_size(false);
+        let tokenizer = load(data, path)?;
+        let prefix_tokens =
+            has_start_rule(data, path)?.then(|| count_with(&tokenizer, CONTINUATION_PREFIX));
+        info.vocab_size = tokenizer.get_vocab_size(false);
         Ok(HfTokenizer {
             info,
-            start,
-            continuation,
+            tokenizer,
+            prefix_tokens,
         })
     }
 
-    /// Whether pieces after the first are counted by a copy without the
-    /// start-of-input rule.
+    /// Whether continuation pieces are counted behind [`CONTINUATION_PREFIX`].
     pub fn has_start_rule(&self) -> bool {
-        self.continuation.is_some()
+        self.prefix_tokens.is_some()
     }
 
     pub fn shared(self) -> SharedTokenizer {
@@ -77,19 +83,27 @@ fn load(data: &[u8], path: &str) -> Result<tokenizers::Tokenizer, String> {
     Ok(tokenizer)
 }
 
-/// The file's JSON with every start-of-input rule removed, or `None` when it
-/// has none.
-fn without_start_rule(data: &[u8], path: &str) -> Result<Option<String>, String> {
-    let mut json: Value = serde_json::from_slice(data)
+/// The parts of a tokenizer.json that can hold a start-of-input rule. Parsing
+/// only these (serde skips the rest without building it) keeps the check
+/// cheap on a 33 MB file.
+#[derive(Deserialize)]
+struct StartRules {
+    #[serde(default)]
+    normalizer: Value,
+    #[serde(default)]
+    pre_tokenizer: Value,
+}
+
+/// Whether the file's normalizer or pre-tokenizer treats the start of its
+/// input specially. Saying yes when it does not costs a few bytes per piece,
+/// never exactness.
+fn has_start_rule(data: &[u8], path: &str) -> Result<bool, String> {
+    let StartRules {
+        mut normalizer,
+        mut pre_tokenizer,
+    } = serde_json::from_slice(data)
         .map_err(|e| format!("{path}: expected a Hugging Face tokenizer.json: {e}"))?;
-    let mut changed = false;
-    if let Some(normalizer) = json.get_mut("normalizer") {
-        changed |= strip_prepend(normalizer);
-    }
-    if let Some(pre) = json.get_mut("pre_tokenizer") {
-        changed |= strip_metaspace_prefix(pre);
-    }
-    Ok(changed.then(|| json.to_string()))
+    Ok(strip_prepend(&mut normalizer) | strip_metaspace_prefix(&mut pre_tokenizer))
 }
 
 fn kind(v: &Value) -> Option<&str> {
@@ -122,9 +136,17 @@ fn strip_prepend(normalizer: &mut Value) -> bool {
     }
 }
 
-/// Makes `Metaspace` pre-tokenizers (alone or in a `Sequence`) never prepend.
+/// Makes `Metaspace` pre-tokenizers (alone or in a `Sequence`) never prepend,
+/// and `ByteLevel` ones never add a prefix space.
 fn strip_metaspace_prefix(pre: &mut Value) -> bool {
     match kind(pre) {
+        Some("ByteLevel") => match pre.get_mut("add_prefix_space") {
+            Some(add) if add.as_bool() == Some(true) => {
+                *add = Value::from(false);
+                true
+            }
+            _ => false,
+        },
         Some("Metaspace") => {
             let mut changed = false;
             if let Some(scheme) = pre.get_mut("prepend_scheme") {
@@ -153,22 +175,28 @@ fn strip_metaspace_prefix(pre: &mut Value) -> bool {
     }
 }
 
-/// One thread's counter: its own clones of the tokenizers (their BPE caches
-/// are per instance, and a clone starts with a fresh one).
+/// One thread's counter: its own clone of the tokenizer (the BPE cache is
+/// per instance, and a clone starts with a fresh one).
 struct HfCounter {
-    start: tokenizers::Tokenizer,
-    continuation: Option<tokenizers::Tokenizer>,
+    tokenizer: tokenizers::Tokenizer,
+    prefix_tokens: Option<u64>,
+    /// Reused for prefix + piece.
+    buffer: String,
 }
 
 impl HfCounter {
-    fn count_pieces(&self, text: &str, is_start: bool) -> u64 {
+    fn count_pieces(&mut self, text: &str, is_start: bool) -> u64 {
         let mut total = 0;
         for (i, piece) in chunk::pieces(text, PIECE_BYTES).into_iter().enumerate() {
-            let tokenizer = match &self.continuation {
-                Some(c) if i > 0 || !is_start => c,
-                _ => &self.start,
+            total += match self.prefix_tokens {
+                Some(prefix) if i > 0 || !is_start => {
+                    self.buffer.clear();
+                    self.buffer.push_str(CONTINUATION_PREFIX);
+                    self.buffer.push_str(piece);
+                    count_with(&self.tokenizer, &self.buffer) - prefix
+                }
+                _ => count_with(&self.tokenizer, piece),
             };
-            total += count_with(tokenizer, piece);
         }
         total
     }
@@ -202,13 +230,14 @@ impl Tokenizer for HfTokenizer {
     }
     fn counter(&self) -> Box<dyn Counter> {
         Box::new(HfCounter {
-            start: self.start.clone(),
-            continuation: self.continuation.clone(),
+            tokenizer: self.tokenizer.clone(),
+            prefix_tokens: self.prefix_tokens,
+            buffer: String::new(),
         })
     }
     /// The reference encoding of the whole text, unchunked.
     fn encode(&self, text: &str) -> Vec<u32> {
-        self.start
+        self.tokenizer
             .encode(text, false)
             .map(|e| e.get_ids().to_vec())
             .unwrap_or_else(|e| panic!("the tokenizers crate failed to encode: {e}"))

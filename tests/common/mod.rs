@@ -42,7 +42,9 @@ pub fn load(name: &str) -> Option<SharedTokenizer> {
     if let Some(t) = cache.lock().unwrap().get(name) {
         return Some(t.clone());
     }
+    let started = std::time::Instant::now();
     let t = tokenize::resolve(name, &dir, None).unwrap_or_else(|e| panic!("{name}: {e}"));
+    eprintln!("loaded {name} in {:.2?}", started.elapsed());
     cache.lock().unwrap().insert(name.to_string(), t.clone());
     Some(t)
 }
@@ -164,7 +166,10 @@ pub fn corpus_with(run: usize, specials: bool) -> Vec<(&'static str, String)> {
         ("adversarial", adversarial_with(run, specials)),
         (
             "all",
-            [ENGLISH, ARABIC, PERSIAN, CHINESE, JAPANESE, KOREAN, RUSSIAN, CODE].join("\n"),
+            [
+                ENGLISH, ARABIC, PERSIAN, CHINESE, JAPANESE, KOREAN, RUSSIAN, CODE,
+            ]
+            .join("\n"),
         ),
     ]
 }
