@@ -125,6 +125,29 @@ fn sentencepiece_prefix_applies_only_at_the_document_start() {
     assert_eq!(c.count("one\n") + c.count("你好"), whole + 1);
 }
 
+/// A tokenizer.json counter cuts long texts into pieces of about
+/// `hf::PIECE_BYTES` by itself; the total must still be the reference count.
+#[test]
+fn long_texts_are_cut_inside_the_counter_and_stay_exact() {
+    let all = &corpus_with(2_000, true)[10].1;
+    let text =
+        format!("{}\n", all).repeat(2 * tokenaudit::tokenize::hf::PIECE_BYTES / all.len() + 1);
+    assert!(
+        tokenaudit::tokenize::chunk::pieces(&text, tokenaudit::tokenize::hf::PIECE_BYTES).len()
+            >= 3
+    );
+    for named in registry::NAMED
+        .iter()
+        .filter(|n| n.family == Family::Huggingface)
+    {
+        let (Some(t), Some(Reference(reference))) = (load(named.name), reference(named.name))
+        else {
+            continue;
+        };
+        assert_eq!(t.counter().count(&text), reference(&text), "{}", named.name);
+    }
+}
+
 #[test]
 #[ignore = "slow in debug builds: run with --release -- --ignored"]
 fn long_runs_are_exact() {

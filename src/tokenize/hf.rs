@@ -4,7 +4,11 @@ Hugging Face `tokenizer.json` files, counted through the `tokenizers` crate
 
 Counting rule: `encode(text, add_special_tokens = false)`, with the file's
 padding and truncation switched off (some files pad and truncate every input
-to 128 tokens, which would make every long document count 128).
+to 128 tokens, which would make every long document count 128). Note that
+`encode` still matches the text of added tokens (`<|begin_of_text|>`, `<s>`)
+as single tokens, where rank files count such text as ordinary text; that is
+the reference behaviour the expected counts were taken with. Counting it as
+text instead would be `set_encode_special_tokens(true)` in `load`.
 
 Two things make a long text different from a short one here:
 
