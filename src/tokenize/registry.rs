@@ -568,3 +568,85 @@ pub fn render_table(listings: &[TokenizerListing]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fetch script carries its own copy of the table (it runs before
+    /// anything is built); the two must name the same files.
+    #[test]
+    fn fetch_script_table_matches_the_registry() {
+        let script = include_str!("../../scripts/fetch-tokenizers");
+        let table = script
+            .split("TABLE='")
+            .nth(1)
+            .unwrap()
+            .split('\'')
+            .next()
+            .unwrap();
+        let rows: Vec<Vec<&str>> = table
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| l.split('|').collect())
+            .collect();
+        let files: Vec<&Named> = NAMED
+            .iter()
+            .filter(|n| n.family != Family::Builtin)
+            .collect();
+        assert_eq!(rows.len(), files.len());
+        for row in rows {
+            let n = named(row[0]).unwrap_or_else(|| panic!("{} is not in NAMED", row[0]));
+            let registry = if row[2] == "pypi" { "PyPI" } else { row[2] };
+            assert_eq!(
+                [
+                    n.file,
+                    n.registry,
+                    n.package,
+                    n.version,
+                    n.inner_path,
+                    n.sha256
+                ],
+                [row[1], registry, row[3], row[4], row[5], row[6]],
+                "{}",
+                n.name
+            );
+        }
+    }
+
+    #[test]
+    fn fetch_command_spells_out_only_a_non_default_dir() {
+        let dir = TokenizerDir::new("/some/where");
+        assert_eq!(
+            dir.fetch_command("llama3"),
+            "scripts/fetch-tokenizers --dir '/some/where' llama3"
+        );
+        if std::env::var_os(DIR_ENV).is_none() && std::env::var_os("XDG_CACHE_HOME").is_none() {
+            if let Some(home) = dirs::home_dir() {
+                let default = TokenizerDir::new(home.join(".cache/tokenaudit/tokenizers"));
+                assert_eq!(
+                    default.fetch_command("qwen2"),
+                    "scripts/fetch-tokenizers qwen2"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn table_rows_are_unique_and_complete() {
+        let mut names: Vec<&str> = NAMED.iter().map(|n| n.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), NAMED.len());
+        for n in NAMED {
+            match n.family {
+                Family::Builtin => assert!(builtin::NAMES.contains(&n.name)),
+                Family::Tiktoken => assert!(n.pattern.is_some(), "{}", n.name),
+                _ => assert!(n.pattern.is_none(), "{}", n.name),
+            }
+            if n.family != Family::Builtin {
+                assert_eq!(n.sha256.len(), 64, "{}", n.name);
+            }
+        }
+    }
+}
