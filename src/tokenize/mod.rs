@@ -16,13 +16,15 @@ pub mod builtin;
 pub mod chunk;
 pub mod hf;
 pub mod hub;
+pub mod listing;
 pub mod patterns;
 pub mod ranked;
 pub mod registry;
 pub mod tekken;
 pub mod tiktoken_file;
 
-pub use registry::{list, render_table, TokenizerDir, TokenizerListing};
+pub use listing::{list, render_table, TokenizerListing};
+pub use registry::TokenizerDir;
 
 use std::sync::Arc;
 
