@@ -14,7 +14,8 @@ Two things make a long text different from a short one here:
 
 - Memory. The crate keeps several words of bookkeeping per input byte (about
   7 GB for a 129 MB string), so a counter feeds it exact-safe pieces from
-  [`chunk::pieces`] of at most about [`PIECE_BYTES`] each.
+  [`chunk::pieces`]: each ends at the first cut after [`PIECE_BYTES`]. A text
+  with no cut (one long line) is still counted whole.
 - The start of the input. SentencePiece-style files prepend `▁` to the input
   (a `Prepend` normalizer, or a `Metaspace` pre-tokenizer that prepends on the
   first or every piece). A piece cut from the middle of a document must not get
@@ -33,9 +34,9 @@ use serde_json::Value;
 
 use super::{chunk, Counter, SharedTokenizer, Tokenizer, TokenizerInfo};
 
-/// Longest piece handed to the `tokenizers` crate at once, when the text has
-/// exact-safe cuts. At this size the crate's own working memory stays in the
-/// tens of megabytes per thread.
+/// Size after which a counter cuts a text at the next exact-safe cut before
+/// handing it to the `tokenizers` crate, so the crate's working memory stays
+/// in the tens of megabytes per thread on natural text.
 pub const PIECE_BYTES: usize = 256 * 1024;
 
 /// Put before a continuation piece of a tokenizer with a start rule: a
