@@ -13,7 +13,8 @@ use tokenaudit::audit::{Audit, AuditConfig, RowSink};
 use tokenaudit::discover::{Filters, Skipped, Source};
 use tokenaudit::extract::Parse;
 use tokenaudit::tally::FileTally;
-use tokenaudit::tokenize::{self, chunk};
+use tokenaudit::tokenize::reference::reference;
+use tokenaudit::tokenize::{self, chunk, TokenizerDir};
 
 #[derive(Default)]
 struct Rows(HashMap<PathBuf, (String, Vec<u64>)>);
@@ -27,18 +28,6 @@ impl RowSink for Rows {
     fn skipped(&mut self, _: &Skipped) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-/// The reference count of `text` for a tokenizer name.
-fn reference(name: &str, text: &str) -> u64 {
-    let bpe = match name {
-        "o200k_base" => tiktoken_rs::o200k_base_singleton(),
-        "cl100k_base" => tiktoken_rs::cl100k_base_singleton(),
-        "p50k_base" => tiktoken_rs::p50k_base_singleton(),
-        "r50k_base" => tiktoken_rs::r50k_base_singleton(),
-        other => panic!("no reference implementation wired for {other}"),
-    };
-    bpe.encode_ordinary(text).len() as u64
 }
 
 fn main() -> ExitCode {
@@ -60,9 +49,10 @@ fn main() -> ExitCode {
             paths.push(PathBuf::from(a));
         }
     }
+    let dir = TokenizerDir::locate(None);
     let tokenizers: Vec<_> = names
         .iter()
-        .map(|n| tokenize::resolve(n).unwrap_or_else(|e| panic!("{e}")))
+        .map(|n| tokenize::resolve(n, &dir, None).unwrap_or_else(|e| panic!("{e}")))
         .collect();
     let all_threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut runs = Vec::new();
@@ -89,7 +79,14 @@ fn main() -> ExitCode {
     let files: Vec<(&PathBuf, &(String, Vec<u64>))> = runs[0].iter().collect();
     let mismatches: Vec<String> = files
         .par_iter()
-        .flat_map_iter(|(path, (category, tokens))| {
+        .map_init(
+            || {
+                names
+                    .iter()
+                    .map(|n| reference(n, &dir).unwrap_or_else(|| panic!("no reference for {n}")))
+                    .collect::<Vec<_>>()
+            },
+            |references, (path, (category, tokens))| {
             let mut problems = Vec::new();
             let source = Source {
                 path: path.to_path_buf(),
@@ -100,7 +97,7 @@ fn main() -> ExitCode {
             let text = doc.text();
             for (i, t) in tokenizers.iter().enumerate() {
                 let name = &names[i];
-                let want = reference(name, text);
+                let want = references[i](text);
                 let mut counter = t.counter();
                 let pieces: u64 = chunk::pieces(text, 4096)
                     .iter()
@@ -119,6 +116,7 @@ fn main() -> ExitCode {
             }
             problems
         })
+        .flatten()
         .collect();
     let bytes: u64 = files
         .iter()

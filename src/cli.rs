@@ -48,8 +48,20 @@ pub enum Command {
     Check(Box<CheckArgs>),
     /// List the priced models: prices, context window, tokenizer, as-of date.
     Models(ModelsArgs),
-    /// List the tokenizers tokenaudit knows.
-    Tokenizers,
+    /// List the tokenizers tokenaudit knows: installed or not, source, sha256, models.
+    Tokenizers(TokenizersArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenizersArgs {
+    /// Print the list as JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Where named tokenizer files are (default: $TOKENAUDIT_TOKENIZER_DIR,
+    /// else the user's cache dir).
+    #[arg(long, value_name = "DIR")]
+    pub tokenizer_dir: Option<PathBuf>,
 }
 
 /// What to read and how to count it: shared by `audit` and `check`.
@@ -68,6 +80,16 @@ pub struct CorpusArgs {
         value_delimiter = ','
     )]
     pub tokenizers: Vec<String>,
+
+    /// Where named tokenizer files are (filled by `scripts/fetch-tokenizers`).
+    /// Default: $TOKENAUDIT_TOKENIZER_DIR, else the user's cache dir.
+    #[arg(long, value_name = "DIR")]
+    pub tokenizer_dir: Option<PathBuf>,
+
+    /// Split pattern for `-t tiktoken:FILE`: a name (cl100k, o200k, p50k,
+    /// llama3, llama4, qwen2, qwen3.5) or a regex.
+    #[arg(long, value_name = "NAME|REGEX")]
+    pub pattern: Option<String>,
 
     /// Only audit files whose path (relative to the root given) matches GLOB. Repeatable.
     #[arg(long, value_name = "GLOB")]
@@ -260,12 +282,13 @@ impl CorpusArgs {
         if names.is_empty() {
             names.push("o200k_base".to_string());
         }
+        let dir = tokenize::TokenizerDir::locate(self.tokenizer_dir.as_deref());
         let mut tokenizers: Vec<tokenize::SharedTokenizer> = Vec::new();
         for name in &names {
             if tokenizers.iter().any(|t| &t.info().name == name) {
                 continue;
             }
-            tokenizers.push(tokenize::resolve(name)?);
+            tokenizers.push(tokenize::resolve(name, &dir, self.pattern.as_deref())?);
         }
         let categories = self
             .category

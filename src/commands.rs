@@ -28,17 +28,17 @@ pub fn run(cli: Cli, command_line: Vec<String>) -> Result<Status> {
         Command::Audit(args) => audit(*args, command_line),
         Command::Check(args) => check(*args, command_line),
         Command::Models(args) => models(args),
-        Command::Tokenizers => {
+        Command::Tokenizers(args) => {
+            let dir = tokenize::TokenizerDir::locate(args.tokenizer_dir.as_deref());
+            let listings = tokenize::list(&dir);
             let mut out = std::io::stdout().lock();
-            for name in tokenize::builtin::NAMES {
-                let t = tokenize::resolve(name)?;
-                let info = t.info();
-                writeln!(
-                    out,
-                    "{:<14} {:<10} {:>8}  {}",
-                    info.name, info.family, info.vocab_size, info.source
-                )?;
+            if args.json {
+                serde_json::to_writer_pretty(&mut out, &listings)?;
+                writeln!(out)?;
+            } else {
+                out.write_all(tokenize::render_table(&listings).as_bytes())?;
             }
+            out.flush()?;
             Ok(Status::Success)
         }
     }

@@ -201,7 +201,7 @@ mod tests {
 
     #[test]
     fn pieces_sum_to_whole() {
-        let tok = crate::tokenize::resolve("cl100k_base").unwrap();
+        let tok = crate::tokenize::builtin::resolve("cl100k_base").unwrap();
         let engine = Engine::new(vec![tok.clone()], Parse::Text, rayon::current_num_threads());
         let text =
             "Line one of the text.\nZweite Zeile, mit Umlauten: äöü.\n中文的一行\n".repeat(20_000);

@@ -14,6 +14,18 @@ work is split between threads (that is `count`).
 
 pub mod builtin;
 pub mod chunk;
+pub mod hf;
+pub mod hub;
+pub mod listing;
+pub mod patterns;
+pub mod ranked;
+pub mod reference;
+pub mod registry;
+pub mod tekken;
+pub mod tiktoken_file;
+
+pub use listing::{list, render_table, TokenizerListing};
+pub use registry::TokenizerDir;
 
 use std::sync::Arc;
 
@@ -70,8 +82,13 @@ pub type SharedTokenizer = Arc<dyn Tokenizer>;
 pub enum TokenizerError {
     #[error("unknown tokenizer `{name}`; valid names: {valid}")]
     Unknown { name: String, valid: String },
-    #[error("tokenizer `{name}` is not installed: {path} is missing; run `scripts/fetch-tokenizers` (or pass --tokenizer-dir)")]
-    NotInstalled { name: String, path: String },
+    #[error("tokenizer `{name}` is not installed: {path} is missing; run `{fetch}` (or pass --tokenizer-dir)")]
+    NotInstalled {
+        name: String,
+        path: String,
+        /// The command that installs it.
+        fetch: String,
+    },
     #[error("{path}: sha256 mismatch: expected {expected}, found {actual}")]
     Checksum {
         path: String,
@@ -80,12 +97,18 @@ pub enum TokenizerError {
     },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
+    #[error("cannot download {url}: {message}")]
+    Download { url: String, message: String },
 }
 
-/// Resolves a tokenizer name as given on the command line.
-pub fn resolve(name: &str) -> Result<SharedTokenizer, TokenizerError> {
-    builtin::resolve(name).ok_or_else(|| TokenizerError::Unknown {
-        name: name.to_string(),
-        valid: builtin::NAMES.join(", "),
-    })
+/// Resolves a tokenizer spec as given on the command line (`-t SPEC`): a
+/// name, `path/tokenizer.json`, `tiktoken:FILE` (needs `pattern`, from
+/// `--pattern NAME|REGEX`), `tekken:FILE` or `hf:ORG/NAME`. Named files are
+/// looked up in `dir` (see [`TokenizerDir::locate`]). Details in [`registry::resolve`].
+pub fn resolve(
+    spec: &str,
+    dir: &TokenizerDir,
+    pattern: Option<&str>,
+) -> Result<SharedTokenizer, TokenizerError> {
+    registry::resolve(spec, dir, pattern)
 }
