@@ -217,11 +217,18 @@ fn contenders(options: &Options, notes: &mut Vec<String>) -> Vec<Contender> {
                 all.push(tokenaudit_contender("deepseek-v3".into()));
             }
         }
-        None => notes.push(
-            "tokenizers crate skipped: set TOKENAUDIT_TOKENIZER_DIR to a directory holding \
+        None if options
+            .only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|o| o == "tokenizers")) =>
+        {
+            notes.push(
+                "tokenizers crate skipped: set TOKENAUDIT_TOKENIZER_DIR to a directory holding \
              deepseek-v3.json (scripts/fetch-tokenizers)"
-                .into(),
-        ),
+                    .into(),
+            );
+        }
+        None => {}
     }
     if let Some(only) = &options.only {
         all.retain(|c| only.iter().any(|o| o == c.implementation));
