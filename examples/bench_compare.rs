@@ -33,6 +33,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
+use tokenaudit::tokenize::TokenizerDir;
 
 /// A counter owned by one thread.
 type CountFn = Box<dyn FnMut(&str) -> u64 + Send>;
@@ -119,11 +120,10 @@ fn parse_options() -> Result<Options> {
     Ok(options)
 }
 
-/// The tokenizer.json that the `tokenizers` crate counts with, if installed:
-/// `$TOKENAUDIT_TOKENIZER_DIR/deepseek-v3.json`.
+/// The tokenizer.json that the `tokenizers` crate counts with, if installed
+/// in the tokenizer directory (`scripts/fetch-tokenizers deepseek-v3`).
 fn hf_tokenizer_file() -> Option<PathBuf> {
-    let dir = std::env::var_os("TOKENAUDIT_TOKENIZER_DIR")?;
-    let path = PathBuf::from(dir).join("deepseek-v3.json");
+    let path = TokenizerDir::locate(None).path().join("deepseek-v3.json");
     path.is_file().then_some(path)
 }
 
@@ -223,8 +223,8 @@ fn contenders(options: &Options, notes: &mut Vec<String>) -> Vec<Contender> {
             .is_none_or(|only| only.iter().any(|o| o == "tokenizers")) =>
         {
             notes.push(
-                "tokenizers crate skipped: set TOKENAUDIT_TOKENIZER_DIR to a directory holding \
-             deepseek-v3.json (scripts/fetch-tokenizers)"
+                "tokenizers crate skipped: deepseek-v3.json is not in the tokenizer directory \
+             (scripts/fetch-tokenizers deepseek-v3)"
                     .into(),
             );
         }
@@ -245,7 +245,8 @@ fn tokenaudit_contender(encoding: String) -> Contender {
         threaded_only: false,
         encoding,
         make: Box::new(move || {
-            let mut counter = tokenaudit::tokenize::resolve(&name)?.counter();
+            let dir = TokenizerDir::locate(None);
+            let mut counter = tokenaudit::tokenize::resolve(&name, &dir, None)?.counter();
             Ok(Box::new(move |text: &str| counter.count(text)) as CountFn)
         }),
     }
