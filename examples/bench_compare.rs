@@ -33,6 +33,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
+use tokenaudit::tokenize::reference::reference;
+use tokenaudit::tokenize::registry::{self, Family};
 use tokenaudit::tokenize::TokenizerDir;
 
 /// A counter owned by one thread.
@@ -64,7 +66,7 @@ struct Options {
 
 const USAGE: &str =
     "usage: bench_compare [FILE] [--max-mb N] [--slow-max-mb N] [--doc-kb N] [--repeat N] [--threads 1,2] \
-[--encodings cl100k_base,o200k_base] [--only tiktoken-rs,tiktoken-rs-shared,bpe-openai,tokenaudit,tokenizers]";
+[--encodings cl100k_base,o200k_base; any named tokenizer, e.g. llama3,deepseek-v3] [--only tiktoken-rs,tiktoken-rs-shared,bpe-openai,tokenaudit,tokenizers]";
 
 fn parse_options() -> Result<Options> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -120,11 +122,37 @@ fn parse_options() -> Result<Options> {
     Ok(options)
 }
 
-/// The tokenizer.json that the `tokenizers` crate counts with, if installed
-/// in the tokenizer directory (`scripts/fetch-tokenizers deepseek-v3`).
-fn hf_tokenizer_file() -> Option<PathBuf> {
-    let path = TokenizerDir::locate(None).path().join("deepseek-v3.json");
-    path.is_file().then_some(path)
+/// Whether a tokenizer counts through the `tokenizers` crate, which is an
+/// order of magnitude slower and so is measured on the `--slow-max-mb` slice.
+fn is_slow(encoding: &str) -> bool {
+    registry::named(encoding).is_some_and(|n| n.family == Family::Huggingface)
+}
+
+/// The reference implementation of a named tokenizer, under the name of the
+/// crate it is: tiktoken-rs `CoreBPE` with the file's ranks and pattern for
+/// rank files, the `tokenizers` crate for tokenizer.json files.
+fn reference_contender(encoding: &str) -> Option<Contender> {
+    let named = registry::named(encoding)?;
+    let dir = TokenizerDir::locate(None);
+    if named.family != Family::Builtin && !dir.file(named).is_file() {
+        return None;
+    }
+    let name = encoding.to_string();
+    Some(Contender {
+        implementation: if named.family == Family::Huggingface {
+            "tokenizers"
+        } else {
+            "tiktoken-rs"
+        },
+        encoding: name.clone(),
+        slow: is_slow(encoding),
+        threaded_only: false,
+        make: Box::new(move || {
+            let mut count = reference(&name, &TokenizerDir::locate(None))
+                .ok_or_else(|| anyhow::anyhow!("no reference for {name}"))?;
+            Ok(Box::new(move |text: &str| count(text)) as CountFn)
+        }),
+    })
 }
 
 fn contenders(options: &Options, notes: &mut Vec<String>) -> Vec<Contender> {
@@ -191,44 +219,15 @@ fn contenders(options: &Options, notes: &mut Vec<String>) -> Vec<Contender> {
                     }),
                 });
             }
-            _ => {}
+            other => match reference_contender(other) {
+                Some(c) => all.push(c),
+                None => notes.push(format!(
+                    "no reference for {other}: not a named tokenizer, or its file is not in the \
+                     tokenizer directory (scripts/fetch-tokenizers {other})"
+                )),
+            },
         }
         all.push(tokenaudit_contender(name));
-    }
-    match hf_tokenizer_file() {
-        Some(path) => {
-            all.push(Contender {
-                implementation: "tokenizers",
-                encoding: "deepseek-v3".into(),
-                slow: true,
-                threaded_only: false,
-                make: Box::new(move || {
-                    let tokenizer = tokenizers::Tokenizer::from_file(&path)
-                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-                    Ok(Box::new(move |text: &str| {
-                        tokenizer
-                            .encode(text, false)
-                            .expect("the tokenizers crate failed to encode")
-                            .len() as u64
-                    }) as CountFn)
-                }),
-            });
-            if !options.encodings.iter().any(|e| e == "deepseek-v3") {
-                all.push(tokenaudit_contender("deepseek-v3".into()));
-            }
-        }
-        None if options
-            .only
-            .as_ref()
-            .is_none_or(|only| only.iter().any(|o| o == "tokenizers")) =>
-        {
-            notes.push(
-                "tokenizers crate skipped: deepseek-v3.json is not in the tokenizer directory \
-             (scripts/fetch-tokenizers deepseek-v3)"
-                    .into(),
-            );
-        }
-        None => {}
     }
     if let Some(only) = &options.only {
         all.retain(|c| only.iter().any(|o| o == c.implementation));
@@ -241,7 +240,7 @@ fn tokenaudit_contender(encoding: String) -> Contender {
     Contender {
         implementation: "tokenaudit",
         // Compared with the tokenizers crate, so on the same slice.
-        slow: encoding == "deepseek-v3",
+        slow: is_slow(&encoding),
         threaded_only: false,
         encoding,
         make: Box::new(move || {
