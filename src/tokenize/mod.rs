@@ -12,8 +12,11 @@ This module does not decide *what* text is counted (that is `extract`) nor how
 work is split between threads (that is `count`).
 */
 
+pub mod bpe;
 pub mod builtin;
 pub mod chunk;
+pub mod pretok;
+pub mod ranks;
 
 use std::sync::Arc;
 

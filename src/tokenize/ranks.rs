@@ -1,0 +1,357 @@
+/*!
+A byte-level BPE vocabulary: token bytes ↔ rank.
+
+In tiktoken-style BPE the rank of a token is also its merge priority (lower
+merges first) and its id, so this one table is all the merge step needs. It is
+built once, shared behind an `Arc` by every counter, and never mutated.
+
+Lookups are the inner loop of every uncached merge, so the table is our own
+open-addressing hash over one contiguous byte arena rather than a
+`HashMap<Vec<u8>, u32>`: one 8-byte probe (tag + rank) usually decides a
+lookup, and a slice longer than the longest token is rejected without hashing
+(long runs of one character ask for many such pairs).
+
+Constructors accept the formats other tokenizers ship in: an ordered list of
+token byte strings (rank = position: Hugging Face vocabularies after byte
+decoding, Tekken), `.tiktoken` text (`base64 rank` per line: OpenAI, Llama 3),
+and the binary blob `build.rs` embeds for the built-in encodings. Ranks may
+have gaps (ids used by special tokens, or unused).
+*/
+
+use base64::Engine as _;
+
+/// Token bytes → rank, and back.
+pub struct Ranks {
+    /// All token bytes, concatenated.
+    bytes: Vec<u8>,
+    /// `(offset, len)` into `bytes` by rank; `len == 0` marks a gap.
+    spans: Vec<(u32, u32)>,
+    /// Open addressing, power-of-two sized, load ≤ 1/2. A slot is
+    /// `(hash >> 32) << 32 | (rank + 1)`; 0 is empty.
+    table: Vec<u64>,
+    mask: usize,
+    len: usize,
+    max_token_len: usize,
+}
+
+impl Ranks {
+    /// Ranks from token byte strings in rank order (rank = index).
+    pub fn from_ordered(tokens: Vec<Vec<u8>>) -> Result<Self, String> {
+        let ranked = tokens
+            .into_iter()
+            .enumerate()
+            .map(|(rank, token)| (token, rank as u32));
+        Self::from_ranked(ranked)
+    }
+
+    /// Ranks from `(token bytes, rank)` pairs in any order. Fails on an empty
+    /// token, a token or rank given twice, or ranks so sparse that the
+    /// rank → token index would waste memory.
+    pub fn from_ranked(pairs: impl IntoIterator<Item = (Vec<u8>, u32)>) -> Result<Self, String> {
+        let pairs = pairs.into_iter();
+        let mut builder = Builder::with_capacity(pairs.size_hint().0);
+        for (token, rank) in pairs {
+            builder.push(&token, rank)?;
+        }
+        builder.finish()
+    }
+
+    /// Ranks from `.tiktoken` text: one `base64(token) rank` per line. Blank
+    /// lines are ignored; anything else malformed is an error naming the line.
+    pub fn from_tiktoken_text(text: &str) -> Result<Self, String> {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut builder = Builder::with_capacity(text.len() / 12);
+        let mut token = Vec::with_capacity(64);
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim_end_matches('\r');
+            if line.trim().is_empty() {
+                continue;
+            }
+            let (encoded, rank) = line
+                .split_once(' ')
+                .ok_or_else(|| format!("line {}: expected `base64 rank`", n + 1))?;
+            let rank: u32 = rank
+                .trim()
+                .parse()
+                .map_err(|_| format!("line {}: rank `{rank}` is not a number", n + 1))?;
+            token.clear();
+            b64.decode_vec(encoded, &mut token)
+                .map_err(|e| format!("line {}: bad base64 `{encoded}`: {e}", n + 1))?;
+            builder
+                .push(&token, rank)
+                .map_err(|e| format!("line {}: {e}", n + 1))?;
+        }
+        builder.finish()
+    }
+
+    /// Ranks from the blob `build.rs` writes: `b"TKRANKS1"`, entry count
+    /// (u32 LE), per entry rank (u32 LE) and length (u16 LE), then all token
+    /// bytes in entry order.
+    pub(crate) fn from_blob(blob: &[u8]) -> Result<Self, String> {
+        let short = || "rank blob is truncated".to_string();
+        let rest = blob.strip_prefix(b"TKRANKS1").ok_or("not a rank blob")?;
+        let count = u32::from_le_bytes(rest.get(..4).ok_or_else(short)?.try_into().unwrap());
+        let count = count as usize;
+        let heads = rest.get(4..4 + 6 * count).ok_or_else(short)?;
+        let mut data = rest.get(4 + 6 * count..).ok_or_else(short)?;
+        let mut builder = Builder::with_capacity(count);
+        builder.bytes.reserve(data.len());
+        for head in heads.chunks_exact(6) {
+            let rank = u32::from_le_bytes(head[..4].try_into().unwrap());
+            let len = u16::from_le_bytes(head[4..].try_into().unwrap()) as usize;
+            let (token, tail) = data.split_at_checked(len).ok_or_else(short)?;
+            builder.push(token, rank)?;
+            data = tail;
+        }
+        builder.finish()
+    }
+
+    /// Number of tokens (gaps not counted).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Length in bytes of the longest token.
+    pub fn max_token_len(&self) -> usize {
+        self.max_token_len
+    }
+
+    /// One more than the highest rank.
+    pub fn rank_bound(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// The rank of `token`, if it is one.
+    #[inline]
+    pub fn get(&self, token: &[u8]) -> Option<u32> {
+        if token.len() > self.max_token_len || token.is_empty() {
+            return None;
+        }
+        let hash = hash_bytes(token);
+        let tag = hash >> 32;
+        let mut i = hash as usize & self.mask;
+        loop {
+            let slot = self.table[i];
+            if slot == 0 {
+                return None;
+            }
+            if slot >> 32 == tag {
+                let rank = (slot as u32) - 1;
+                if self.token_bytes_unchecked(rank) == token {
+                    return Some(rank);
+                }
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// The bytes of the token with this rank.
+    pub fn token_bytes(&self, rank: u32) -> Option<&[u8]> {
+        match self.spans.get(rank as usize) {
+            Some(&(_, 0)) | None => None,
+            Some(_) => Some(self.token_bytes_unchecked(rank)),
+        }
+    }
+
+    #[inline]
+    fn token_bytes_unchecked(&self, rank: u32) -> &[u8] {
+        let (offset, len) = self.spans[rank as usize];
+        &self.bytes[offset as usize..(offset + len) as usize]
+    }
+}
+
+impl std::fmt::Debug for Ranks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ranks")
+            .field("len", &self.len)
+            .field("rank_bound", &self.spans.len())
+            .field("max_token_len", &self.max_token_len)
+            .finish()
+    }
+}
+
+/// Collects tokens, then builds the hash table in one pass (its size is only
+/// known at the end).
+struct Builder {
+    bytes: Vec<u8>,
+    spans: Vec<(u32, u32)>,
+    ranks: Vec<u32>,
+}
+
+impl Builder {
+    fn with_capacity(n: usize) -> Self {
+        Builder {
+            bytes: Vec::with_capacity(n * 8),
+            spans: Vec::with_capacity(n),
+            ranks: Vec::with_capacity(n),
+        }
+    }
+
+    fn push(&mut self, token: &[u8], rank: u32) -> Result<(), String> {
+        if token.is_empty() {
+            return Err(format!("rank {rank}: empty token"));
+        }
+        if token.len() > u16::MAX as usize {
+            return Err(format!("rank {rank}: token of {} bytes", token.len()));
+        }
+        if self.bytes.len() + token.len() > u32::MAX as usize {
+            return Err("vocabulary over 4 GiB".to_string());
+        }
+        self.spans.push((self.bytes.len() as u32, token.len() as u32));
+        self.ranks.push(rank);
+        self.bytes.extend_from_slice(token);
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Ranks, String> {
+        let len = self.ranks.len();
+        let bound = self.ranks.iter().max().map_or(0, |&r| r as usize + 1);
+        // A rank index sized by the highest rank is fine for real vocabularies
+        // (dense, a few gaps); refuse data that would make it absurd.
+        if bound > 2 * len + (1 << 16) || bound > u32::MAX as usize - 1 {
+            return Err(format!(
+                "ranks too sparse: {len} tokens but ranks up to {}",
+                bound - 1
+            ));
+        }
+        let mut spans = vec![(0u32, 0u32); bound];
+        let mut max_token_len = 0;
+        for (&rank, &span) in self.ranks.iter().zip(&self.spans) {
+            if spans[rank as usize].1 != 0 {
+                return Err(format!("rank {rank} given twice"));
+            }
+            spans[rank as usize] = span;
+            max_token_len = max_token_len.max(span.1 as usize);
+        }
+        let size = (2 * len).next_power_of_two().max(16);
+        let mut ranks = Ranks {
+            bytes: self.bytes,
+            spans,
+            table: vec![0; size],
+            mask: size - 1,
+            len,
+            max_token_len,
+        };
+        for &rank in &self.ranks {
+            let token = ranks.token_bytes_unchecked(rank);
+            let hash = hash_bytes(token);
+            let mut i = hash as usize & ranks.mask;
+            while ranks.table[i] != 0 {
+                let other = (ranks.table[i] as u32) - 1;
+                if ranks.table[i] >> 32 == hash >> 32 && ranks.token_bytes_unchecked(other) == token
+                {
+                    return Err(format!(
+                        "token {token:?} has two ranks, {other} and {rank}"
+                    ));
+                }
+                i = (i + 1) & ranks.mask;
+            }
+            ranks.table[i] = (hash >> 32) << 32 | (rank as u64 + 1);
+        }
+        Ok(ranks)
+    }
+}
+
+/// A fast hash of a short byte string (tokens, pre-tokens): a few
+/// multiply-folds over 8-byte words, in the style of wyhash. Quality matters
+/// only as far as open addressing needs well-spread low bits and distinct
+/// high bits for tags.
+#[inline]
+pub(crate) fn hash_bytes(b: &[u8]) -> u64 {
+    const P0: u64 = 0xa076_1d64_78bd_642f;
+    const P1: u64 = 0xe703_7ed1_a0b4_28db;
+    const P2: u64 = 0x8ebc_6af0_9c88_c6e3;
+    let n = b.len();
+    let (a, c) = if n <= 16 {
+        if n >= 8 {
+            (read8(b, 0), read8(b, n - 8))
+        } else if n >= 4 {
+            (read4(b, 0), read4(b, n - 4))
+        } else if n > 0 {
+            ((b[0] as u64) << 16 | (b[n / 2] as u64) << 8 | b[n - 1] as u64, 0)
+        } else {
+            (0, 0)
+        }
+    } else {
+        let mut seed = P0;
+        let mut i = 0;
+        while i + 16 < n {
+            seed = fold(read8(b, i) ^ P1, read8(b, i + 8) ^ seed);
+            i += 16;
+        }
+        (read8(b, n - 16) ^ seed, read8(b, n - 8))
+    };
+    fold(a ^ P1, c ^ P2 ^ (n as u64).wrapping_mul(P0))
+}
+
+#[inline(always)]
+fn fold(a: u64, b: u64) -> u64 {
+    let r = (a as u128).wrapping_mul(b as u128);
+    (r as u64) ^ ((r >> 64) as u64)
+}
+
+#[inline(always)]
+fn read8(b: &[u8], i: usize) -> u64 {
+    u64::from_le_bytes(b[i..i + 8].try_into().unwrap())
+}
+
+#[inline(always)]
+fn read4(b: &[u8], i: usize) -> u64 {
+    u32::from_le_bytes(b[i..i + 4].try_into().unwrap()) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordered_ranks_round_trip() {
+        let tokens: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).chain([b"ab".to_vec()]).collect();
+        let ranks = Ranks::from_ordered(tokens).unwrap();
+        assert_eq!(ranks.len(), 257);
+        assert_eq!(ranks.get(b"a"), Some(97));
+        assert_eq!(ranks.get(b"ab"), Some(256));
+        assert_eq!(ranks.get(b"abc"), None);
+        assert_eq!(ranks.get(b""), None);
+        assert_eq!(ranks.token_bytes(256), Some(&b"ab"[..]));
+        assert_eq!(ranks.max_token_len(), 2);
+    }
+
+    #[test]
+    fn tiktoken_text_with_gaps() {
+        // "YQ==" = "a", "Yg==" = "b", "YWI=" = "ab"; rank 2 is a gap.
+        let ranks = Ranks::from_tiktoken_text("YQ== 0\nYg== 1\nYWI= 3\n\n").unwrap();
+        assert_eq!(ranks.len(), 3);
+        assert_eq!(ranks.rank_bound(), 4);
+        assert_eq!(ranks.get(b"ab"), Some(3));
+        assert_eq!(ranks.token_bytes(2), None);
+    }
+
+    #[test]
+    fn malformed_input_is_an_error_naming_the_line() {
+        let err = Ranks::from_tiktoken_text("YQ== 0\nYg==1\n").unwrap_err();
+        assert!(err.starts_with("line 2"), "{err}");
+        let err = Ranks::from_tiktoken_text("YQ== 0\n!!! 1\n").unwrap_err();
+        assert!(err.starts_with("line 2"), "{err}");
+        let err = Ranks::from_tiktoken_text("YQ== 0\nYQ== 1\n").unwrap_err();
+        assert!(err.contains("two ranks"), "{err}");
+        let err = Ranks::from_tiktoken_text("YQ== 0\nYg== 0\n").unwrap_err();
+        assert!(err.contains("given twice"), "{err}");
+        assert!(Ranks::from_ordered(vec![vec![]]).is_err());
+        assert!(Ranks::from_ranked([(b"a".to_vec(), 4_000_000_000)]).is_err());
+    }
+
+    #[test]
+    fn hash_separates_lengths_and_contents() {
+        let mut seen = std::collections::HashSet::new();
+        for n in 1..40 {
+            for b in [b'a', b'b', 0, 255] {
+                assert!(seen.insert(hash_bytes(&vec![b; n])));
+            }
+        }
+    }
+}
