@@ -131,7 +131,8 @@ fn adversarial() {
         "'s 'S 't 'T 're 'RE 've 'Ve 'm 'M 'll 'LL 'lL 'd 'D 'ſ 'x ''s".into(),
         "DON'T don't Don'T I'M we'RE they'VE she'LL he'D it'S".into(),
         "<|endoftext|> hello <|endoftext|><|fim_prefix|>".into(),
-        "\u{0}\u{1}\u{2}\u{7}\u{8}\u{b}\u{c}\u{1b}[0m\u{7f}\u{85}\u{a0}\u{2028}\u{2029}\u{feff}".into(),
+        "\u{0}\u{1}\u{2}\u{7}\u{8}\u{b}\u{c}\u{1b}[0m\u{7f}\u{85}\u{a0}\u{2028}\u{2029}\u{feff}"
+            .into(),
         "path/to/some/file.rs:12:34 // comment\n/* block */ https://example.com/a?b=c&d=e#f".into(),
         "=".repeat(3000),
         "-=".repeat(2000),
@@ -157,10 +158,22 @@ fn long_runs_of_one_character_match_the_reference() {
 #[test]
 fn sha256_is_the_official_files() {
     let expected = [
-        ("cl100k_base", "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7"),
-        ("o200k_base", "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"),
-        ("p50k_base", "94b5ca7dff4d00767bc256fdd1b27e5b17361d7b8a5f968547f9f23eb70d2069"),
-        ("r50k_base", "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930"),
+        (
+            "cl100k_base",
+            "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+        ),
+        (
+            "o200k_base",
+            "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+        ),
+        (
+            "p50k_base",
+            "94b5ca7dff4d00767bc256fdd1b27e5b17361d7b8a5f968547f9f23eb70d2069",
+        ),
+        (
+            "r50k_base",
+            "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930",
+        ),
     ];
     for (name, sha) in expected {
         let t = tokenaudit::tokenize::resolve(name).unwrap();
