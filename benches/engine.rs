@@ -29,9 +29,27 @@ fn generated(len: usize) -> String {
         "ver", "com", "de", "in", "ex", "ble", "ar", "or", "ic", "ist", "un", "dis", "est",
     ];
     const EXTRA: &[&str] = &[
-        "Straße", "für", "été", "не", "город", "中文", "日本語", "한국어", "العربية", "🙂",
-        "{\"id\": 12, \"ok\": true}", "fn main() {", "    let x = 42;", "}", "// comment",
-        "it's", "we'll", "DON'T", "1999", "3.14159", "https://example.com/a/b?c=d",
+        "Straße",
+        "für",
+        "été",
+        "не",
+        "город",
+        "中文",
+        "日本語",
+        "한국어",
+        "العربية",
+        "🙂",
+        "{\"id\": 12, \"ok\": true}",
+        "fn main() {",
+        "    let x = 42;",
+        "}",
+        "// comment",
+        "it's",
+        "we'll",
+        "DON'T",
+        "1999",
+        "3.14159",
+        "https://example.com/a/b?c=d",
     ];
     let mut state = 0x2545_F491_4F6C_DD1Du64;
     let mut next = move || {

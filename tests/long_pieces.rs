@@ -41,7 +41,10 @@ fn count_time_grows_linearly_with_run_length() {
             );
             // Ten times the text is about ten times the tokens.
             let tokens = n_large as f64 / n_small as f64;
-            assert!((9.0..=11.0).contains(&tokens), "{name} {c:?}: {n_small} vs {n_large}");
+            assert!(
+                (9.0..=11.0).contains(&tokens),
+                "{name} {c:?}: {n_small} vs {n_large}"
+            );
         }
     }
 }
@@ -54,10 +57,18 @@ fn one_megabyte_runs_match_tiktoken_rs() {
         let reference = Reference::new(name).unwrap();
         for c in RUNS {
             let run = c.repeat(1_000_000 / c.len());
-            assert_eq!(engine.encode(&run), reference.encode(&run), "{name} {c:?}");
+            // tiktoken-rs panics on some of these: its split regex exceeds
+            // fancy-regex's backtrack limit (o200k on 1 MB of spaces).
+            let Ok(expected) =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reference.encode(&run)))
+            else {
+                eprintln!("{name} {c:?}: the reference fails on this input; skipped");
+                continue;
+            };
+            assert_eq!(engine.encode(&run), expected, "{name} {c:?}");
             assert_eq!(
                 engine.counter().count(&run),
-                reference.encode(&run).len() as u64,
+                expected.len() as u64,
                 "{name} {c:?}"
             );
         }
