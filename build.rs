@@ -26,8 +26,13 @@ use std::path::Path;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
+#[path = "src/tokenize/hash.rs"]
+#[allow(dead_code)]
+mod hash;
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/tokenize/hash.rs");
     let out = env::var("OUT_DIR").expect("OUT_DIR");
     let out = Path::new(&out);
 
@@ -45,7 +50,11 @@ fn main() {
     for (name, make) in encodings {
         let bpe = make();
         let entries = ordinary_tokens(&bpe);
-        fs::write(out.join(format!("ranks_{name}.bin")), blob(&entries)).expect("write blob");
+        fs::write(
+            out.join(format!("ranks_{name}.bin")),
+            blob(&table_order(&entries)),
+        )
+        .expect("write blob");
         fs::write(
             out.join(format!("ranks_{name}.sha256")),
             canonical_sha256(&entries),
@@ -115,6 +124,22 @@ fn ordinary_tokens(bpe: &tiktoken_rs::CoreBPE) -> Vec<(u32, Vec<u8>)> {
         id += 1;
     }
     entries
+}
+
+/// The entries in the order `Ranks` inserts them into its hash table (by the
+/// slot each token hashes to), so that loading never has to sort them.
+fn table_order(entries: &[(u32, Vec<u8>)]) -> Vec<(u32, Vec<u8>)> {
+    let mask = (2 * entries.len()).next_power_of_two().max(16) as u64 - 1;
+    let mut sorted = entries.to_vec();
+    sorted.sort_by_key(|(rank, token)| {
+        let home = if token.len() > 2 {
+            hash::slot_key(token).1 & mask
+        } else {
+            0
+        };
+        (home, *rank)
+    });
+    sorted
 }
 
 /// `b"TKRANKS1"`, entry count (u32 LE), then per entry rank (u32 LE) and

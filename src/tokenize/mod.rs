@@ -15,6 +15,7 @@ work is split between threads (that is `count`).
 pub mod bpe;
 pub mod builtin;
 pub mod chunk;
+mod hash;
 pub mod pretok;
 pub mod ranks;
 

@@ -461,9 +461,6 @@ fn cl100k<const DIGITS: usize, const WS_END: bool>(b: &[u8], i: usize) -> usize 
 ///   of the text or when it is one character (`\s+`).
 fn o200k<const DIGITS: usize, const CONTRACTIONS: bool>(b: &[u8], i: usize) -> usize {
     let c = b[i];
-    let (class, n) = at(b, i);
-    let prefix = c != b'\r' && c != b'\n' && class & (L | N) == 0;
-
     let word_end = |e: usize| {
         if CONTRACTIONS && b.get(e) == Some(&b'\'') {
             let k = contraction(b, e + 1, true);
@@ -473,6 +470,17 @@ fn o200k<const DIGITS: usize, const CONTRACTIONS: bool>(b: &[u8], i: usize) -> u
         }
         e
     };
+    // Fast path for the commonest pieces, `word` and ` word` in lower case:
+    // an `Ll` start leaves `U*` empty and `W+` runs from it.
+    if c.is_ascii_lowercase() {
+        return word_end(run(b, i + 1, LO));
+    }
+    if c == b' ' && b.get(i + 1).is_some_and(u8::is_ascii_lowercase) {
+        return word_end(run(b, i + 2, LO));
+    }
+
+    let (class, n) = at(b, i);
+    let prefix = c != b'\r' && c != b'\n' && class & (L | N) == 0;
 
     if class & (UP | LO) != 0 || prefix {
         // First alternative, with then without the prefix.
