@@ -236,3 +236,33 @@ proptest! {
         assert_exact(&text);
     }
 }
+
+#[test]
+fn vocabulary_tokens_as_text() {
+    // Every long token (a piece that is itself a token must count 1 without
+    // merging, also past the piece cache's key size) and a sample of the
+    // rest, each as its own text.
+    for pair in pairs() {
+        let name = &pair.engine.info().name;
+        let ranks = builtin::ranks(name).unwrap();
+        let mut counter = pair.engine.counter();
+        for rank in 0..ranks.rank_bound() as u32 {
+            let Some(bytes) = ranks.token_bytes(rank) else {
+                continue;
+            };
+            if bytes.len() <= 32 && rank % 97 != 0 {
+                continue;
+            }
+            let Ok(text) = std::str::from_utf8(bytes) else {
+                continue;
+            };
+            let expected = pair.reference.encode(text);
+            assert_eq!(pair.engine.encode(text), expected, "{name}: {text:?}");
+            assert_eq!(
+                counter.count(text),
+                expected.len() as u64,
+                "{name}: {text:?}"
+            );
+        }
+    }
+}

@@ -124,6 +124,11 @@ impl BpeCounter {
             _ => {}
         }
         if piece.len() > PieceCache::MAX_KEY {
+            // Long tokens exist (runs of spaces, `-`, `=`): whole-piece
+            // first, as tiktoken does, before merging.
+            if ranks.get(piece).is_some() {
+                return 1;
+            }
             return merge.count(ranks, piece) as u64;
         }
         let hash = hash_bytes(piece);
