@@ -266,3 +266,35 @@ fn vocabulary_tokens_as_text() {
         }
     }
 }
+
+#[test]
+fn tiktoken_text_round_trip_reproduces_the_builtin_table() {
+    // What another vocabulary file goes through: `.tiktoken` text → Ranks.
+    // Written from the embedded table, it must read back to the same table
+    // and hash to the official file's sha256.
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256};
+    let builtin = builtin::ranks("cl100k_base").unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut text = String::new();
+    for rank in 0..builtin.rank_bound() as u32 {
+        if let Some(bytes) = builtin.token_bytes(rank) {
+            text.push_str(&format!("{} {rank}\n", b64.encode(bytes)));
+        }
+    }
+    let sha: String = Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(sha, builtin::sha256("cl100k_base").unwrap());
+    let parsed = tokenaudit::tokenize::ranks::Ranks::from_tiktoken_text(&text).unwrap();
+    assert_eq!(parsed.len(), builtin.len());
+    assert_eq!(parsed.max_token_len(), builtin.max_token_len());
+    for rank in 0..builtin.rank_bound() as u32 {
+        let bytes = builtin.token_bytes(rank);
+        assert_eq!(parsed.token_bytes(rank), bytes);
+        if let Some(bytes) = bytes {
+            assert_eq!(parsed.get(bytes), Some(rank));
+        }
+    }
+}
