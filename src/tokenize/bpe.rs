@@ -443,16 +443,32 @@ impl Merge {
 }
 
 /// Candidate pairs of a long piece, bucketed by rank (see [`Merge::linked`]).
-#[derive(Default)]
 struct RankQueue {
     ranks: BinaryHeap<Reverse<u32>>,
     bucket_of: FxHashMap<u32, u32>,
     buckets: Vec<Vec<u32>>,
     free: Vec<u32>,
+    /// The last `(rank, bucket)` added to: a long run of one character
+    /// adds a million candidates of the same rank in a row, and this skips
+    /// the map for all but the first.
+    last: (u32, u32),
+}
+
+impl Default for RankQueue {
+    fn default() -> Self {
+        RankQueue {
+            ranks: BinaryHeap::new(),
+            bucket_of: FxHashMap::default(),
+            buckets: Vec::new(),
+            free: Vec::new(),
+            last: (NONE, 0),
+        }
+    }
 }
 
 impl RankQueue {
     fn clear(&mut self) {
+        self.last = (NONE, 0);
         self.ranks.clear();
         for (_, b) in self.bucket_of.drain() {
             self.buckets[b as usize].clear();
@@ -462,8 +478,15 @@ impl RankQueue {
 
     #[inline]
     fn add(&mut self, rank: u32, start: u32) {
+        if rank == self.last.0 {
+            self.buckets[self.last.1 as usize].push(start);
+            return;
+        }
         match self.bucket_of.entry(rank) {
-            Entry::Occupied(e) => self.buckets[*e.get() as usize].push(start),
+            Entry::Occupied(e) => {
+                self.last = (rank, *e.get());
+                self.buckets[*e.get() as usize].push(start);
+            }
             Entry::Vacant(e) => {
                 let b = self.free.pop().unwrap_or_else(|| {
                     self.buckets.push(Vec::new());
@@ -471,6 +494,7 @@ impl RankQueue {
                 });
                 self.buckets[b as usize].push(start);
                 e.insert(b);
+                self.last = (rank, b);
                 self.ranks.push(Reverse(rank));
             }
         }
@@ -495,6 +519,9 @@ impl RankQueue {
     fn finish(&mut self, rank: u32, bucket: u32, mut starts: Vec<u32>) {
         debug_assert!(self.buckets[bucket as usize].is_empty());
         self.bucket_of.remove(&rank);
+        if self.last.0 == rank {
+            self.last = (NONE, 0);
+        }
         starts.clear();
         self.buckets[bucket as usize] = starts;
         self.free.push(bucket);
