@@ -43,7 +43,9 @@ impl Reference {
                 name: name.to_string(),
                 family: "tiktoken".to_string(),
                 source: "built-in (tiktoken-rs 0.12.1)".to_string(),
-                sha256: String::new(),
+                // Same vocabulary, same hash: the embedded table is rebuilt
+                // from this reference (see build.rs).
+                sha256: sha256(name).unwrap_or_default().to_string(),
                 vocab_size,
             },
             bpe,
