@@ -19,17 +19,20 @@ token-for-token equal to tiktoken:
    longer ones a linked list with candidates bucketed by rank
    ([`RankQueue`]), O(n log n) at worst and close to linear on the
    repetitive pieces that are long in practice, so a megabyte of one
-   character counts in 2–3.5× the time of a megabyte of prose (it was
+   character counts in 1.5–4.4× the time of a megabyte of prose (it was
    10–16× with a plain binary heap of candidates).
 
 tiktoken also emits a piece that is itself a token as that token, without
 merging; we do the same (the merge would usually, not provably, agree).
 
 Measured (release, 1 thread, 9.4 MB of docs + man pages + Rust source, on a
-shared 2-core machine, `examples/engine_speed.rs`): cl100k ~100–110 MB/s,
-8.3× tiktoken-rs and 3.5–4.4× bpe-openai; o200k ~80–92 MB/s, 5.2–5.6×
-tiktoken-rs and 3.4–3.7× bpe-openai. What is left is memory latency: cache
-probes, and rank-table probes for the ~4% of pieces that miss.
+shared 2-core machine under load, `examples/engine_speed.rs`; ratios are
+within one run): cl100k 100–130 MB/s, 8.3–10× tiktoken-rs and 3.5–4.4×
+bpe-openai; o200k 79–112 MB/s, 4.2–5.8× tiktoken-rs and 3.2–4.5×
+bpe-openai. What is left is memory latency: cache probes, and rank-table
+probes for the ~5% of pieces that miss (their merges' lookups were 16% of
+an o200k profile). Tried and dropped for lack of a measurable gain: a
+join memo in the flat merge, an inlined 2-byte lookup.
 */
 
 use std::cmp::Reverse;
