@@ -38,8 +38,12 @@ use serde::Serialize;
 /// Counts tokens. One instance per worker thread; `&mut self` is what lets an
 /// implementation keep caches without locks in the hot loop.
 pub trait Counter: Send {
-    /// The number of tokens `text` encodes to, with special-token text
-    /// (`<|endoftext|>`) counted as ordinary text, as `encode_ordinary` does.
+    /// The number of tokens `text` encodes to, by the reference rule of the
+    /// tokenizer's family: for tiktoken-style vocabularies (built-ins, rank
+    /// files, Tekken) special-token text such as `<|endoftext|>` is counted
+    /// as ordinary text, as `encode_ordinary` does; for tokenizer.json files
+    /// it is `encode(text, add_special_tokens = false)`, which matches added
+    /// tokens spelled out in the text as one token each.
     fn count(&mut self, text: &str) -> u64;
 
     /// Counts a piece of a document that does *not* start the document: the
