@@ -28,6 +28,14 @@ use crate::tokenize::{chunk, Counter, SharedTokenizer};
 /// nothing measurable.
 pub const PIECE_TARGET: usize = 256 * 1024;
 
+/// A mapped document is counted in windows of about this size; after each
+/// window its pages are released (`Document::release`). Without it (and the
+/// releasing UTF-8 check in `load`), every page of a file stays resident until
+/// the file is done: measured 260 MB peak RSS auditing 8 files of 120 MB on
+/// 2 threads, 129 MB with 32 MiB windows. A window is still 64 pieces, so
+/// all cores stay busy within it.
+pub const WINDOW: usize = 16 << 20;
+
 /// One set of counters per rayon worker thread (plus one for callers
 /// outside the pool), created on first use.
 struct CounterPool {
@@ -109,7 +117,7 @@ impl Engine {
             tokens: vec![0; self.pool.tokenizers.len()],
         };
         for segment in extract::extract(doc.text(), self.parse) {
-            let c = self.count_text(segment.text);
+            let c = self.count_windows(&doc, segment.text);
             counts.chars += c.chars;
             counts.lines += c.lines;
             for (a, b) in counts.tokens.iter_mut().zip(&c.tokens) {
@@ -127,12 +135,45 @@ impl Engine {
         })
     }
 
+    /// Counts a segment window by window, releasing each window's pages.
+    fn count_windows(&self, doc: &load::Document, text: &str) -> TextCounts {
+        let mut total = TextCounts {
+            chars: 0,
+            lines: 0,
+            tokens: vec![0; self.pool.tokenizers.len()],
+        };
+        let mut start = 0;
+        while start < text.len() {
+            let end = if text.len() - start > 2 * WINDOW {
+                chunk::next_cut(text, start + WINDOW).unwrap_or(text.len())
+            } else {
+                text.len()
+            };
+            let window = &text[start..end];
+            let c = self.count_part(window, start == 0);
+            doc.release(window);
+            total.chars += c.chars;
+            total.lines += c.lines;
+            for (a, b) in total.tokens.iter_mut().zip(&c.tokens) {
+                *a += b;
+            }
+            start = end;
+        }
+        total
+    }
+
     /// Counts one stretch of text with every tokenizer, in parallel pieces
     /// when it is long.
     pub fn count_text(&self, text: &str) -> TextCounts {
+        self.count_part(text, true)
+    }
+
+    /// `first`: whether `text` starts its document (see
+    /// [`Counter::count_continuation`]).
+    fn count_part(&self, text: &str, first: bool) -> TextCounts {
         let lines = line_count(text);
         if text.len() < 2 * PIECE_TARGET {
-            let (chars, tokens) = self.pool.with(|c| count_piece(c, text, true));
+            let (chars, tokens) = self.pool.with(|c| count_piece(c, text, first));
             return TextCounts {
                 chars,
                 lines,
@@ -143,7 +184,7 @@ impl Engine {
         let (chars, tokens) = pieces
             .par_iter()
             .enumerate()
-            .map(|(i, piece)| self.pool.with(|c| count_piece(c, piece, i == 0)))
+            .map(|(i, piece)| self.pool.with(|c| count_piece(c, piece, first && i == 0)))
             .reduce(
                 || (0, vec![0; self.pool.tokenizers.len()]),
                 |(ca, mut ta), (cb, tb)| {
