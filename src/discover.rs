@@ -183,7 +183,16 @@ fn walk_root(root: &Path, filters: &Filters, out: &mut Discovery) {
                 continue;
             }
         };
-        let file_type = entry.file_type();
+        // A root the user named is followed even when it is a link (walkdir
+        // still reports the link's own type for it).
+        let file_type = if entry.depth() == 0 && entry.path_is_symlink() {
+            match std::fs::metadata(entry.path()) {
+                Ok(m) => m.file_type(),
+                Err(_) => entry.file_type(),
+            }
+        } else {
+            entry.file_type()
+        };
         if file_type.is_dir() {
             continue;
         }

@@ -245,7 +245,6 @@ fn valid_utf8_releasing(map: &Mmap, start: usize) -> bool {
     true
 }
 
-
 /// Text that is not UTF-8: detect the most likely legacy encoding
 /// (chardetng, the detector Firefox uses) and decode with it. If the bytes
 /// are not valid in that encoding either, the file is skipped rather than

@@ -213,3 +213,24 @@ fn symlinks_are_listed_not_followed_by_default() {
         .collect();
     assert_eq!(reasons, vec!["broken-symlink", "symlink"]);
 }
+
+#[test]
+fn a_root_given_as_a_link_is_followed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let real = tmp.path().join("real");
+    fs::create_dir(&real).unwrap();
+    write(&real, "a.txt", b"alpha\n");
+    symlink(&real, tmp.path().join("dir-link")).unwrap();
+    symlink(real.join("a.txt"), tmp.path().join("file-link")).unwrap();
+    for root in ["dir-link", "file-link"] {
+        let out = run(&[
+            "audit",
+            tmp.path().join(root).to_str().unwrap(),
+            "--json",
+            "-",
+        ]);
+        let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(report["totals"]["files_counted"], 1, "{root}");
+        assert_eq!(report["totals"]["files_skipped"], 0, "{root}");
+    }
+}
