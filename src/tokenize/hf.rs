@@ -32,6 +32,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::hf_bpe::HfBpeTokenizer;
 use super::{chunk, Counter, SharedTokenizer, Tokenizer, TokenizerInfo};
 
 /// Size after which a counter cuts a text at the next exact-safe cut before
@@ -75,6 +76,16 @@ impl HfTokenizer {
 
     pub fn shared(self) -> SharedTokenizer {
         Arc::new(self)
+    }
+}
+
+/// A tokenizer.json ready to count: through our engine when `hf_bpe` finds
+/// the file eligible (family `huggingface (engine)`), otherwise through the
+/// `tokenizers` crate (family `huggingface`).
+pub fn build(info: TokenizerInfo, data: &[u8], path: &str) -> Result<SharedTokenizer, String> {
+    match HfBpeTokenizer::from_bytes(info.clone(), data) {
+        Ok(engine) => Ok(Arc::new(engine)),
+        Err(_why) => HfTokenizer::from_bytes(info, data, path).map(HfTokenizer::shared),
     }
 }
 
