@@ -54,6 +54,7 @@ use unicode_normalization_alignments::{is_nfc_quick, IsNormalized, UnicodeNormal
 
 use super::bpe::{BpeCounter, BpeTokenizer};
 use super::pretok::SplitPattern;
+use super::pretok_deepseek::DeepSeekScanner;
 use super::pretok_hf::{AddedTokens, Segment, SplitChain};
 use super::ranks::Ranks;
 use super::{Counter, Tokenizer, TokenizerInfo};
@@ -382,7 +383,7 @@ fn merge_ranks(
 pub struct HfBpeTokenizer {
     engine: BpeTokenizer,
     /// Pieces are cut here when the engine has no scanner for the chain.
-    chain: Option<SplitChain>,
+    chain: Option<Chain>,
     nfc: bool,
     added: Arc<AddedTokens>,
     ids: Arc<Vec<u32>>,
@@ -399,10 +400,13 @@ impl HfBpeTokenizer {
             [one] if SplitPattern::from_regex(one)?.is_scanner() => {
                 (SplitPattern::from_regex(one)?, None)
             }
-            _ => (
-                SplitPattern::from_regex(WHOLE)?,
-                Some(SplitChain::new(&c.splits)?),
-            ),
+            splits => {
+                let chain = match DeepSeekScanner::for_patterns(splits) {
+                    Some(scanner) => Chain::DeepSeek(scanner),
+                    None => Chain::Regex(SplitChain::new(splits)?),
+                };
+                (SplitPattern::from_regex(WHOLE)?, Some(chain))
+            }
         };
         Ok(HfBpeTokenizer {
             engine: BpeTokenizer::new(info, Arc::new(c.ranks), pattern),
@@ -413,9 +417,10 @@ impl HfBpeTokenizer {
         })
     }
 
-    /// Whether pieces come from the engine's hand-written scanner.
+    /// Whether pieces come from a hand-written scanner (the engine's, or
+    /// DeepSeek's), not from fancy-regex.
     pub fn uses_scanner(&self) -> bool {
-        self.chain.is_none()
+        !matches!(self.chain, Some(Chain::Regex(_)))
     }
 
     fn hf_counter(&self) -> HfBpeCounter {
@@ -429,10 +434,28 @@ impl HfBpeTokenizer {
     }
 }
 
+/// A pre-tokenizer chain the engine's own patterns do not cover; the
+/// engine then takes each piece whole ([`WHOLE`]).
+#[derive(Clone, Debug)]
+enum Chain {
+    DeepSeek(DeepSeekScanner),
+    Regex(SplitChain),
+}
+
+impl Chain {
+    #[inline]
+    fn for_each_piece(&self, text: &str, f: &mut impl FnMut(&str)) {
+        match self {
+            Chain::DeepSeek(s) => s.for_each_piece(text, f),
+            Chain::Regex(c) => c.for_each_piece(text, f),
+        }
+    }
+}
+
 /// One thread's counter: the engine's counter plus this file's steps.
 pub struct HfBpeCounter {
     engine: BpeCounter,
-    chain: Option<SplitChain>,
+    chain: Option<Chain>,
     nfc: bool,
     added: Arc<AddedTokens>,
     /// Reused for NFC output.

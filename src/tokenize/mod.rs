@@ -22,6 +22,7 @@ pub mod hub;
 pub mod listing;
 pub mod patterns;
 pub mod pretok;
+pub mod pretok_deepseek;
 pub mod pretok_hf;
 pub mod ranked;
 pub mod ranks;
