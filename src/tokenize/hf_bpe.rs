@@ -66,10 +66,6 @@ pub const FAMILY: &str = "huggingface (engine)";
 pub const BYTE_LEVEL_REGEX: &str =
     r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 
-/// Matches any non-empty text whole: the engine's pattern when the pieces
-/// were already cut by a [`SplitChain`].
-const WHOLE: &str = r"(?s:.+)";
-
 /// What [`convert`] builds from an eligible file.
 pub struct Converted {
     pub ranks: Ranks,
@@ -84,8 +80,11 @@ pub struct Converted {
     pub vocab_size: usize,
 }
 
+/// Everything but the vocabulary and merges: read first, so that a file
+/// that is not eligible (gemma3's is 33 MB) is turned down without building
+/// its vocabulary.
 #[derive(Deserialize)]
-struct File {
+struct Head {
     #[serde(default)]
     added_tokens: Vec<AddedToken>,
     #[serde(default)]
@@ -93,6 +92,19 @@ struct File {
     #[serde(default)]
     pre_tokenizer: Value,
     model: Model,
+}
+
+#[derive(Deserialize)]
+struct Body {
+    model: Tables,
+}
+
+#[derive(Deserialize)]
+struct Tables {
+    #[serde(default)]
+    vocab: FxHashMap<String, u32>,
+    #[serde(default)]
+    merges: Vec<Value>,
 }
 
 #[derive(Deserialize)]
@@ -121,16 +133,12 @@ struct Model {
     end_of_word_suffix: Option<String>,
     #[serde(default)]
     byte_fallback: bool,
-    #[serde(default)]
-    vocab: FxHashMap<String, u32>,
-    #[serde(default)]
-    merges: Vec<Value>,
 }
 
 /// Builds the engine's inputs from a tokenizer.json, or says why the file is
 /// not eligible (the caller then counts with the crate).
 pub fn convert(data: &[u8]) -> Result<Converted, String> {
-    let file: File = serde_json::from_slice(data).map_err(|e| format!("not parsed: {e}"))?;
+    let file: Head = serde_json::from_slice(data).map_err(|e| format!("not parsed: {e}"))?;
     let nfc = normalizer(&file.normalizer)?;
     let splits = pre_tokenizer(&file.pre_tokenizer)?;
     let added = added_tokens(&file.added_tokens, nfc)?;
@@ -152,14 +160,16 @@ pub fn convert(data: &[u8]) -> Result<Converted, String> {
         return Err("byte_fallback".into());
     }
     let added_ids: rustc_hash::FxHashSet<u32> = added.iter().map(|&(_, id)| id).collect();
-    let (ranks, ids) = merge_ranks(&model.vocab, &model.merges, &added_ids)?;
+    let Body { model: tables } =
+        serde_json::from_slice(data).map_err(|e| format!("not parsed: {e}"))?;
+    let (ranks, ids) = merge_ranks(&tables.vocab, &tables.merges, &added_ids)?;
     Ok(Converted {
         ranks,
         ids,
         splits,
         nfc,
         added,
-        vocab_size: model.vocab.len(),
+        vocab_size: tables.vocab.len(),
     })
 }
 
@@ -405,7 +415,7 @@ impl HfBpeTokenizer {
                     Some(scanner) => Chain::DeepSeek(scanner),
                     None => Chain::Regex(SplitChain::new(splits)?),
                 };
-                (SplitPattern::from_regex(WHOLE)?, Some(chain))
+                (SplitPattern::Whole, Some(chain))
             }
         };
         Ok(HfBpeTokenizer {
@@ -435,7 +445,7 @@ impl HfBpeTokenizer {
 }
 
 /// A pre-tokenizer chain the engine's own patterns do not cover; the
-/// engine then takes each piece whole ([`WHOLE`]).
+/// engine then takes each piece whole ([`SplitPattern::Whole`]).
 #[derive(Clone, Debug)]
 enum Chain {
     DeepSeek(DeepSeekScanner),
