@@ -43,6 +43,18 @@ chains run `pretok_hf::SplitChain`.
 **Added tokens** with all flags off are matched in the raw text first (see
 `pretok_hf`); they may not contain `\n` followed by more text, which a chunk
 cut could separate.
+
+**Measured** (release, 1 thread, first 10 MB of the multilingual bench
+corpus, a shared 2-core machine at load average ~8, so ratios within a run
+matter more than absolutes): `scripts/bench-compare
+/work/wt-bench/bench-corpus/all.txt --encodings deepseek-v3,qwen3 --threads 1
+--max-mb 10 --slow-max-mb 10` gave the crate 1.4–1.8 MB/s (deepseek-v3) and
+1.3–1.4 MB/s (qwen3), with equal totals. `examples/hf_engine_speed.rs`: the
+DeepSeek scanner alone 130–200 MB/s; counting deepseek-v3 12.6–17.7 MB/s
+while the engine re-split each piece with a whole-text fancy-regex (~120 ns
+a call for 2.5 M pieces), 47 MB/s with `SplitPattern::Whole`; qwen3 (the
+engine's Qwen 2 scanner directly) 42–54 MB/s. Load: 0.4–1 s (JSON parse,
+the self-encoding check, and 90–130 ms for DeepSeek's class table).
 */
 
 use std::sync::Arc;

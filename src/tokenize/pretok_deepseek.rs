@@ -33,7 +33,9 @@ class over a string of every scalar value (~30 ms in a release build), so
 the scanner and the fallback agree by construction; tests compare their
 pieces on random and adversarial text.
 
-Measured (release, 1 thread, 10 MB of the bench corpus): see `hf_bpe`.
+Measured (release, 1 thread, 10 MB of the bench corpus,
+`examples/hf_engine_speed.rs`): 130–200 MB/s alone; the fancy-regex chain
+it replaces ran deepseek-v3 at ~17 MB/s end to end. Numbers in `hf_bpe`.
 */
 
 use std::sync::Arc;
