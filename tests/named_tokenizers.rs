@@ -66,7 +66,12 @@ fn vocabulary_sizes_match_the_table() {
         let info = t.info();
         assert_eq!(info.vocab_size, named.vocab_size, "{}", named.name);
         if named.family != Family::Builtin {
-            assert_eq!(info.family, named.family.as_str(), "{}", named.name);
+            // A tokenizer.json counted by our engine says so.
+            let engine = named.family == Family::Huggingface
+                && info.family == tokenaudit::tokenize::hf_bpe::FAMILY;
+            if !engine {
+                assert_eq!(info.family, named.family.as_str(), "{}", named.name);
+            }
             assert_eq!(info.sha256, named.sha256, "{}", named.name);
             assert!(info.source.contains(named.package), "{}", info.source);
         }

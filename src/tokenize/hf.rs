@@ -1,6 +1,8 @@
 /*!
 Hugging Face `tokenizer.json` files, counted through the `tokenizers` crate
-(the reference implementation) with no network access.
+(the reference implementation) with no network access, unless [`build`]
+finds the file eligible for our engine (`hf_bpe`: byte-level BPE that
+reduces to ranks and a split; DeepSeek V3/V4, Qwen 3).
 
 Counting rule: `encode(text, add_special_tokens = false)`, with the file's
 padding and truncation switched off (some files pad and truncate every input
@@ -32,6 +34,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::hf_bpe::HfBpeTokenizer;
 use super::{chunk, Counter, SharedTokenizer, Tokenizer, TokenizerInfo};
 
 /// Size after which a counter cuts a text at the next exact-safe cut before
@@ -75,6 +78,16 @@ impl HfTokenizer {
 
     pub fn shared(self) -> SharedTokenizer {
         Arc::new(self)
+    }
+}
+
+/// A tokenizer.json ready to count: through our engine when `hf_bpe` finds
+/// the file eligible (family `huggingface (engine)`), otherwise through the
+/// `tokenizers` crate (family `huggingface`).
+pub fn build(info: TokenizerInfo, data: &[u8], path: &str) -> Result<SharedTokenizer, String> {
+    match HfBpeTokenizer::from_bytes(info.clone(), data) {
+        Ok(engine) => Ok(Arc::new(engine)),
+        Err(_why) => HfTokenizer::from_bytes(info, data, path).map(HfTokenizer::shared),
     }
 }
 

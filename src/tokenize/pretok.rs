@@ -39,6 +39,9 @@ pub enum SplitPattern {
     O200k,
     /// [`patterns::TEKKEN`].
     Tekken,
+    /// No split: the text is one piece, already cut by the caller (a
+    /// tokenizer.json pre-tokenizer chain, see `hf_bpe`).
+    Whole,
     /// Any other pattern, run by fancy-regex (exact, slow). Each counter
     /// clones its own: fancy-regex keeps per-search caches that contend when
     /// shared between threads.
@@ -75,6 +78,7 @@ impl SplitPattern {
             SplitPattern::Qwen2 => patterns::QWEN2,
             SplitPattern::O200k => patterns::O200K,
             SplitPattern::Tekken => patterns::TEKKEN,
+            SplitPattern::Whole => r"(?s:.+)",
             SplitPattern::Regex(re) => re.as_str(),
         }
     }
@@ -95,6 +99,8 @@ impl SplitPattern {
             SplitPattern::Qwen2 => scan_all(text, cl100k::<1, false>, f),
             SplitPattern::O200k => scan_all(text, o200k::<3, true>, f),
             SplitPattern::Tekken => scan_all(text, o200k::<1, false>, f),
+            SplitPattern::Whole if text.is_empty() => {}
+            SplitPattern::Whole => f(text),
             SplitPattern::Regex(re) => regex_pieces(re, text, &mut f),
         }
     }

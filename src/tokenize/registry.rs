@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::hf::HfTokenizer;
+use super::hf;
 use super::hub::{self, Hub};
 use super::ranked::{self, RankedVocab};
 use super::{
@@ -441,9 +441,7 @@ fn build(
         }
         Family::Tekken => tekken::parse(data, &shown).map_err(|m| invalid(strip(m)))?,
         Family::Huggingface => {
-            return HfTokenizer::from_bytes(info, data, &shown)
-                .map(HfTokenizer::shared)
-                .map_err(|m| invalid(strip(m)));
+            return hf::build(info, data, &shown).map_err(|m| invalid(strip(m)));
         }
         Family::Builtin => unreachable!("built-ins have no file"),
     };
