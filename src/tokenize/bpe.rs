@@ -75,7 +75,10 @@ impl BpeTokenizer {
         BpeCounter {
             ranks: Arc::clone(&self.ranks),
             pattern: self.pattern.clone(),
-            cache: PieceCache::new(),
+            cache: Caches {
+                short: ShortCache::new(),
+                long: PieceCache::new(),
+            },
             merge: Merge::default(),
         }
     }
@@ -119,14 +122,22 @@ impl Tokenizer for BpeTokenizer {
 pub struct BpeCounter {
     ranks: Arc<Ranks>,
     pattern: SplitPattern,
-    cache: PieceCache,
+    cache: Caches,
     merge: Merge,
 }
 
+/// The piece caches of one counter: most pieces are short and go to the
+/// compact [`ShortCache`]; the few of 25..=48 bytes to a small
+/// [`PieceCache`].
+struct Caches {
+    short: ShortCache,
+    long: PieceCache,
+}
+
 impl BpeCounter {
-    /// Tokens in one piece, through the cache.
+    /// Tokens in one piece, through the caches.
     #[inline]
-    fn count_piece(cache: &mut PieceCache, merge: &mut Merge, ranks: &Ranks, piece: &[u8]) -> u64 {
+    fn count_piece(caches: &mut Caches, merge: &mut Merge, ranks: &Ranks, piece: &[u8]) -> u64 {
         match piece.len() {
             1 => return 1,
             // Two bytes are one token or two; the rank table answers that
@@ -135,24 +146,33 @@ impl BpeCounter {
             2 => return if ranks.get(piece).is_some() { 1 } else { 2 },
             _ => {}
         }
-        if piece.len() > PieceCache::MAX_KEY {
-            // Long tokens exist (runs of spaces, `-`, `=`): whole-piece
-            // first, as tiktoken does, before merging.
+        // A piece that is itself a token is that token, as in tiktoken
+        // (long tokens exist: runs of spaces, `-`, `=`); otherwise merge.
+        let uncached = |merge: &mut Merge| {
             if ranks.get(piece).is_some() {
-                return 1;
+                1
+            } else {
+                merge.count(ranks, piece)
             }
-            return merge.count(ranks, piece) as u64;
-        }
-        let hash = hash_bytes(piece);
-        if let Some(count) = cache.get(hash, piece) {
+        };
+        if piece.len() <= ShortCache::MAX_KEY {
+            let key = ShortKey::new(piece);
+            if let Some(count) = caches.short.get(&key) {
+                return count as u64;
+            }
+            let count = uncached(merge);
+            caches.short.put(&key, count);
             return count as u64;
         }
-        let count = if ranks.get(piece).is_some() {
-            1
-        } else {
-            merge.count(ranks, piece)
-        };
-        cache.put(hash, piece, count);
+        if piece.len() > PieceCache::MAX_KEY {
+            return uncached(merge) as u64;
+        }
+        let hash = hash_bytes(piece);
+        if let Some(count) = caches.long.get(hash, piece) {
+            return count as u64;
+        }
+        let count = uncached(merge);
+        caches.long.put(hash, piece, count);
         count as u64
     }
 }
@@ -196,7 +216,7 @@ impl PieceCache {
     /// misses are first sightings), yet 2^15 counted fastest (cl100k 125 vs
     /// 119 MB/s for 2^16, o200k 107 vs 104): the smaller table stays in
     /// the L2/L3 caches.
-    const SLOTS: usize = 1 << 15;
+    const SLOTS: usize = 1 << 12;
 
     fn new() -> Self {
         PieceCache {
@@ -226,6 +246,113 @@ impl PieceCache {
         for (k, chunk) in piece.chunks(8).enumerate() {
             slot[2 + k] = pack(chunk);
         }
+    }
+}
+
+/// A cache key: a piece of 3..=24 bytes as three little-endian words
+/// (zero-padded) and its length.
+struct ShortKey {
+    words: [u64; 3],
+    len: u64,
+    hash: u64,
+}
+
+impl ShortKey {
+    #[inline(always)]
+    fn new(piece: &[u8]) -> Self {
+        let n = piece.len();
+        debug_assert!((3..=ShortCache::MAX_KEY).contains(&n));
+        let word = |i: usize| u64::from_le_bytes(piece[i..i + 8].try_into().unwrap());
+        let words = if n <= 8 {
+            [pack(piece), 0, 0]
+        } else if n <= 16 {
+            [word(0), pack(&piece[8..]), 0]
+        } else {
+            [word(0), word(8), pack(&piece[16..])]
+        };
+        // Two multiply-folds of the words; the set index takes the high bits.
+        let a = (words[0] ^ 0xa076_1d64_78bd_642f) as u128
+            * (words[1] ^ (n as u64) << 56 ^ 0xe703_7ed1_a0b4_28db) as u128;
+        let a = (a as u64) ^ ((a >> 64) as u64);
+        let b = (a ^ words[2]) as u128 * 0x8ebc_6af0_9c88_c6e3u128;
+        let hash = (b as u64) ^ ((b >> 64) as u64);
+        ShortKey {
+            words,
+            len: n as u64,
+            hash,
+        }
+    }
+}
+
+/// A 2-way set-associative piece → token count cache for pieces of up to
+/// [`Self::MAX_KEY`] bytes. A way is 32 bytes (the key's three words, then
+/// `len | count << 8`), a set is the two ways of one 64-byte cache line, so
+/// a probe touches one line. The way hit last moves to the front; a miss
+/// pushes the front way to the back and takes its place (LRU of two).
+///
+/// Measured on the first 80 MB of the real corpus (11.4 M pieces of 3..=48
+/// bytes, 338 k distinct), with o200k: misses were 11.5% for the previous
+/// direct-mapped cache of 2^15 64-byte slots (2 MiB), 8.6% for 2^16 and
+/// 6.4% for 2^17 direct-mapped slots, 5.0% for 2^17 ways in 2-way sets.
+/// A miss costs a merge (a dozen rank-table probes into a table of
+/// several MiB), a hit one cache line, so the miss rate rules.
+struct ShortCache {
+    /// `8 * SETS` words plus room to start at a 64-byte boundary; zeroed
+    /// (calloc) so a new counter writes nothing. A zero way has length 0,
+    /// which no key has.
+    words: Vec<u64>,
+    base: usize,
+}
+
+impl ShortCache {
+    const MAX_KEY: usize = 24;
+    /// 2^16 sets of 2 ways = 4 MiB per thread.
+    const SETS: usize = 1 << 16;
+
+    fn new() -> Self {
+        let words = vec![0u64; 8 * Self::SETS + 8];
+        let misalign = words.as_ptr() as usize % 64;
+        let base = if misalign == 0 {
+            0
+        } else {
+            (64 - misalign) / 8
+        };
+        ShortCache { words, base }
+    }
+
+    #[inline(always)]
+    fn set(&mut self, key: &ShortKey) -> &mut [u64; 8] {
+        let at = self.base + 8 * ((key.hash >> 40) as usize & (Self::SETS - 1));
+        (&mut self.words[at..at + 8]).try_into().unwrap()
+    }
+
+    #[inline]
+    fn get(&mut self, key: &ShortKey) -> Option<u32> {
+        let set = self.set(key);
+        let same = |way: &[u64]| {
+            way[0] == key.words[0]
+                && way[1] == key.words[1]
+                && way[2] == key.words[2]
+                && way[3] as u8 as u64 == key.len
+        };
+        if same(&set[..4]) {
+            return Some((set[3] >> 8) as u32);
+        }
+        if same(&set[4..]) {
+            let count = (set[7] >> 8) as u32;
+            let (front, back) = set.split_at_mut(4);
+            front.swap_with_slice(back);
+            return Some(count);
+        }
+        None
+    }
+
+    #[inline]
+    fn put(&mut self, key: &ShortKey, count: u32) {
+        let set = self.set(key);
+        set.copy_within(..4, 4);
+        set[..3].copy_from_slice(&key.words);
+        set[3] = key.len | (count as u64) << 8;
     }
 }
 
