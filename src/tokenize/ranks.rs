@@ -40,6 +40,9 @@ pub struct Ranks {
     /// Rank of each 1-byte and 2-byte token (`NONE` if absent), by value.
     one: Box<[u32; 256]>,
     two: Box<[u32]>,
+    /// A one-word Bloom filter of the tokens of 3 bytes or more, two bits
+    /// per token (see [`Ranks::may_hold`]).
+    filter: Box<[u64]>,
     mask: usize,
     len: usize,
     max_token_len: usize,
@@ -155,6 +158,9 @@ impl Ranks {
             n if n > self.max_token_len => NONE,
             n => {
                 let (word, hash) = slot_key(token);
+                if !self.may_hold(hash) {
+                    return None;
+                }
                 let mut i = hash as usize & self.mask;
                 loop {
                     let [slot_word, meta] = self.table[i];
@@ -172,6 +178,16 @@ impl Ranks {
             }
         };
         (rank != NONE).then_some(rank)
+    }
+
+    /// Whether a token of 3 bytes or more with this hash may exist. Most
+    /// lookups in a merge ask about byte strings that are not tokens; the
+    /// filter (256 KiB for o200k, L2-resident) answers most of those without
+    /// a probe into the multi-MiB table. Two bits of one word per token.
+    #[inline(always)]
+    fn may_hold(&self, hash: u64) -> bool {
+        let (word, bits) = filter_bits(hash, self.filter.len());
+        self.filter[word] & bits == bits
     }
 
     /// The rank of the single byte `b`, if it is a token.
@@ -272,6 +288,8 @@ impl Builder {
             table: vec![[0, 0]; size],
             one: Box::new([NONE; 256]),
             two: vec![NONE; 1 << 16].into_boxed_slice(),
+            // About 10 bits per token: 2^21 bits for o200k's 199 k tokens.
+            filter: vec![0; (size / 64 * 4).max(1)].into_boxed_slice(),
             mask: size - 1,
             len,
             max_token_len,
@@ -288,16 +306,19 @@ impl Builder {
                 _ => {
                     let (word, hash) = slot_key(token);
                     let meta = (token.len() as u64) << 32 | (rank as u64 + 1);
-                    homes.push((hash & ranks.mask as u64, word, meta));
+                    homes.push((hash, word, meta));
                 }
             }
         }
         // build.rs writes the built-in tables in this order already.
-        if !homes.is_sorted_by_key(|h| h.0) {
-            homes.sort_unstable_by_key(|h| h.0);
+        let mask = ranks.mask as u64;
+        if !homes.is_sorted_by_key(|h| h.0 & mask) {
+            homes.sort_unstable_by_key(|h| h.0 & mask);
         }
-        for (home, word, meta) in homes {
-            let mut i = home as usize;
+        for (hash, word, meta) in homes {
+            let (at, bits) = filter_bits(hash, ranks.filter.len());
+            ranks.filter[at] |= bits;
+            let mut i = (hash & mask) as usize;
             while ranks.table[i][1] != 0 {
                 i = (i + 1) & ranks.mask;
             }
@@ -317,6 +338,15 @@ impl Builder {
 }
 
 const NONE: u32 = u32::MAX;
+
+/// The filter word and the two bits of a hash. The table's slot comes from
+/// the low bits, so these come from the high ones.
+#[inline(always)]
+fn filter_bits(hash: u64, words: usize) -> (usize, u64) {
+    let word = (hash >> 32) as usize & (words - 1);
+    let bits = 1u64 << (hash >> 52 & 63) | 1u64 << (hash >> 58);
+    (word, bits)
+}
 
 // A slot of `table` is `[word, meta]`: `word` is the token itself
 // (zero-padded) if it has at most 8 bytes, else its hash; `meta` is
