@@ -8,11 +8,16 @@ token-for-token equal to tiktoken:
 
 1. The splitter is a hand-written scanner (see `pretok`), not a backtracking
    regex.
-2. A per-thread piece → count cache ([`PieceCache`]) answers most pieces:
-   natural text repeats its words (on 9.4 MB of docs, man pages and Rust
-   source, 95% of 1.85 M pieces hit a 32 Ki-slot cache). It is fixed-size
-   and direct-mapped, so memory is bounded and a hit costs one hash, one
-   cache line and a compare.
+2. Per-thread piece → count caches answer most pieces: natural text repeats
+   its words. Pieces of 3..=24 bytes (all but ~0.4% of cacheable ones) go
+   to a 2-way set-associative [`ShortCache`] of 2^17 32-byte ways (4 MiB),
+   one cache line per probe; 25..=48 bytes to a small direct-mapped
+   [`PieceCache`]. Memory is bounded and nothing is allocated per piece.
+   On the first 80 MB of the real corpus (`bench-corpus/all.txt`: Linux and
+   Python docs, a handbook, code, licences, dialogues; 19 M pieces, 11.4 M
+   of them cacheable, 338 k distinct) the cache misses ~5% of cacheable
+   pieces; the earlier 2^15-slot direct-mapped cache (2 MiB) missed 11.5%,
+   and each miss costs a merge, i.e. a dozen rank-table probes.
 3. A miss is merged exactly as tiktoken does: repeatedly merge the adjacent
    pair whose concatenation has the lowest rank, leftmost on ties. Short
    pieces use a flat vector (rescanning ≤ 64 pairs beats any structure);
@@ -25,14 +30,26 @@ token-for-token equal to tiktoken:
 tiktoken also emits a piece that is itself a token as that token, without
 merging; we do the same (the merge would usually, not provably, agree).
 
-Measured (release, 1 thread, 9.4 MB of docs + man pages + Rust source, on a
-shared 2-core machine under load, `examples/engine_speed.rs`; ratios are
-within one run): cl100k 100–130 MB/s, 8.3–10× tiktoken-rs and 3.5–4.4×
-bpe-openai; o200k 79–112 MB/s, 4.2–5.8× tiktoken-rs and 3.2–4.5×
-bpe-openai. What is left is memory latency: cache probes, and rank-table
-probes for the ~5% of pieces that miss (their merges' lookups were 16% of
-an o200k profile). Tried and dropped for lack of a measurable gain: a
-join memo in the flat merge, an inlined 2-byte lookup.
+Measured (release, 1 thread, `scripts/bench-compare
+/work/wt-bench/bench-corpus/all.txt --max-mb 80 --threads 1 --encodings
+cl100k_base,o200k_base`: 80 MB of real text in 4 KB documents, ratios
+within one run, shared 2-core machine):
+
+| load avg | encoding | engine MB/s | vs tiktoken-rs | vs bpe-openai |
+|---|---|---:|---:|---:|
+| 3.5 | cl100k | 93–97 | 7.9–9.6× | 4.1–4.4× |
+| 3.5 | o200k | 76–92 | 4.8–6.4× | 3.2–5.2× |
+| 5–7 | cl100k | 49–57 | 6.4–6.8× | 3.9–4.0× |
+| 5–7 | o200k | 43–49 | 4.1–5.1× | 3.6–4.4× |
+
+Before the 2-way cache and the rank filter (same command, load ~7.5):
+cl100k 4.6× / 2.5×, o200k 3.0× / 2.5×. Where o200k's time goes now
+(perf, 10 MB of the corpus): cache probes and piece bookkeeping ~31%,
+rank-table lookups of the ~5% of pieces that miss ~29% (more in o200k than
+cl100k: its table is 8 MiB, twice cl100k's), the scanner ~18%, the merge
+loops ~7%, `memcmp` of tokens over 8 bytes ~2.5%. Tried and dropped for
+lack of a measurable gain: a join memo in the flat merge, an inlined 2-byte
+lookup, prefetching the next piece's cache set one piece ahead.
 */
 
 use std::cmp::Reverse;
@@ -211,11 +228,11 @@ struct PieceCache {
 
 impl PieceCache {
     const MAX_KEY: usize = 48;
-    /// 2^15 slots = 2 MiB per thread. On 9.4 MB of docs and code (1.85 M
-    /// pieces) 2^15 slots missed 100 k pieces and 2^17 missed 74 k (most
-    /// misses are first sightings), yet 2^15 counted fastest (cl100k 125 vs
-    /// 119 MB/s for 2^16, o200k 107 vs 104): the smaller table stays in
-    /// the L2/L3 caches.
+    /// 2^12 slots = 256 KiB per thread. Since [`ShortCache`] took the
+    /// pieces of up to 24 bytes, only pieces of 25..=48 bytes come here
+    /// (46 k of 11.4 M cacheable pieces in 80 MB of the corpus). Before
+    /// that this was the only cache, with 2^15 slots (chosen on 9.4 MB of
+    /// docs and code, where it beat 2^16 and 2^17 by staying in L2/L3).
     const SLOTS: usize = 1 << 12;
 
     fn new() -> Self {

@@ -15,7 +15,13 @@ table that lives in L3. Now:
   probe compares the whole token;
 - longer tokens compare a 64-bit hash in the slot, then the bytes;
 - a slice longer than the longest token is rejected without hashing (long
-  runs of one character ask for many such pairs).
+  runs of one character ask for many such pairs);
+- a Bloom filter of two bits per token in one 64-bit word (~10 bits per
+  token: 256 KiB for o200k) rejects most byte strings that are not tokens
+  before the probe into the multi-MiB table; most lookups in a merge are
+  such strings. cachegrind, o200k, 5 MB of the real corpus, 1 MiB
+  last-level cache simulated: last-level misses -9%, same instructions;
+  engine user time on 80 MB -10 to -25% under load.
 
 Constructors accept the formats other tokenizers ship in: an ordered list of
 token byte strings (rank = position: Hugging Face vocabularies after byte
