@@ -8,11 +8,16 @@ token-for-token equal to tiktoken:
 
 1. The splitter is a hand-written scanner (see `pretok`), not a backtracking
    regex.
-2. A per-thread piece → count cache ([`PieceCache`]) answers most pieces:
-   natural text repeats its words (on 9.4 MB of docs, man pages and Rust
-   source, 95% of 1.85 M pieces hit a 32 Ki-slot cache). It is fixed-size
-   and direct-mapped, so memory is bounded and a hit costs one hash, one
-   cache line and a compare.
+2. Per-thread piece → count caches answer most pieces: natural text repeats
+   its words. Pieces of 3..=24 bytes (all but ~0.4% of cacheable ones) go
+   to a 2-way set-associative [`ShortCache`] of 2^17 32-byte ways (4 MiB),
+   one cache line per probe; 25..=48 bytes to a small direct-mapped
+   [`PieceCache`]. Memory is bounded and nothing is allocated per piece.
+   On the first 80 MB of the real corpus (`bench-corpus/all.txt`: Linux and
+   Python docs, a handbook, code, licences, dialogues; 19 M pieces, 11.4 M
+   of them cacheable, 338 k distinct) the cache misses ~5% of cacheable
+   pieces; the earlier 2^15-slot direct-mapped cache (2 MiB) missed 11.5%,
+   and each miss costs a merge, i.e. a dozen rank-table probes.
 3. A miss is merged exactly as tiktoken does: repeatedly merge the adjacent
    pair whose concatenation has the lowest rank, leftmost on ties. Short
    pieces use a flat vector (rescanning ≤ 64 pairs beats any structure);
@@ -25,14 +30,30 @@ token-for-token equal to tiktoken:
 tiktoken also emits a piece that is itself a token as that token, without
 merging; we do the same (the merge would usually, not provably, agree).
 
-Measured (release, 1 thread, 9.4 MB of docs + man pages + Rust source, on a
-shared 2-core machine under load, `examples/engine_speed.rs`; ratios are
-within one run): cl100k 100–130 MB/s, 8.3–10× tiktoken-rs and 3.5–4.4×
-bpe-openai; o200k 79–112 MB/s, 4.2–5.8× tiktoken-rs and 3.2–4.5×
-bpe-openai. What is left is memory latency: cache probes, and rank-table
-probes for the ~5% of pieces that miss (their merges' lookups were 16% of
-an o200k profile). Tried and dropped for lack of a measurable gain: a
-join memo in the flat merge, an inlined 2-byte lookup.
+Measured (release, 1 thread, `scripts/bench-compare
+/work/wt-bench/bench-corpus/all.txt --max-mb 80 --threads 1 --encodings
+cl100k_base,o200k_base`: 80 MB of real text in 4 KB documents, ratios
+within one run, shared 2-core machine):
+
+| load avg | encoding | engine MB/s | vs tiktoken-rs | vs bpe-openai |
+|---|---|---:|---:|---:|
+| 3.5 | cl100k | 93–97 | 7.9–9.6× | 4.1–4.4× |
+| 3.5 | o200k | 76–92 | 4.8–6.4× | 3.2–5.2× |
+| 5–7 | cl100k | 49–57 | 6.4–6.8× | 3.9–4.0× |
+| 5–7 | o200k | 43–49 | 4.1–5.1× | 3.6–4.4× |
+
+Before the 2-way cache and the rank filter (same command, load ~7.5):
+cl100k 4.6× / 2.5×, o200k 3.0× / 2.5×. Where o200k's time goes now
+(perf, 10 MB of the corpus): cache probes and piece bookkeeping ~31%,
+rank-table lookups of the ~5% of pieces that miss ~29% (more in o200k than
+cl100k: its table is 8 MiB, twice cl100k's), the scanner ~18%, the merge
+loops ~7%, `memcmp` of tokens over 8 bytes ~2.5%. Tried and dropped for
+lack of a measurable gain: a join memo in the flat merge, an inlined 2-byte
+lookup, prefetching the next piece's cache set one piece ahead (80 MB,
+3 alternating runs: o200k 81–87 vs 82–93 MB/s without), a short cache of
+2^17 sets (8 MiB: simulated misses 3.8% instead of 5.0%, but 70–82 vs
+70–84 MB/s over 6 alternating runs), and an ASCII `Word`/` Word` fast path
+in the o200k scanner (cachegrind: +1.5% instructions on 5 MB).
 */
 
 use std::cmp::Reverse;
@@ -75,7 +96,10 @@ impl BpeTokenizer {
         BpeCounter {
             ranks: Arc::clone(&self.ranks),
             pattern: self.pattern.clone(),
-            cache: PieceCache::new(),
+            cache: Caches {
+                short: ShortCache::new(),
+                long: PieceCache::new(),
+            },
             merge: Merge::default(),
         }
     }
@@ -119,14 +143,22 @@ impl Tokenizer for BpeTokenizer {
 pub struct BpeCounter {
     ranks: Arc<Ranks>,
     pattern: SplitPattern,
-    cache: PieceCache,
+    cache: Caches,
     merge: Merge,
 }
 
+/// The piece caches of one counter: most pieces are short and go to the
+/// compact [`ShortCache`]; the few of 25..=48 bytes to a small
+/// [`PieceCache`].
+struct Caches {
+    short: ShortCache,
+    long: PieceCache,
+}
+
 impl BpeCounter {
-    /// Tokens in one piece, through the cache.
+    /// Tokens in one piece, through the caches.
     #[inline]
-    fn count_piece(cache: &mut PieceCache, merge: &mut Merge, ranks: &Ranks, piece: &[u8]) -> u64 {
+    fn count_piece(caches: &mut Caches, merge: &mut Merge, ranks: &Ranks, piece: &[u8]) -> u64 {
         match piece.len() {
             1 => return 1,
             // Two bytes are one token or two; the rank table answers that
@@ -135,24 +167,33 @@ impl BpeCounter {
             2 => return if ranks.get(piece).is_some() { 1 } else { 2 },
             _ => {}
         }
-        if piece.len() > PieceCache::MAX_KEY {
-            // Long tokens exist (runs of spaces, `-`, `=`): whole-piece
-            // first, as tiktoken does, before merging.
+        // A piece that is itself a token is that token, as in tiktoken
+        // (long tokens exist: runs of spaces, `-`, `=`); otherwise merge.
+        let uncached = |merge: &mut Merge| {
             if ranks.get(piece).is_some() {
-                return 1;
+                1
+            } else {
+                merge.count(ranks, piece)
             }
-            return merge.count(ranks, piece) as u64;
-        }
-        let hash = hash_bytes(piece);
-        if let Some(count) = cache.get(hash, piece) {
+        };
+        if piece.len() <= ShortCache::MAX_KEY {
+            let key = ShortKey::new(piece);
+            if let Some(count) = caches.short.get(&key) {
+                return count as u64;
+            }
+            let count = uncached(merge);
+            caches.short.put(&key, count);
             return count as u64;
         }
-        let count = if ranks.get(piece).is_some() {
-            1
-        } else {
-            merge.count(ranks, piece)
-        };
-        cache.put(hash, piece, count);
+        if piece.len() > PieceCache::MAX_KEY {
+            return uncached(merge) as u64;
+        }
+        let hash = hash_bytes(piece);
+        if let Some(count) = caches.long.get(hash, piece) {
+            return count as u64;
+        }
+        let count = uncached(merge);
+        caches.long.put(hash, piece, count);
         count as u64
     }
 }
@@ -191,12 +232,12 @@ struct PieceCache {
 
 impl PieceCache {
     const MAX_KEY: usize = 48;
-    /// 2^15 slots = 2 MiB per thread. On 9.4 MB of docs and code (1.85 M
-    /// pieces) 2^15 slots missed 100 k pieces and 2^17 missed 74 k (most
-    /// misses are first sightings), yet 2^15 counted fastest (cl100k 125 vs
-    /// 119 MB/s for 2^16, o200k 107 vs 104): the smaller table stays in
-    /// the L2/L3 caches.
-    const SLOTS: usize = 1 << 15;
+    /// 2^12 slots = 256 KiB per thread. Since [`ShortCache`] took the
+    /// pieces of up to 24 bytes, only pieces of 25..=48 bytes come here
+    /// (46 k of 11.4 M cacheable pieces in 80 MB of the corpus). Before
+    /// that this was the only cache, with 2^15 slots (chosen on 9.4 MB of
+    /// docs and code, where it beat 2^16 and 2^17 by staying in L2/L3).
+    const SLOTS: usize = 1 << 12;
 
     fn new() -> Self {
         PieceCache {
@@ -226,6 +267,113 @@ impl PieceCache {
         for (k, chunk) in piece.chunks(8).enumerate() {
             slot[2 + k] = pack(chunk);
         }
+    }
+}
+
+/// A cache key: a piece of 3..=24 bytes as three little-endian words
+/// (zero-padded) and its length.
+struct ShortKey {
+    words: [u64; 3],
+    len: u64,
+    hash: u64,
+}
+
+impl ShortKey {
+    #[inline(always)]
+    fn new(piece: &[u8]) -> Self {
+        let n = piece.len();
+        debug_assert!((3..=ShortCache::MAX_KEY).contains(&n));
+        let word = |i: usize| u64::from_le_bytes(piece[i..i + 8].try_into().unwrap());
+        let words = if n <= 8 {
+            [pack(piece), 0, 0]
+        } else if n <= 16 {
+            [word(0), pack(&piece[8..]), 0]
+        } else {
+            [word(0), word(8), pack(&piece[16..])]
+        };
+        // Two multiply-folds of the words; the set index takes the high bits.
+        let a = (words[0] ^ 0xa076_1d64_78bd_642f) as u128
+            * (words[1] ^ (n as u64) << 56 ^ 0xe703_7ed1_a0b4_28db) as u128;
+        let a = (a as u64) ^ ((a >> 64) as u64);
+        let b = (a ^ words[2]) as u128 * 0x8ebc_6af0_9c88_c6e3u128;
+        let hash = (b as u64) ^ ((b >> 64) as u64);
+        ShortKey {
+            words,
+            len: n as u64,
+            hash,
+        }
+    }
+}
+
+/// A 2-way set-associative piece → token count cache for pieces of up to
+/// [`Self::MAX_KEY`] bytes. A way is 32 bytes (the key's three words, then
+/// `len | count << 8`), a set is the two ways of one 64-byte cache line, so
+/// a probe touches one line. The way hit last moves to the front; a miss
+/// pushes the front way to the back and takes its place (LRU of two).
+///
+/// Measured on the first 80 MB of the real corpus (11.4 M pieces of 3..=48
+/// bytes, 338 k distinct), with o200k: misses were 11.5% for the previous
+/// direct-mapped cache of 2^15 64-byte slots (2 MiB), 8.6% for 2^16 and
+/// 6.4% for 2^17 direct-mapped slots, 5.0% for 2^17 ways in 2-way sets.
+/// A miss costs a merge (a dozen rank-table probes into a table of
+/// several MiB), a hit one cache line, so the miss rate rules.
+struct ShortCache {
+    /// `8 * SETS` words plus room to start at a 64-byte boundary; zeroed
+    /// (calloc) so a new counter writes nothing. A zero way has length 0,
+    /// which no key has.
+    words: Vec<u64>,
+    base: usize,
+}
+
+impl ShortCache {
+    const MAX_KEY: usize = 24;
+    /// 2^16 sets of 2 ways = 4 MiB per thread.
+    const SETS: usize = 1 << 16;
+
+    fn new() -> Self {
+        let words = vec![0u64; 8 * Self::SETS + 8];
+        let misalign = words.as_ptr() as usize % 64;
+        let base = if misalign == 0 {
+            0
+        } else {
+            (64 - misalign) / 8
+        };
+        ShortCache { words, base }
+    }
+
+    #[inline(always)]
+    fn set(&mut self, key: &ShortKey) -> &mut [u64; 8] {
+        let at = self.base + 8 * ((key.hash >> 40) as usize & (Self::SETS - 1));
+        (&mut self.words[at..at + 8]).try_into().unwrap()
+    }
+
+    #[inline]
+    fn get(&mut self, key: &ShortKey) -> Option<u32> {
+        let set = self.set(key);
+        let same = |way: &[u64]| {
+            way[0] == key.words[0]
+                && way[1] == key.words[1]
+                && way[2] == key.words[2]
+                && way[3] as u8 as u64 == key.len
+        };
+        if same(&set[..4]) {
+            return Some((set[3] >> 8) as u32);
+        }
+        if same(&set[4..]) {
+            let count = (set[7] >> 8) as u32;
+            let (front, back) = set.split_at_mut(4);
+            front.swap_with_slice(back);
+            return Some(count);
+        }
+        None
+    }
+
+    #[inline]
+    fn put(&mut self, key: &ShortKey, count: u32) {
+        let set = self.set(key);
+        set.copy_within(..4, 4);
+        set[..3].copy_from_slice(&key.words);
+        set[3] = key.len | (count as u64) << 8;
     }
 }
 

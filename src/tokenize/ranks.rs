@@ -15,7 +15,13 @@ table that lives in L3. Now:
   probe compares the whole token;
 - longer tokens compare a 64-bit hash in the slot, then the bytes;
 - a slice longer than the longest token is rejected without hashing (long
-  runs of one character ask for many such pairs).
+  runs of one character ask for many such pairs);
+- a Bloom filter of two bits per token in one 64-bit word (~10 bits per
+  token: 256 KiB for o200k) rejects most byte strings that are not tokens
+  before the probe into the multi-MiB table; most lookups in a merge are
+  such strings. cachegrind, o200k, 5 MB of the real corpus, 1 MiB
+  last-level cache simulated: last-level misses -9%, same instructions;
+  engine user time on 80 MB -10 to -25% under load.
 
 Constructors accept the formats other tokenizers ship in: an ordered list of
 token byte strings (rank = position: Hugging Face vocabularies after byte
@@ -40,6 +46,9 @@ pub struct Ranks {
     /// Rank of each 1-byte and 2-byte token (`NONE` if absent), by value.
     one: Box<[u32; 256]>,
     two: Box<[u32]>,
+    /// A one-word Bloom filter of the tokens of 3 bytes or more, two bits
+    /// per token (see [`Ranks::may_hold`]).
+    filter: Box<[u64]>,
     mask: usize,
     len: usize,
     max_token_len: usize,
@@ -155,6 +164,9 @@ impl Ranks {
             n if n > self.max_token_len => NONE,
             n => {
                 let (word, hash) = slot_key(token);
+                if !self.may_hold(hash) {
+                    return None;
+                }
                 let mut i = hash as usize & self.mask;
                 loop {
                     let [slot_word, meta] = self.table[i];
@@ -172,6 +184,16 @@ impl Ranks {
             }
         };
         (rank != NONE).then_some(rank)
+    }
+
+    /// Whether a token of 3 bytes or more with this hash may exist. Most
+    /// lookups in a merge ask about byte strings that are not tokens; the
+    /// filter (256 KiB for o200k, L2-resident) answers most of those without
+    /// a probe into the multi-MiB table. Two bits of one word per token.
+    #[inline(always)]
+    fn may_hold(&self, hash: u64) -> bool {
+        let (word, bits) = filter_bits(hash, self.filter.len());
+        self.filter[word] & bits == bits
     }
 
     /// The rank of the single byte `b`, if it is a token.
@@ -272,6 +294,8 @@ impl Builder {
             table: vec![[0, 0]; size],
             one: Box::new([NONE; 256]),
             two: vec![NONE; 1 << 16].into_boxed_slice(),
+            // About 10 bits per token: 2^21 bits for o200k's 199 k tokens.
+            filter: vec![0; (size / 64 * 4).max(1)].into_boxed_slice(),
             mask: size - 1,
             len,
             max_token_len,
@@ -280,24 +304,30 @@ impl Builder {
         // then written front to back instead of at random, which made
         // building o200k's several times faster (most of start-up).
         let mut homes: Vec<(u64, u64, u64)> = Vec::with_capacity(len);
-        for &rank in &self.ranks {
-            let token = ranks.token_bytes_unchecked(rank);
+        // In entry order, not rank order: the built-in blobs list entries
+        // in slot order, so ranks are random there while entries and their
+        // bytes are sequential (measured: this loop was most of start-up).
+        for (&rank, &(offset, len)) in self.ranks.iter().zip(&self.spans) {
+            let token = &ranks.bytes[offset as usize..(offset + len) as usize];
             match *token {
                 [a] => ranks.one[a as usize] = rank,
                 [a, b] => ranks.two[(a as usize) << 8 | b as usize] = rank,
                 _ => {
                     let (word, hash) = slot_key(token);
                     let meta = (token.len() as u64) << 32 | (rank as u64 + 1);
-                    homes.push((hash & ranks.mask as u64, word, meta));
+                    homes.push((hash, word, meta));
                 }
             }
         }
         // build.rs writes the built-in tables in this order already.
-        if !homes.is_sorted_by_key(|h| h.0) {
-            homes.sort_unstable_by_key(|h| h.0);
+        let mask = ranks.mask as u64;
+        if !homes.is_sorted_by_key(|h| h.0 & mask) {
+            homes.sort_unstable_by_key(|h| h.0 & mask);
         }
-        for (home, word, meta) in homes {
-            let mut i = home as usize;
+        for (hash, word, meta) in homes {
+            let (at, bits) = filter_bits(hash, ranks.filter.len());
+            ranks.filter[at] |= bits;
+            let mut i = (hash & mask) as usize;
             while ranks.table[i][1] != 0 {
                 i = (i + 1) & ranks.mask;
             }
@@ -317,6 +347,15 @@ impl Builder {
 }
 
 const NONE: u32 = u32::MAX;
+
+/// The filter word and the two bits of a hash. The table's slot comes from
+/// the low bits, so these come from the high ones.
+#[inline(always)]
+fn filter_bits(hash: u64, words: usize) -> (usize, u64) {
+    let word = (hash >> 32) as usize & (words - 1);
+    let bits = 1u64 << (hash >> 52 & 63) | 1u64 << (hash >> 58);
+    (word, bits)
+}
 
 // A slot of `table` is `[word, meta]`: `word` is the token itself
 // (zero-padded) if it has at most 8 bytes, else its hash; `meta` is
