@@ -43,6 +43,63 @@ pub struct Prices {
     pub batch_output: Option<Decimal>,
 }
 
+/// Price fields that may each be absent: an override file's entry, or what a
+/// LiteLLM entry gave. One type so that both readers fill prices alike.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PartialPrices {
+    pub input: Option<Decimal>,
+    pub cached_input: Option<Decimal>,
+    pub cache_write: Option<Decimal>,
+    pub output: Option<Decimal>,
+    pub batch_input: Option<Decimal>,
+    pub batch_cached_input: Option<Decimal>,
+    pub batch_output: Option<Decimal>,
+}
+
+impl PartialPrices {
+    /// Whether any field is given.
+    pub fn any(&self) -> bool {
+        self.input.is_some()
+            || self.cached_input.is_some()
+            || self.cache_write.is_some()
+            || self.output.is_some()
+            || self.batch_input.is_some()
+            || self.batch_cached_input.is_some()
+            || self.batch_output.is_some()
+    }
+
+    /// Overwrites the fields of `p` that are given here.
+    pub fn apply_to(&self, p: &mut Prices) {
+        if let Some(v) = self.input {
+            p.input = v;
+        }
+        let set = |slot: &mut Option<Decimal>, v: Option<Decimal>| {
+            if v.is_some() {
+                *slot = v;
+            }
+        };
+        set(&mut p.cached_input, self.cached_input);
+        set(&mut p.cache_write, self.cache_write);
+        set(&mut p.output, self.output);
+        set(&mut p.batch_input, self.batch_input);
+        set(&mut p.batch_cached_input, self.batch_cached_input);
+        set(&mut p.batch_output, self.batch_output);
+    }
+
+    /// Complete prices, with `input` as the (required) input price.
+    pub fn into_prices(self, input: Decimal) -> Prices {
+        Prices {
+            input,
+            cached_input: self.cached_input,
+            cache_write: self.cache_write,
+            output: self.output,
+            batch_input: self.batch_input,
+            batch_cached_input: self.batch_cached_input,
+            batch_output: self.batch_output,
+        }
+    }
+}
+
 /// Prices for a request whose input is above `above_input_tokens`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Tier {

@@ -13,7 +13,7 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 
-use super::catalog::{ModelPrice, Prices, Tier};
+use super::catalog::{ModelPrice, PartialPrices, Prices, Tier};
 use super::{PricingError, KNOWN_TOKENIZERS};
 
 /// The file format, shared by the catalog and override files: every field is
@@ -62,18 +62,6 @@ pub(crate) struct ModelEntry {
     deprecation_date: Option<String>,
     source: Option<String>,
     as_of: Option<String>,
-}
-
-/// The price fields of an entry, gathered after parsing (serde's `flatten`
-/// would lose toml's spans and `deny_unknown_fields`).
-struct PriceEntry {
-    input: Option<Decimal>,
-    cached_input: Option<Decimal>,
-    cache_write: Option<Decimal>,
-    output: Option<Decimal>,
-    batch_input: Option<Decimal>,
-    batch_cached_input: Option<Decimal>,
-    batch_output: Option<Decimal>,
 }
 
 #[derive(Deserialize)]
@@ -193,7 +181,7 @@ impl ModelEntry {
         let idr = id.as_deref();
         let required = |field: &str| ctx.error(idr, field, format!("missing field `{field}`"));
         let overriding = base.is_some();
-        let prices = PriceEntry {
+        let prices = PartialPrices {
             input: self.input,
             cached_input: self.cached_input,
             cache_write: self.cache_write,
@@ -315,35 +303,6 @@ impl ModelEntry {
             ));
         }
         Ok(m)
-    }
-}
-
-impl PriceEntry {
-    fn any(&self) -> bool {
-        self.input.is_some()
-            || self.cached_input.is_some()
-            || self.cache_write.is_some()
-            || self.output.is_some()
-            || self.batch_input.is_some()
-            || self.batch_cached_input.is_some()
-            || self.batch_output.is_some()
-    }
-
-    fn apply_to(&self, p: &mut Prices) {
-        if let Some(v) = self.input {
-            p.input = v;
-        }
-        let set = |slot: &mut Option<Decimal>, v: Option<Decimal>| {
-            if v.is_some() {
-                *slot = v;
-            }
-        };
-        set(&mut p.cached_input, self.cached_input);
-        set(&mut p.cache_write, self.cache_write);
-        set(&mut p.output, self.output);
-        set(&mut p.batch_input, self.batch_input);
-        set(&mut p.batch_cached_input, self.batch_cached_input);
-        set(&mut p.batch_output, self.batch_output);
     }
 }
 

@@ -19,7 +19,7 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
-use super::catalog::{Catalog, Prices, Tier};
+use super::catalog::{Catalog, PartialPrices, Prices, Tier};
 use super::{per_million, PricingError};
 
 /// Updates the catalog's models from the LiteLLM table in `text`. Returns how
@@ -93,41 +93,16 @@ enum Field {
     BatchOutput,
 }
 
-#[derive(Default)]
-struct Partial {
-    input: Option<Decimal>,
-    cached_input: Option<Decimal>,
-    cache_write: Option<Decimal>,
-    output: Option<Decimal>,
-    batch_input: Option<Decimal>,
-    batch_cached_input: Option<Decimal>,
-    batch_output: Option<Decimal>,
-}
-
-impl Partial {
-    fn set(&mut self, field: Field, v: Decimal) {
-        let slot = match field {
-            Field::Input => &mut self.input,
-            Field::CachedInput => &mut self.cached_input,
-            Field::CacheWrite => &mut self.cache_write,
-            Field::Output => &mut self.output,
-            Field::BatchInput => &mut self.batch_input,
-            Field::BatchCachedInput => &mut self.batch_cached_input,
-            Field::BatchOutput => &mut self.batch_output,
-        };
-        *slot = Some(v);
-    }
-
-    fn into_prices(self, input: Decimal) -> Prices {
-        Prices {
-            input,
-            cached_input: self.cached_input,
-            cache_write: self.cache_write,
-            output: self.output,
-            batch_input: self.batch_input,
-            batch_cached_input: self.batch_cached_input,
-            batch_output: self.batch_output,
-        }
+/// The price field of `p` that a LiteLLM key fills.
+fn slot(p: &mut PartialPrices, field: Field) -> &mut Option<Decimal> {
+    match field {
+        Field::Input => &mut p.input,
+        Field::CachedInput => &mut p.cached_input,
+        Field::CacheWrite => &mut p.cache_write,
+        Field::Output => &mut p.output,
+        Field::BatchInput => &mut p.batch_input,
+        Field::BatchCachedInput => &mut p.batch_cached_input,
+        Field::BatchOutput => &mut p.batch_output,
     }
 }
 
@@ -204,8 +179,8 @@ impl Entry<'_> {
     }
 
     fn prices(&self, obj: &Map<String, Value>) -> Result<(Prices, Vec<Tier>), PricingError> {
-        let mut base = Partial::default();
-        let mut tiers: BTreeMap<u64, Partial> = BTreeMap::new();
+        let mut base = PartialPrices::default();
+        let mut tiers: BTreeMap<u64, PartialPrices> = BTreeMap::new();
         if let Some(ranges) = obj.get("tiered_pricing") {
             let ranges = ranges
                 .as_array()
@@ -218,10 +193,10 @@ impl Entry<'_> {
                     .and_then(|v| v.get(0))
                     .and_then(Value::as_f64)
                     .ok_or_else(|| self.error(Some(&field), "expected `range: [start, end]`"))?;
-                let mut p = Partial::default();
+                let mut p = PartialPrices::default();
                 for (key, f) in BASE_FIELDS.iter().take(4) {
                     if let Some(v) = r.get(*key) {
-                        p.set(*f, self.per_mtok(&format!("{field}.{key}"), v)?);
+                        *slot(&mut p, *f) = Some(self.per_mtok(&format!("{field}.{key}"), v)?);
                     }
                 }
                 parsed.push((start as u64, p));
@@ -240,10 +215,10 @@ impl Entry<'_> {
                 continue;
             }
             if let Some((_, field)) = BASE_FIELDS.iter().find(|(k, _)| k == key) {
-                base.set(*field, self.per_mtok(key, value)?);
+                *slot(&mut base, *field) = Some(self.per_mtok(key, value)?);
             } else if let Some((field, threshold)) = tier_key(key) {
                 let v = self.per_mtok(key, value)?;
-                tiers.entry(threshold).or_default().set(field, v);
+                *slot(tiers.entry(threshold).or_default(), field) = Some(v);
             }
         }
         let input = base
