@@ -63,74 +63,35 @@ pub fn evaluate_gate(input: &GateInput) -> GateOutcome {
     match input.projection {
         Some(projection) => {
             for phase in &projection.phases {
-                let budget = input.budget_usd.or(phase.budget_usd_per_month);
-                let cost = phase.cost_usd_per_month;
-                let subject = format!("phase {}", phase.phase);
-                checks.push(match budget {
-                    None => GateCheck {
-                        kind: "budget".into(),
-                        subject,
-                        status: CheckStatus::Skipped,
-                        message: format!(
-                            "{} projected {}/month; no budget given",
-                            phase.phase,
-                            format_usd(cost)
-                        ),
-                    },
-                    Some(b) => GateCheck {
-                        kind: "budget".into(),
-                        subject,
-                        status: if cost > b {
-                            CheckStatus::Fail
-                        } else {
-                            CheckStatus::Pass
-                        },
-                        message: format!(
-                            "{} projected {}/month (p50–p90 {}–{}) {} budget {}/month",
-                            phase.phase,
-                            format_usd(cost),
-                            format_usd(phase.cost_usd_per_month_p50),
-                            format_usd(phase.cost_usd_per_month_p90),
-                            if cost > b { ">" } else { "<=" },
-                            format_usd(b)
-                        ),
-                    },
-                });
+                checks.push(budget_check(
+                    format!("phase {}", phase.phase),
+                    format!(
+                        "{} projected {}/month (p50–p90 {}–{})",
+                        phase.phase,
+                        format_usd(phase.cost_usd_per_month),
+                        format_usd(phase.cost_usd_per_month_p50),
+                        format_usd(phase.cost_usd_per_month_p90)
+                    ),
+                    phase.cost_usd_per_month,
+                    input.budget_usd.or(phase.budget_usd_per_month),
+                    "/month",
+                ));
             }
         }
         None => {
             for c in input.costs {
-                let subject = format!("model {}", c.model);
-                let cost = c.input_cost_usd;
                 let est = if c.estimate { " (estimate)" } else { "" };
-                checks.push(match input.budget_usd {
-                    None => GateCheck {
-                        kind: "budget".into(),
-                        subject,
-                        status: CheckStatus::Skipped,
-                        message: format!(
-                            "{}: one pass of the corpus costs {}{est}; no budget given",
-                            c.model,
-                            format_usd(cost)
-                        ),
-                    },
-                    Some(b) => GateCheck {
-                        kind: "budget".into(),
-                        subject,
-                        status: if cost > b {
-                            CheckStatus::Fail
-                        } else {
-                            CheckStatus::Pass
-                        },
-                        message: format!(
-                            "{}: one pass of the corpus costs {}{est} {} budget {}",
-                            c.model,
-                            format_usd(cost),
-                            if cost > b { ">" } else { "<=" },
-                            format_usd(b)
-                        ),
-                    },
-                });
+                checks.push(budget_check(
+                    format!("model {}", c.model),
+                    format!(
+                        "{}: one pass of the corpus costs {}{est}",
+                        c.model,
+                        format_usd(c.input_cost_usd)
+                    ),
+                    c.input_cost_usd,
+                    input.budget_usd,
+                    "",
+                ));
             }
         }
     }
@@ -170,6 +131,34 @@ pub fn evaluate_gate(input: &GateInput) -> GateOutcome {
     GateOutcome {
         passed: checks.iter().all(|c| c.status != CheckStatus::Fail),
         checks,
+    }
+}
+
+/// One budget check: `what` describes the cost; `unit` follows the budget
+/// in the message (`/month` for projections, nothing for one pass).
+fn budget_check(
+    subject: String,
+    what: String,
+    cost: Decimal,
+    budget: Option<Decimal>,
+    unit: &str,
+) -> GateCheck {
+    let (status, message) = match budget {
+        None => (CheckStatus::Skipped, format!("{what}; no budget given")),
+        Some(b) if cost > b => (
+            CheckStatus::Fail,
+            format!("{what} > budget {}{unit}", format_usd(b)),
+        ),
+        Some(b) => (
+            CheckStatus::Pass,
+            format!("{what} <= budget {}{unit}", format_usd(b)),
+        ),
+    };
+    GateCheck {
+        kind: "budget".into(),
+        subject,
+        status,
+        message,
     }
 }
 
