@@ -101,7 +101,9 @@ fn bench(c: &mut Criterion) {
         g.bench_function(BenchmarkId::from_parameter(name), |b| {
             b.iter(|| {
                 let mut n = 0usize;
-                engine.pattern().for_each_piece(&text, |p| n += p.len());
+                engine
+                    .pattern()
+                    .for_each_piece(&text, |p: &str| n += p.len());
                 black_box(n)
             })
         });

@@ -63,7 +63,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use super::pretok::SplitPattern;
+use super::pretok::{PieceSink, SplitPattern};
 use super::ranks::{hash_bytes, pack, Ranks};
 use super::{Counter, Tokenizer, TokenizerInfo};
 
@@ -117,7 +117,7 @@ impl Tokenizer for BpeTokenizer {
     fn encode(&self, text: &str) -> Vec<u32> {
         let mut merge = Merge::default();
         let mut ids = Vec::new();
-        self.pattern.for_each_piece(text, |piece| {
+        self.pattern.for_each_piece(text, |piece: &str| {
             let piece = piece.as_bytes();
             match self.ranks.get(piece) {
                 Some(rank) => ids.push(rank),
@@ -156,45 +156,60 @@ struct Caches {
 }
 
 impl BpeCounter {
-    /// Tokens in one piece, through the caches.
-    #[inline]
+    /// Tokens in one piece, through the caches. The hit path is small
+    /// enough to inline into the scanner's loop; the miss path is not.
+    #[inline(always)]
     fn count_piece(caches: &mut Caches, merge: &mut Merge, ranks: &Ranks, piece: &[u8]) -> u64 {
         match piece.len() {
-            1 => return 1,
+            1 => 1,
             // Two bytes are one token or two; the rank table answers that
             // from a 256 KiB direct array, cheaper than hashing into the
             // cache.
-            2 => return if ranks.get(piece).is_some() { 1 } else { 2 },
-            _ => {}
-        }
-        // A piece that is itself a token is that token, as in tiktoken
-        // (long tokens exist: runs of spaces, `-`, `=`); otherwise merge.
-        let uncached = |merge: &mut Merge| {
-            if ranks.get(piece).is_some() {
-                1
-            } else {
-                merge.count(ranks, piece)
+            2 => {
+                if ranks.get(piece).is_some() {
+                    1
+                } else {
+                    2
+                }
             }
-        };
-        if piece.len() <= ShortCache::MAX_KEY {
-            let key = ShortKey::new(piece);
-            if let Some(count) = caches.short.get(&key) {
-                return count as u64;
+            n if n <= ShortCache::MAX_KEY => {
+                let key = ShortKey::new(piece);
+                if let Some(count) = caches.short.get(&key) {
+                    return count as u64;
+                }
+                let count = Self::uncached(merge, ranks, piece);
+                caches.short.put(&key, count);
+                count as u64
             }
-            let count = uncached(merge);
-            caches.short.put(&key, count);
-            return count as u64;
+            _ => Self::count_long(caches, merge, ranks, piece),
         }
+    }
+
+    /// Pieces over [`ShortCache::MAX_KEY`] bytes: rare, kept out of line.
+    #[inline(never)]
+    fn count_long(caches: &mut Caches, merge: &mut Merge, ranks: &Ranks, piece: &[u8]) -> u64 {
         if piece.len() > PieceCache::MAX_KEY {
-            return uncached(merge) as u64;
+            return Self::uncached(merge, ranks, piece) as u64;
         }
         let hash = hash_bytes(piece);
         if let Some(count) = caches.long.get(hash, piece) {
             return count as u64;
         }
-        let count = uncached(merge);
+        let count = Self::uncached(merge, ranks, piece);
         caches.long.put(hash, piece, count);
         count as u64
+    }
+
+    /// A piece no cache knows. One that is itself a token is that token, as
+    /// in tiktoken (long tokens exist: runs of spaces, `-`, `=`); otherwise
+    /// merge.
+    #[inline(never)]
+    fn uncached(merge: &mut Merge, ranks: &Ranks, piece: &[u8]) -> u32 {
+        if ranks.get(piece).is_some() {
+            1
+        } else {
+            merge.count(ranks, piece)
+        }
     }
 }
 
@@ -206,11 +221,31 @@ impl Counter for BpeCounter {
             cache,
             merge,
         } = self;
-        let mut total = 0;
-        pattern.for_each_piece(text, |piece| {
-            total += Self::count_piece(cache, merge, ranks, piece.as_bytes());
-        });
-        total
+        let mut sink = Sum {
+            caches: cache,
+            merge,
+            ranks,
+            total: 0,
+        };
+        pattern.for_each_piece(text, &mut sink);
+        sink.total
+    }
+}
+
+/// The counting loop's per-piece step (see [`PieceSink`] for why it is not
+/// a closure).
+struct Sum<'a> {
+    caches: &'a mut Caches,
+    merge: &'a mut Merge,
+    ranks: &'a Ranks,
+    total: u64,
+}
+
+impl PieceSink for &mut Sum<'_> {
+    #[inline(always)]
+    fn piece(&mut self, piece: &str) {
+        self.total +=
+            BpeCounter::count_piece(self.caches, self.merge, self.ranks, piece.as_bytes());
     }
 }
 

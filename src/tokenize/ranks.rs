@@ -285,7 +285,7 @@ impl Builder {
             spans[rank as usize] = span;
             max_token_len = max_token_len.max(span.1 as usize);
         }
-        let size = (2 * len).next_power_of_two().max(16);
+        let size = len.next_power_of_two().max(16);
         let mut ranks = Ranks {
             bytes: self.bytes,
             spans,
