@@ -129,7 +129,8 @@ fn ordinary_tokens(bpe: &tiktoken_rs::CoreBPE) -> Vec<(u32, Vec<u8>)> {
 /// The entries in the order `Ranks` inserts them into its hash table (by the
 /// slot each token hashes to), so that loading never has to sort them.
 fn table_order(entries: &[(u32, Vec<u8>)]) -> Vec<(u32, Vec<u8>)> {
-    let mask = entries.len().next_power_of_two().max(16) as u64 - 1;
+    let long = entries.iter().filter(|(_, t)| t.len() > 2).count();
+    let mask = hash::table_slots(long) as u64 - 1;
     let mut sorted = entries.to_vec();
     sorted.sort_by_key(|(rank, token)| {
         let home = if token.len() > 2 {

@@ -32,7 +32,7 @@ have gaps (ids used by special tokens, or unused).
 
 use base64::Engine as _;
 
-use super::hash::slot_key;
+use super::hash::{slot_key, table_slots};
 pub(crate) use super::hash::{hash_bytes, pack};
 
 /// Token bytes → rank, and back.
@@ -41,7 +41,7 @@ pub struct Ranks {
     bytes: Vec<u8>,
     /// `(offset, len)` into `bytes` by rank; `len == 0` marks a gap.
     spans: Vec<(u32, u32)>,
-    /// Open addressing, power-of-two sized, load ≤ 1/2.
+    /// Open addressing, power-of-two sized, load ≤ 3/4 (see `table_slots`).
     table: Vec<[u64; 2]>,
     /// Rank of each 1-byte and 2-byte token (`NONE` if absent), by value.
     one: Box<[u32; 256]>,
@@ -285,7 +285,8 @@ impl Builder {
             spans[rank as usize] = span;
             max_token_len = max_token_len.max(span.1 as usize);
         }
-        let size = len.next_power_of_two().max(16);
+        let long = self.spans.iter().filter(|s| s.1 > 2).count();
+        let size = table_slots(long);
         let mut ranks = Ranks {
             bytes: self.bytes,
             spans,
@@ -294,8 +295,8 @@ impl Builder {
             table: vec![[0, 0]; size],
             one: Box::new([NONE; 256]),
             two: vec![NONE; 1 << 16].into_boxed_slice(),
-            // About 10 bits per token: 2^21 bits for o200k's 199 k tokens.
-            filter: vec![0; (size / 64 * 4).max(1)].into_boxed_slice(),
+            // About 11 bits per long token: 2^21 bits (256 KiB) for o200k's 190 k.
+            filter: vec![0; (size / 64 * 8).max(1)].into_boxed_slice(),
             mask: size - 1,
             len,
             max_token_len,
