@@ -2,22 +2,24 @@
 The audit: the pipeline from paths to a [`Report`], as a library call.
 
 `Audit::new(config).run()` discovers, loads, extracts, counts and aggregates,
-on a rayon pool of the configured size. Entries are processed in path order,
-in batches: each batch is counted in parallel, then its rows are handed to the
-caller's [`RowSink`] in order and folded into the tally, so memory is bounded
-by the batch, not the corpus, and per-file output is deterministic.
+on a rayon pool of the configured size. Discovery streams entries in path
+order from its own thread; they are processed in batches: each batch is
+counted in parallel, then its rows are handed to the caller's [`RowSink`] in
+order and folded into the tally, so memory is bounded by the few batches in
+flight, not the corpus, and per-file output is deterministic.
 */
 
 use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::count::{Engine, Outcome};
-use crate::discover::{self, Filters, Skipped, Source};
+use crate::discover::{self, Entry, Filters, Skipped};
 use crate::extract::Parse;
 use crate::pricing::{Priced, PricingPlan};
 use crate::report::{Report, Run};
@@ -27,6 +29,10 @@ use crate::tokenize::SharedTokenizer;
 /// Files per batch. Large enough to keep every thread busy between
 /// batch boundaries; small enough that a batch's results are a few MB.
 const BATCH: usize = 4096;
+
+/// Batches discovery may have queued ahead of the counting: enough that
+/// the counting never waits for the walk, few enough to be a few MB.
+const BATCHES_AHEAD: usize = 2;
 
 /// Everything an audit needs, decided (globs compiled, tokenizers loaded).
 pub struct AuditConfig {
@@ -83,21 +89,6 @@ pub enum AuditError {
     Io(#[from] io::Error),
     #[error(transparent)]
     Pricing(#[from] crate::pricing::PricingError),
-}
-
-/// A file discovery produced, in the order rows are emitted.
-enum Entry {
-    Read(Source),
-    Skip(Skipped),
-}
-
-impl Entry {
-    fn path(&self) -> &std::path::Path {
-        match self {
-            Entry::Read(s) => &s.path,
-            Entry::Skip(s) => &s.path,
-        }
-    }
 }
 
 impl Audit {
@@ -165,19 +156,7 @@ impl Audit {
     }
 
     fn tally(&self, pool: &rayon::ThreadPool, rows: &mut dyn RowSink) -> io::Result<Tally> {
-        let found = discover::discover(&self.config.paths, &self.config.filters);
-        let total_bytes: u64 = found.sources.iter().map(|s| s.len).sum();
-        let mut entries: Vec<Entry> = found
-            .sources
-            .into_iter()
-            .map(Entry::Read)
-            .chain(found.skipped.into_iter().map(Entry::Skip))
-            .collect();
-        entries.sort_by(|a, b| a.path().cmp(b.path()));
-
-        let files = entries.len();
-        let bar = self.progress_bar(total_bytes, files);
-        let done = AtomicU64::new(0);
+        let progress = self.config.progress.then(Progress::new);
         let engine = Engine::new(
             self.config.tokenizers.clone(),
             self.config.parse,
@@ -193,61 +172,145 @@ impl Audit {
             ),
             None => Tally::default(),
         };
-        let mut entries = entries.into_iter().peekable();
-        while entries.peek().is_some() {
-            let batch: Vec<Entry> = entries.by_ref().take(BATCH).collect();
-            // Only the counting runs on the pool: the row sink (stdout, a
-            // file) stays on this thread, in order.
-            let outcomes: Vec<Outcome> = pool.install(|| {
-                batch
-                    .into_par_iter()
-                    .map(|entry| {
-                        let outcome = match entry {
-                            Entry::Read(source) => engine.count_source(&source),
-                            Entry::Skip(skipped) => Outcome::Skipped(skipped),
-                        };
-                        if let Some(bar) = &bar {
-                            if let Outcome::Counted(f) = &outcome {
-                                bar.inc(f.bytes);
-                            }
-                            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                            bar.set_message(format!("{n}/{files} files"));
-                        }
-                        outcome
-                    })
-                    .collect()
-            });
-            for outcome in outcomes {
-                match outcome {
-                    Outcome::Counted(f) => {
-                        rows.counted(&f)?;
-                        tally.add_file(&f);
+        std::thread::scope(|scope| {
+            // Discovery runs on its own thread, a few batches ahead of the
+            // counting, so that the walk's syscalls overlap the counting
+            // instead of stalling it at every batch boundary. The channel is
+            // bounded: memory stays a few batches whatever the corpus size.
+            let (found, batches) = mpsc::sync_channel::<Vec<Entry>>(BATCHES_AHEAD);
+            let progress = progress.as_ref();
+            scope.spawn(move || {
+                let mut entries = discover::discover(&self.config.paths, &self.config.filters);
+                loop {
+                    let batch: Vec<Entry> = entries.by_ref().take(BATCH).collect();
+                    if batch.is_empty() {
+                        break;
                     }
-                    Outcome::Skipped(s) => {
-                        rows.skipped(&s)?;
-                        tally.add_skipped(s);
+                    if let Some(p) = progress {
+                        p.found(&batch);
+                    }
+                    if found.send(batch).is_err() {
+                        // The counting stopped (a row could not be written).
+                        return;
+                    }
+                }
+                if let Some(p) = progress {
+                    p.walked();
+                }
+            });
+            for batch in batches {
+                // Only the counting runs on the pool: the row sink (stdout,
+                // a file) stays on this thread, in order.
+                let outcomes: Vec<Outcome> = pool.install(|| {
+                    batch
+                        .into_par_iter()
+                        .map(|entry| {
+                            let outcome = match entry {
+                                Entry::Read(source) => engine.count_source(&source),
+                                Entry::Skip(skipped) => Outcome::Skipped(skipped),
+                            };
+                            if let Some(p) = progress {
+                                p.counted(&outcome);
+                            }
+                            outcome
+                        })
+                        .collect()
+                });
+                for outcome in outcomes {
+                    match outcome {
+                        Outcome::Counted(f) => {
+                            rows.counted(&f)?;
+                            tally.add_file(&f);
+                        }
+                        Outcome::Skipped(s) => {
+                            rows.skipped(&s)?;
+                            tally.add_skipped(s);
+                        }
                     }
                 }
             }
-        }
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
+            Ok::<_, io::Error>(())
+        })?;
+        if let Some(p) = progress {
+            p.bar.finish_and_clear();
         }
         Ok(tally)
     }
+}
 
-    fn progress_bar(&self, total_bytes: u64, files: usize) -> Option<ProgressBar> {
-        if !self.config.progress {
-            return None;
-        }
-        let bar = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
+/// The progress bar, fed from both ends: discovery grows its length as it
+/// finds files, counting advances it. The total is not known up front (the
+/// walk runs only a few batches ahead), so until the walk ends the bar shows
+/// what was found so far, without a bar or an ETA that would mislead.
+struct Progress {
+    bar: ProgressBar,
+    found: AtomicU64,
+    done: AtomicU64,
+    walking: AtomicBool,
+}
+
+impl Progress {
+    fn new() -> Self {
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
         bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg}",
+            )
+            .expect("the template is valid"),
+        );
+        let progress = Progress {
+            bar,
+            found: AtomicU64::new(0),
+            done: AtomicU64::new(0),
+            walking: AtomicBool::new(true),
+        };
+        progress.show();
+        progress
+    }
+
+    fn found(&self, batch: &[Entry]) {
+        let bytes = batch
+            .iter()
+            .map(|e| match e {
+                Entry::Read(s) => s.len,
+                Entry::Skip(_) => 0,
+            })
+            .sum();
+        self.bar.inc_length(bytes);
+        self.found.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        self.show();
+    }
+
+    /// The walk is over: the length is now the total, so a bar and an ETA
+    /// mean something.
+    fn walked(&self) {
+        self.walking.store(false, Ordering::Relaxed);
+        self.bar.set_style(
             ProgressStyle::with_template(
                 "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
             )
             .expect("the template is valid"),
         );
-        bar.set_message(format!("0/{files} files"));
-        Some(bar)
+        self.show();
+    }
+
+    fn counted(&self, outcome: &Outcome) {
+        if let Outcome::Counted(f) = outcome {
+            self.bar.inc(f.bytes);
+        }
+        self.done.fetch_add(1, Ordering::Relaxed);
+        self.show();
+    }
+
+    fn show(&self) {
+        let done = self.done.load(Ordering::Relaxed);
+        let found = self.found.load(Ordering::Relaxed);
+        let so_far = if self.walking.load(Ordering::Relaxed) {
+            " found so far"
+        } else {
+            ""
+        };
+        self.bar
+            .set_message(format!("{done}/{found} files{so_far}"));
     }
 }

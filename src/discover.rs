@@ -1,10 +1,19 @@
 /*!
-Discover: turn the paths a user gave into the list of files to audit.
+Discover: turn the paths a user gave into the stream of files to audit.
 
 Walks directories with walkdir, applies the hidden/symlink/glob/size filters
 and assigns each file its category. A path that cannot be walked becomes a
 [`Skipped`] entry, never a silent drop: this is where the accounting
 invariant starts. Reading the files is not this module's job (see `load`).
+
+The walk is a stream, not a list: [`discover`] yields entries in path order
+(`Path` ordering, component by component) as it reaches them, so memory does
+not grow with the number of files. The order comes from the walk itself: a
+depth-first walk that visits each directory's children sorted by name
+reaches paths in component-wise order, because a directory's subtree is a
+contiguous range of that order, placed where the directory's name sorts
+among its siblings (`a` < `a/b` < `a.txt`: components compare `a` < `a.txt`
+before `b` is looked at). Several roots are merged, see [`discover`].
 */
 
 use std::io;
@@ -41,12 +50,27 @@ pub struct Skipped {
     pub reason: SkipReason,
 }
 
-/// What discovery found: files to read and files already skipped, both
-/// sorted by path so that reports are deterministic.
-#[derive(Debug, Default)]
-pub struct Discovery {
-    pub sources: Vec<Source>,
-    pub skipped: Vec<Skipped>,
+/// One file discovery reached: to be read, or already skipped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Entry {
+    Read(Source),
+    Skip(Skipped),
+}
+
+impl Entry {
+    pub fn path(&self) -> &Path {
+        match self {
+            Entry::Read(s) => &s.path,
+            Entry::Skip(s) => &s.path,
+        }
+    }
+
+    /// Whether `self` comes before `other` in the stream: by path, and for
+    /// the same path a file to read before a skipped one.
+    fn precedes(&self, other: &Entry) -> bool {
+        let skipped = |e: &Entry| matches!(e, Entry::Skip(_));
+        (self.path(), skipped(self)) < (other.path(), skipped(other))
+    }
 }
 
 /// `--category NAME=GLOB`, in the order given: the first match wins.
@@ -128,33 +152,115 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
         .is_some_and(|n| n.starts_with('.') && n != "." && n != "..")
 }
 
-/// Walks every root. Roots given explicitly are always visited, even when
-/// hidden or a symlink, as ripgrep does: the user named them.
-pub fn discover(roots: &[PathBuf], filters: &Filters) -> Discovery {
-    let mut out = Discovery::default();
-    for root in roots {
-        if root.as_os_str() == "-" {
-            out.sources.push(Source {
-                path: root.clone(),
-                len: 0,
-                category: "stdin".to_string(),
-            });
-            continue;
-        }
-        walk_root(root, filters, &mut out);
-    }
-    out.sources.sort_by(|a, b| a.path.cmp(&b.path));
-    out.sources.dedup_by(|a, b| a.path == b.path);
-    out.skipped.sort_by(|a, b| a.path.cmp(&b.path));
-    out
+/// Walks every root, yielding its files in path order. Roots given
+/// explicitly are always visited, even when hidden or a symlink, as ripgrep
+/// does: the user named them.
+///
+/// Each root is its own sorted stream, and the streams are merged (k-way,
+/// one head per root). Disjoint roots would not need it: a root's entries
+/// all have it as a prefix, so they form one contiguous range of the order,
+/// and walking the roots in sorted order would do. But a root inside another
+/// (`a` and `a/x`) or given twice interleaves with it, and a merge handles
+/// every case with one rule. A path reached from several roots is yielded
+/// once: a file to read wins over a skipped one (an explicit root that is a
+/// link, also reached unfollowed through its parent), then the root given
+/// first (its category is the one reported). Memory is one walk per root,
+/// whatever the number of files.
+pub fn discover<'a>(
+    roots: &'a [PathBuf],
+    filters: &'a Filters,
+) -> impl Iterator<Item = Entry> + 'a {
+    let streams = roots
+        .iter()
+        .map(|root| -> Box<dyn Iterator<Item = Entry> + 'a> {
+            if root.as_os_str() == "-" {
+                Box::new(std::iter::once(Entry::Read(Source {
+                    path: root.clone(),
+                    len: 0,
+                    category: "stdin".to_string(),
+                })))
+            } else {
+                Box::new(walk_root(root, filters))
+            }
+        })
+        .map(|rest| RootStream {
+            head: None,
+            started: false,
+            rest,
+        })
+        .collect();
+    Merge { streams }
 }
 
-fn walk_root(root: &Path, filters: &Filters, out: &mut Discovery) {
-    let walker = WalkDir::new(root)
+/// One root's walk with its next entry pulled out, for the merge. The
+/// first entry is pulled on the first `next` of the merge, not when the
+/// stream is built: building a walk does no I/O.
+struct RootStream<'a> {
+    head: Option<Entry>,
+    started: bool,
+    rest: Box<dyn Iterator<Item = Entry> + 'a>,
+}
+
+impl RootStream<'_> {
+    fn start(&mut self) {
+        if !self.started {
+            self.started = true;
+            self.head = self.rest.next();
+        }
+    }
+
+    fn take(&mut self) -> Option<Entry> {
+        let entry = self.head.take();
+        self.head = self.rest.next();
+        entry
+    }
+}
+
+/// The k-way merge of per-root streams, each already in path order.
+struct Merge<'a> {
+    streams: Vec<RootStream<'a>>,
+}
+
+impl Iterator for Merge<'_> {
+    type Item = Entry;
+
+    fn next(&mut self) -> Option<Entry> {
+        for stream in &mut self.streams {
+            stream.start();
+        }
+        // A linear scan: there are as many streams as roots given, a few.
+        // Only a head strictly before replaces the best so far, so on a tie
+        // the root given first wins.
+        let first = self
+            .streams
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.head.as_ref().map(|head| (i, head)))
+            .reduce(|best, next| if next.1.precedes(best.1) { next } else { best })?
+            .0;
+        let entry = self.streams[first].take()?;
+        for stream in &mut self.streams {
+            while stream
+                .head
+                .as_ref()
+                .is_some_and(|e| e.path() == entry.path())
+            {
+                stream.take();
+            }
+        }
+        Some(entry)
+    }
+}
+
+/// One root's entries, in path order (see the module comment for why
+/// sorting each directory by name gives that order).
+fn walk_root<'a>(root: &'a Path, filters: &'a Filters) -> impl Iterator<Item = Entry> + 'a {
+    WalkDir::new(root)
         .follow_links(filters.follow)
         .follow_root_links(true)
+        .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| {
+        .filter_entry(move |e| {
             if e.depth() == 0 {
                 return true;
             }
@@ -163,90 +269,95 @@ fn walk_root(root: &Path, filters: &Filters, out: &mut Discovery) {
             }
             let rel = e.path().strip_prefix(root).unwrap_or(e.path());
             !filters.excluded(rel)
-        });
-    for entry in walker {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(err) => {
-                let path = err.path().unwrap_or(root).to_path_buf();
-                let rel = path.strip_prefix(root).unwrap_or(&path);
-                if !filters.included(rel) && err.loop_ancestor().is_none() {
-                    // A file the filters would not have selected anyway.
-                    continue;
-                }
-                out.skipped.push(Skipped {
-                    category: filters.category(rel),
-                    path: path.clone(),
-                    bytes: 0,
-                    reason: walk_error_reason(&err, &path),
-                });
-                continue;
+        })
+        .filter_map(move |entry| classify(root, filters, entry))
+}
+
+/// What one step of the walk is: a file to read, a skipped file, or nothing
+/// to report (a directory, a file the filters do not select).
+fn classify(
+    root: &Path,
+    filters: &Filters,
+    entry: walkdir::Result<walkdir::DirEntry>,
+) -> Option<Entry> {
+    let entry = match entry {
+        Ok(entry) => entry,
+        Err(err) => {
+            // An error that names no path (reading a directory's entries
+            // failed midway) is reported against the root: the only path
+            // known. It then comes out of path order, the one exception.
+            let path = err.path().unwrap_or(root).to_path_buf();
+            let rel = path.strip_prefix(root).unwrap_or(&path);
+            if !filters.included(rel) && err.loop_ancestor().is_none() {
+                // A file the filters would not have selected anyway.
+                return None;
             }
-        };
-        // A root the user named is followed even when it is a link (walkdir
-        // still reports the link's own type for it).
-        let file_type = if entry.depth() == 0 && entry.path_is_symlink() {
-            match std::fs::metadata(entry.path()) {
-                Ok(m) => m.file_type(),
-                Err(_) => entry.file_type(),
-            }
-        } else {
-            entry.file_type()
-        };
-        if file_type.is_dir() {
-            continue;
+            return Some(Entry::Skip(Skipped {
+                category: filters.category(rel),
+                reason: walk_error_reason(&err, &path),
+                path,
+                bytes: 0,
+            }));
         }
-        let path = entry.path();
-        let rel = if entry.depth() == 0 {
-            Path::new(path.file_name().unwrap_or(path.as_os_str()))
-        } else {
-            path.strip_prefix(root).unwrap_or(path)
-        };
-        if !filters.included(rel) {
-            continue;
+    };
+    // A root the user named is followed even when it is a link (walkdir
+    // still reports the link's own type for it).
+    let file_type = if entry.depth() == 0 && entry.path_is_symlink() {
+        match std::fs::metadata(entry.path()) {
+            Ok(m) => m.file_type(),
+            Err(_) => entry.file_type(),
         }
-        let category = filters.category(rel);
-        let skip = |reason, bytes| Skipped {
+    } else {
+        entry.file_type()
+    };
+    if file_type.is_dir() {
+        return None;
+    }
+    let path = entry.path();
+    let rel = if entry.depth() == 0 {
+        Path::new(path.file_name().unwrap_or(path.as_os_str()))
+    } else {
+        path.strip_prefix(root).unwrap_or(path)
+    };
+    if !filters.included(rel) {
+        return None;
+    }
+    let category = filters.category(rel);
+    let skip = |reason, bytes| {
+        Some(Entry::Skip(Skipped {
             path: path.to_path_buf(),
             category: category.clone(),
             bytes,
             reason,
+        }))
+    };
+    if file_type.is_symlink() {
+        // Only reached without --follow (walkdir resolves links when
+        // following). A link whose target is missing is told apart.
+        let reason = if std::fs::metadata(path).is_err() {
+            SkipReason::BrokenSymlink
+        } else {
+            SkipReason::Symlink
         };
-        if file_type.is_symlink() {
-            // Only reached without --follow (walkdir resolves links when
-            // following). A link whose target is missing is told apart.
-            let reason = if std::fs::metadata(path).is_err() {
-                SkipReason::BrokenSymlink
-            } else {
-                SkipReason::Symlink
-            };
-            out.skipped.push(skip(reason, 0));
-            continue;
-        }
-        if !file_type.is_file() {
-            out.skipped.push(skip(SkipReason::NotRegularFile, 0));
-            continue;
-        }
-        let len = match entry.metadata() {
-            Ok(m) => m.len(),
-            Err(e) => {
-                out.skipped
-                    .push(skip(SkipReason::WalkError(e.to_string()), 0));
-                continue;
-            }
-        };
-        if let Some(limit) = filters.max_file_size {
-            if len > limit {
-                out.skipped.push(skip(SkipReason::TooLarge { limit }, len));
-                continue;
-            }
-        }
-        out.sources.push(Source {
-            path: path.to_path_buf(),
-            len,
-            category,
-        });
+        return skip(reason, 0);
     }
+    if !file_type.is_file() {
+        return skip(SkipReason::NotRegularFile, 0);
+    }
+    let len = match entry.metadata() {
+        Ok(m) => m.len(),
+        Err(e) => return skip(SkipReason::WalkError(e.to_string()), 0),
+    };
+    if let Some(limit) = filters.max_file_size {
+        if len > limit {
+            return skip(SkipReason::TooLarge { limit }, len);
+        }
+    }
+    Some(Entry::Read(Source {
+        path: path.to_path_buf(),
+        len,
+        category,
+    }))
 }
 
 fn walk_error_reason(err: &walkdir::Error, path: &Path) -> SkipReason {
@@ -290,5 +401,184 @@ mod tests {
         assert_eq!(f.category(Path::new("x/y.md")), "legal");
         assert_eq!(f.category(Path::new("x/y.txt")), "x");
         assert!(CategoryRule::parse("nameonly").is_err());
+    }
+}
+
+#[cfg(test)]
+mod stream_order {
+    //! The stream's order is the one collecting every entry and sorting by
+    //! path would give: what reports promise, now without the list.
+    use super::*;
+
+    /// A tree whose names put component-wise order and byte order of whole
+    /// paths at odds (`a/b` < `a.txt` by components, not by bytes), with
+    /// upper case, non-ASCII, a hidden file, a symlink and a too-large file.
+    fn tricky_tree() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for file in [
+            "a.txt",
+            "a-b",
+            "a/b",
+            "a/b.c/d",
+            "a/b-c",
+            "a0",
+            "B",
+            "b/Z",
+            "b/z",
+            "é/ß.txt",
+            "z/é",
+            "z/e\u{301}",
+            "a b/c",
+            ".hidden",
+            "big",
+        ] {
+            let path = root.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let body = if file == "big" {
+                "x".repeat(100)
+            } else {
+                file.to_string()
+            };
+            std::fs::write(&path, body).unwrap();
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(root.join("a.txt"), root.join("a/link")).unwrap();
+        dir
+    }
+
+    /// What discovery used to do: every entry of every root, sorted by path
+    /// (stable, so the root given first wins a tie), one per path.
+    fn collected_and_sorted(roots: &[PathBuf], filters: &Filters) -> Vec<Entry> {
+        let mut all: Vec<Entry> = roots
+            .iter()
+            .flat_map(|root| discover(std::slice::from_ref(root), filters))
+            .collect();
+        all.sort_by(|a, b| {
+            let skipped = |e: &Entry| matches!(e, Entry::Skip(_));
+            (a.path(), skipped(a)).cmp(&(b.path(), skipped(b)))
+        });
+        all.dedup_by(|a, b| a.path() == b.path());
+        all
+    }
+
+    fn paths(entries: &[Entry]) -> Vec<&Path> {
+        entries.iter().map(Entry::path).collect()
+    }
+
+    #[test]
+    fn one_root_streams_in_path_order() {
+        let dir = tricky_tree();
+        let filters = Filters {
+            max_file_size: Some(50),
+            ..Filters::default()
+        };
+        let roots = [dir.path().to_path_buf()];
+        let streamed: Vec<Entry> = discover(&roots, &filters).collect();
+        let rel: Vec<String> = streamed
+            .iter()
+            .map(|e| {
+                let p = e.path().strip_prefix(dir.path()).unwrap();
+                p.to_string_lossy().into_owned()
+            })
+            .collect();
+        // Written out, so the test does not trust `Path`'s order alone.
+        let expected = [
+            "B",
+            "a/b",
+            "a/b-c",
+            "a/b.c/d",
+            "a/link",
+            "a b/c",
+            "a-b",
+            "a.txt",
+            "a0",
+            "b/Z",
+            "b/z",
+            "big",
+            "z/e\u{301}",
+            "z/é",
+            "é/ß.txt",
+        ];
+        assert_eq!(rel, expected);
+        assert_eq!(streamed, collected_and_sorted(&roots, &filters));
+        // Hidden files are not walked; the link and the large file are
+        // skipped, in their place.
+        let reasons: Vec<(&Path, &SkipReason)> = streamed
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Skip(s) => Some((s.path.as_path(), &s.reason)),
+                Entry::Read(_) => None,
+            })
+            .collect();
+        let link = dir.path().join("a/link");
+        let big = dir.path().join("big");
+        assert_eq!(
+            reasons,
+            vec![
+                (link.as_path(), &SkipReason::Symlink),
+                (big.as_path(), &SkipReason::TooLarge { limit: 50 })
+            ]
+        );
+    }
+
+    #[test]
+    fn overlapping_and_repeated_roots_merge_into_one_sorted_stream() {
+        let dir = tricky_tree();
+        let filters = Filters::default();
+        let root = dir.path();
+        let roots = vec![
+            root.join("z"),
+            root.join("a"),
+            root.to_path_buf(),
+            root.join("a"),
+            root.join("a.txt"),
+            root.join("a/link"),
+        ];
+        let streamed: Vec<Entry> = discover(&roots, &filters).collect();
+        let whole: Vec<Entry> = discover(&[root.to_path_buf()], &filters).collect();
+        assert_eq!(streamed, collected_and_sorted(&roots, &filters));
+        // Every path once, the same paths as walking the parent alone.
+        assert_eq!(paths(&streamed), paths(&whole));
+        // The root given first decides the category: `z` and `a` came
+        // before the parent.
+        let category = |rel: &str| {
+            streamed
+                .iter()
+                .find(|e| e.path() == root.join(rel))
+                .map(|e| match e {
+                    Entry::Read(s) => s.category.clone(),
+                    Entry::Skip(s) => s.category.clone(),
+                })
+                .unwrap()
+        };
+        assert_eq!(category("z/é"), ".");
+        assert_eq!(category("a/b.c/d"), "b.c");
+        assert_eq!(category("b/z"), "b");
+        // `a/link` named as a root is followed and read, which wins over
+        // the same link reached unfollowed through `a`.
+        #[cfg(unix)]
+        assert!(matches!(
+            streamed.iter().find(|e| e.path() == root.join("a/link")),
+            Some(Entry::Read(_))
+        ));
+    }
+
+    #[test]
+    fn disjoint_roots_given_out_of_order_come_out_sorted() {
+        let dir = tricky_tree();
+        let root = dir.path();
+        let roots = vec![root.join("b"), root.join("a.txt"), root.join("a/b.c")];
+        let streamed: Vec<Entry> = discover(&roots, &Filters::default()).collect();
+        let expected = [
+            root.join("a/b.c/d"),
+            root.join("a.txt"),
+            root.join("b/Z"),
+            root.join("b/z"),
+        ];
+        assert_eq!(
+            paths(&streamed),
+            expected.iter().map(PathBuf::as_path).collect::<Vec<_>>()
+        );
     }
 }
