@@ -241,6 +241,21 @@ fn is_other(class: u8) -> bool {
 /// End of the run of characters whose class has a bit of `mask`, from `i`.
 #[inline(always)]
 fn run(b: &[u8], mut i: usize, mask: u8) -> usize {
+    // Lower-case words (`LO`) and letters (`L`) are most of real text: skip
+    // them eight bytes at a time first.
+    if mask == LO || mask == L {
+        while let Some(word) = b.get(i..i + 8) {
+            let k = ascii_letters(u64::from_le_bytes(word.try_into().unwrap()), mask == L);
+            i += k;
+            if k < 8 {
+                // An ASCII byte that is not a letter ends the run.
+                if word[k] < 0x80 {
+                    return i;
+                }
+                break;
+            }
+        }
+    }
     loop {
         // ASCII letters dominate real text: stay in a tight byte loop.
         while let Some(&c) = b.get(i) {
@@ -255,6 +270,26 @@ fn run(b: &[u8], mut i: usize, mask: u8) -> usize {
         }
         i += n;
     }
+}
+
+/// How many of the eight bytes of `word` (little-endian), from the first,
+/// are ASCII lower-case letters, or ASCII letters of either case when
+/// `any_case`. In the class tables these are exactly the ASCII bytes with
+/// `LO`, and with `L` (a test checks it). Each byte is compared with
+/// `a..=z` in its own lane: its high bit is cleared first so that adding
+/// cannot carry into the next byte, and bytes that had it set (non-ASCII)
+/// never count.
+#[inline(always)]
+fn ascii_letters(word: u64, any_case: bool) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x80 * ONES;
+    // `| 0x20` maps `A..=Z` onto `a..=z` and no other byte into that range.
+    let folded = if any_case { word | (0x20 * ONES) } else { word };
+    let low = folded & !HIGH;
+    let from_a = low + (0x80 - b'a' as u64) * ONES;
+    let past_z = low + (0x80 - b'z' as u64 - 1) * ONES;
+    let letters = from_a & !past_z & !word & HIGH;
+    ((!letters & HIGH).trailing_zeros() / 8) as usize
 }
 
 /// End of the run of `[^\s\p{L}\p{N}]` from `i`.
@@ -652,6 +687,56 @@ mod tests {
                 fallback.pieces(text),
                 "{pattern:?} on {text:?}"
             );
+        }
+    }
+
+    #[test]
+    fn ascii_letters_counts_the_leading_letters_of_a_word() {
+        // The class tables agree with the byte ranges it tests.
+        for c in 0..0x80u8 {
+            let class = tables::CLASS_BLOCKS[0][c as usize];
+            assert_eq!(class & LO != 0, c.is_ascii_lowercase(), "{c:#x}");
+            assert_eq!(class & L != 0, c.is_ascii_alphabetic(), "{c:#x}");
+        }
+        let samples: [&[u8; 8]; 6] = [
+            b"abcdefgh",
+            b"abcDefgh",
+            b"ab cdefg",
+            b"z{`@[_aA",
+            b"xy\xc3\xa9zzzz",
+            b"ABCDEFG\xff",
+        ];
+        for sample in samples {
+            let word = u64::from_le_bytes(*sample);
+            for any_case in [false, true] {
+                let expected = sample
+                    .iter()
+                    .take_while(|c| {
+                        if any_case {
+                            c.is_ascii_alphabetic()
+                        } else {
+                            c.is_ascii_lowercase()
+                        }
+                    })
+                    .count();
+                assert_eq!(
+                    ascii_letters(word, any_case),
+                    expected,
+                    "{sample:?} {any_case}"
+                );
+            }
+        }
+        // Every byte value in every lane.
+        for c in 0..=255u8 {
+            for lane in 0..8 {
+                let mut bytes = *b"qwertyui";
+                bytes[lane] = c;
+                let word = u64::from_le_bytes(bytes);
+                let lower = if c.is_ascii_lowercase() { 8 } else { lane };
+                let any = if c.is_ascii_alphabetic() { 8 } else { lane };
+                assert_eq!(ascii_letters(word, false), lower, "{c:#x} at {lane}");
+                assert_eq!(ascii_letters(word, true), any, "{c:#x} at {lane}");
+            }
         }
     }
 

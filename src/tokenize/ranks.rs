@@ -32,8 +32,8 @@ have gaps (ids used by special tokens, or unused).
 
 use base64::Engine as _;
 
-use super::hash::{slot_key, table_slots};
 pub(crate) use super::hash::{hash_bytes, pack};
+use super::hash::{slot_key, table_slots};
 
 /// Token bytes → rank, and back.
 pub struct Ranks {
