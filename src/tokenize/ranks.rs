@@ -196,6 +196,12 @@ impl Ranks {
         self.filter[word] & bits == bits
     }
 
+    /// The rank of the two bytes `a b` as one token, or `u32::MAX`.
+    #[inline(always)]
+    pub(crate) fn pair_rank(&self, a: u8, b: u8) -> u32 {
+        self.two[(a as usize) << 8 | b as usize]
+    }
+
     /// The rank of the single byte `b`, if it is a token.
     #[inline]
     pub fn byte_rank(&self, b: u8) -> Option<u32> {
