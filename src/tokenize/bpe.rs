@@ -165,13 +165,7 @@ impl BpeCounter {
             // Two bytes are one token or two; the rank table answers that
             // from a 256 KiB direct array, cheaper than hashing into the
             // cache.
-            2 => {
-                if ranks.get(piece).is_some() {
-                    1
-                } else {
-                    2
-                }
-            }
+            2 => 1 + (ranks.pair_rank(piece[0], piece[1]) == NONE) as u64,
             n if n <= ShortCache::MAX_KEY => {
                 let key = ShortKey::new(piece);
                 if let Some(count) = caches.short.get(&key) {
@@ -326,12 +320,21 @@ impl ShortKey {
         } else {
             [word(0), word(8), pack(&piece[16..])]
         };
-        // Two multiply-folds of the words; the set index takes the high bits.
-        let a = (words[0] ^ 0xa076_1d64_78bd_642f) as u128
-            * (words[1] ^ (n as u64) << 56 ^ 0xe703_7ed1_a0b4_28db) as u128;
-        let a = (a as u64) ^ ((a >> 64) as u64);
-        let b = (a ^ words[2]) as u128 * 0x8ebc_6af0_9c88_c6e3u128;
-        let hash = (b as u64) ^ ((b >> 64) as u64);
+        // Multiply-folds of the words (one for the pieces of up to 8 bytes,
+        // most of them); the set index takes the high bits.
+        let fold = |x: u64, y: u64| {
+            let r = x as u128 * y as u128;
+            (r as u64) ^ ((r >> 64) as u64)
+        };
+        let a = fold(
+            words[0] ^ 0xa076_1d64_78bd_642f,
+            words[1] ^ (n as u64) << 56 ^ 0xe703_7ed1_a0b4_28db,
+        );
+        let hash = if n <= 8 {
+            a
+        } else {
+            fold(a ^ words[2], 0x8ebc_6af0_9c88_c6e3)
+        };
         ShortKey {
             words,
             len: n as u64,
