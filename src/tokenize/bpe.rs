@@ -63,6 +63,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
+use super::huge::HugeZeroed;
 use super::pretok::{PieceSink, SplitPattern};
 use super::ranks::{hash_bytes, pack, Ranks};
 use super::{Counter, Tokenizer, TokenizerInfo};
@@ -356,11 +357,10 @@ impl ShortKey {
 /// A miss costs a merge (a dozen rank-table probes into a table of
 /// several MiB), a hit one cache line, so the miss rate rules.
 struct ShortCache {
-    /// `8 * SETS` words plus room to start at a 64-byte boundary; zeroed
-    /// (calloc) so a new counter writes nothing. A zero way has length 0,
-    /// which no key has.
-    words: Vec<u64>,
-    base: usize,
+    /// `8 * SETS` words, zeroed, on huge pages where the system has them
+    /// (see `huge`), starting at a 64-byte boundary. A zero way has length
+    /// 0, which no key has.
+    words: HugeZeroed<u64>,
 }
 
 impl ShortCache {
@@ -369,19 +369,14 @@ impl ShortCache {
     const SETS: usize = 1 << 16;
 
     fn new() -> Self {
-        let words = vec![0u64; 8 * Self::SETS + 8];
-        let misalign = words.as_ptr() as usize % 64;
-        let base = if misalign == 0 {
-            0
-        } else {
-            (64 - misalign) / 8
-        };
-        ShortCache { words, base }
+        ShortCache {
+            words: HugeZeroed::new(8 * Self::SETS).expect("4 MiB for the piece cache"),
+        }
     }
 
     #[inline(always)]
     fn set(&mut self, key: &ShortKey) -> &mut [u64; 8] {
-        let at = self.base + 8 * ((key.hash >> 40) as usize & (Self::SETS - 1));
+        let at = 8 * ((key.hash >> 40) as usize & (Self::SETS - 1));
         (&mut self.words[at..at + 8]).try_into().unwrap()
     }
 

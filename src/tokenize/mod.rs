@@ -19,6 +19,7 @@ mod hash;
 pub mod hf;
 pub mod hf_bpe;
 pub mod hub;
+mod huge;
 pub mod listing;
 pub mod patterns;
 pub mod pretok;

@@ -34,6 +34,7 @@ use base64::Engine as _;
 
 pub(crate) use super::hash::{hash_bytes, pack};
 use super::hash::{slot_key, table_slots};
+use super::huge::HugeZeroed;
 
 /// Token bytes → rank, and back.
 pub struct Ranks {
@@ -42,7 +43,7 @@ pub struct Ranks {
     /// `(offset, len)` into `bytes` by rank; `len == 0` marks a gap.
     spans: Vec<(u32, u32)>,
     /// Open addressing, power-of-two sized, load ≤ 3/4 (see `table_slots`).
-    table: Vec<[u64; 2]>,
+    table: HugeZeroed<[u64; 2]>,
     /// Rank of each 1-byte and 2-byte token (`NONE` if absent), by value.
     one: Box<[u32; 256]>,
     two: Box<[u32]>,
@@ -296,9 +297,9 @@ impl Builder {
         let mut ranks = Ranks {
             bytes: self.bytes,
             spans,
-            // Zeroed memory (calloc): pages the table never touches stay
-            // unmapped, and start-up does not write 8 MB for o200k.
-            table: vec![[0, 0]; size],
+            // Zeroed, on huge pages where available (`huge`): building
+            // o200k's table on small pages was a thousand page faults.
+            table: HugeZeroed::new(size).map_err(|e| format!("rank table: {e}"))?,
             one: Box::new([NONE; 256]),
             two: vec![NONE; 1 << 16].into_boxed_slice(),
             // About 11 bits per long token: 2^21 bits (256 KiB) for o200k's 190 k.
