@@ -177,7 +177,7 @@ fn canonical_sha256(entries: &[(u32, Vec<u8>)]) -> String {
 /// Class bits per code point, as a two-level table: `CLASS_INDEX[cp >> 8]`
 /// picks a 256-entry block of `CLASS_BLOCKS`. Bits (see `pretok.rs`):
 /// 1 `\p{L}`, 2 `\p{N}`, 4 `\s`, 8 `[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]`,
-/// 16 `[\p{Ll}\p{Lm}\p{Lo}\p{M}]`.
+/// 16 `[\p{Ll}\p{Lm}\p{Lo}\p{M}]`, 32 `\p{M}`.
 fn class_tables() -> String {
     let classes = [
         (1u8, r"\p{L}"),
@@ -185,6 +185,7 @@ fn class_tables() -> String {
         (4, r"\s"),
         (8, r"[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]"),
         (16, r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]"),
+        (32, r"\p{M}"),
     ];
     let mut bits = vec![0u8; 0x11_0000];
     for (bit, pattern) in classes {

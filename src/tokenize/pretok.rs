@@ -35,6 +35,8 @@ pub enum SplitPattern {
     Llama3,
     /// [`patterns::QWEN2`].
     Qwen2,
+    /// [`patterns::QWEN3_5`].
+    Qwen35,
     /// [`patterns::O200K`] (also Llama 4).
     O200k,
     /// [`patterns::TEKKEN`].
@@ -57,6 +59,7 @@ impl SplitPattern {
             patterns::CL100K => SplitPattern::Cl100k,
             patterns::LLAMA3 => SplitPattern::Llama3,
             patterns::QWEN2 => SplitPattern::Qwen2,
+            patterns::QWEN3_5 => SplitPattern::Qwen35,
             patterns::O200K => SplitPattern::O200k,
             patterns::TEKKEN => SplitPattern::Tekken,
             _ => SplitPattern::Regex(compile(pattern)?),
@@ -76,6 +79,7 @@ impl SplitPattern {
             SplitPattern::Cl100k => patterns::CL100K,
             SplitPattern::Llama3 => patterns::LLAMA3,
             SplitPattern::Qwen2 => patterns::QWEN2,
+            SplitPattern::Qwen35 => patterns::QWEN3_5,
             SplitPattern::O200k => patterns::O200K,
             SplitPattern::Tekken => patterns::TEKKEN,
             SplitPattern::Whole => r"(?s:.+)",
@@ -94,9 +98,10 @@ impl SplitPattern {
     pub fn for_each_piece(&self, text: &str, mut f: impl PieceSink) {
         match self {
             SplitPattern::R50k => scan_all(text, r50k, f),
-            SplitPattern::Cl100k => scan_all(text, cl100k::<3, true>, f),
-            SplitPattern::Llama3 => scan_all(text, cl100k::<3, false>, f),
-            SplitPattern::Qwen2 => scan_all(text, cl100k::<1, false>, f),
+            SplitPattern::Cl100k => scan_all(text, cl100k::<3, true, false>, f),
+            SplitPattern::Llama3 => scan_all(text, cl100k::<3, false, false>, f),
+            SplitPattern::Qwen2 => scan_all(text, cl100k::<1, false, false>, f),
+            SplitPattern::Qwen35 => scan_all(text, cl100k::<1, false, true>, f),
             SplitPattern::O200k => scan_all(text, o200k::<3, true>, f),
             SplitPattern::Tekken => scan_all(text, o200k::<1, false>, f),
             SplitPattern::Whole if text.is_empty() => {}
@@ -200,6 +205,8 @@ const S: u8 = 4;
 const UP: u8 = 8;
 /// `[\p{Ll}\p{Lm}\p{Lo}\p{M}]`: may continue a word in o200k.
 const LO: u8 = 16;
+/// `\p{M}`: joins letters into words in Qwen 3.5.
+const M: u8 = 32;
 /// Past the end of the text (never a table bit).
 const END: u8 = 128;
 
@@ -243,9 +250,10 @@ fn is_other(class: u8) -> bool {
 fn run(b: &[u8], mut i: usize, mask: u8) -> usize {
     // Lower-case words (`LO`) and letters (`L`) are most of real text: skip
     // them eight bytes at a time first.
-    if mask == LO || mask == L {
+    // (ASCII has no marks, so `L | M` is `L` there.)
+    if mask == LO || mask == L || mask == L | M {
         while let Some(word) = b.get(i..i + 8) {
-            let k = ascii_letters(u64::from_le_bytes(word.try_into().unwrap()), mask == L);
+            let k = ascii_letters(u64::from_le_bytes(word.try_into().unwrap()), mask != LO);
             i += k;
             if k < 8 {
                 // An ASCII byte that is not a letter ends the run.
@@ -294,10 +302,16 @@ fn ascii_letters(word: u64, any_case: bool) -> usize {
 
 /// End of the run of `[^\s\p{L}\p{N}]` from `i`.
 #[inline(always)]
-fn run_other(b: &[u8], mut i: usize) -> usize {
+fn run_other(b: &[u8], i: usize) -> usize {
+    run_outside(b, i, L | N | S)
+}
+
+/// End of the run of characters whose class has no bit of `mask`, from `i`.
+#[inline(always)]
+fn run_outside(b: &[u8], mut i: usize, mask: u8) -> usize {
     loop {
         let (class, n) = at(b, i);
-        if !is_other(class) {
+        if class & (mask | END) != 0 {
             return i;
         }
         i += n;
@@ -390,8 +404,9 @@ fn r50k(b: &[u8], i: usize) -> usize {
     }
 }
 
-/// cl100k_base (`DIGITS = 3, WS_END = true`), Llama 3 (`3, false`) and
-/// Qwen 2 (`1, false`):
+/// cl100k_base (`DIGITS = 3, WS_END = true, MARKS = false`), Llama 3
+/// (`3, false, false`), Qwen 2 (`1, false, false`) and Qwen 3.5
+/// (`1, false, true`):
 ///
 /// `'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+|`
 /// ` ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s`
@@ -401,11 +416,20 @@ fn r50k(b: &[u8], i: usize) -> usize {
 /// - `\s*[\r\n]` (and Llama's `\s*[\r\n]+`) end just after the *last* `\r`
 ///   or `\n` of the whitespace run: `\s*` is greedy and gives back only as
 ///   much as the newline needs.
+/// - Qwen 3.5 (`MARKS`) writes the letter run `[\p{L}\p{M}]+` and the
+///   symbol run `[^\s\p{L}\p{M}\p{N}]+`: marks join words. A mark may
+///   also be the prefix, but a mark prefix followed by `[\p{L}\p{M}]`
+///   ends where the run from the mark itself would, and without a
+///   following letter the mark alone is the run: either way the piece is
+///   the `[\p{L}\p{M}]` run from the mark.
 /// - Without `\s++$` (Llama 3, Qwen) a run at the end of the text that holds
 ///   a newline still stops after that newline; `\s+(?!\S)` then takes the
 ///   rest, since the end of the text is not `\S`.
 #[inline(always)]
-fn cl100k<const DIGITS: usize, const WS_END: bool>(b: &[u8], i: usize) -> usize {
+fn cl100k<const DIGITS: usize, const WS_END: bool, const MARKS: bool>(b: &[u8], i: usize) -> usize {
+    // Qwen 3.5's words take marks (`[\p{L}\p{M}]+`), and its `[^\s\p{L}\p{M}\p{N}]`
+    // leaves them out.
+    let letter = if MARKS { L | M } else { L };
     let c = b[i];
     if c == b'\'' {
         let n = contraction(b, i + 1, true);
@@ -414,15 +438,15 @@ fn cl100k<const DIGITS: usize, const WS_END: bool>(b: &[u8], i: usize) -> usize 
         }
     }
     let (class, n) = at(b, i);
-    if class & L != 0 {
-        return run(b, i + n, L);
+    if class & letter != 0 {
+        return run(b, i + n, letter);
     }
     let newline = c == b'\r' || c == b'\n';
     if !newline && class & N == 0 {
         // A possible prefix: it belongs to the letter run that follows it.
         let (next, _) = at(b, i + n);
-        if next & L != 0 && next != END {
-            return run(b, i + n, L);
+        if next & letter != 0 && next != END {
+            return run(b, i + n, letter);
         }
     }
     if class & N != 0 {
@@ -436,13 +460,14 @@ fn cl100k<const DIGITS: usize, const WS_END: bool>(b: &[u8], i: usize) -> usize 
         }
         return end;
     }
-    let start = if c == b' ' && is_other(at(b, i + 1).0) {
+    let other = |class: u8| class & (letter | N | S | END) == 0;
+    let start = if c == b' ' && other(at(b, i + 1).0) {
         i + 1
     } else {
         i
     };
-    if is_other(at(b, start).0) {
-        let mut end = run_other(b, start);
+    if other(at(b, start).0) {
+        let mut end = run_outside(b, start, letter | N | S);
         while matches!(b.get(end), Some(b'\r' | b'\n')) {
             end += 1;
         }
@@ -659,6 +684,7 @@ mod tests {
             SplitPattern::Cl100k,
             SplitPattern::Llama3,
             SplitPattern::Qwen2,
+            SplitPattern::Qwen35,
             SplitPattern::O200k,
             SplitPattern::Tekken,
         ]
