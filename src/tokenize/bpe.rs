@@ -3,11 +3,11 @@ The count-only byte-level BPE engine: the product's counting path for every
 tiktoken-style vocabulary.
 
 A count is: split the text into pieces ([`SplitPattern`]), and for each piece
-add the number of tokens BPE leaves. Three things make it fast while staying
+add the number of tokens BPE leaves. Four things make it fast while staying
 token-for-token equal to tiktoken:
 
 1. The splitter is a hand-written scanner (see `pretok`), not a backtracking
-   regex.
+   regex, with ASCII fast paths (words eight bytes at a time).
 2. Per-thread piece → count caches answer most pieces: natural text repeats
    its words. Pieces of 3..=24 bytes (all but ~0.4% of cacheable ones) go
    to a 2-way set-associative [`ShortCache`] of 2^17 32-byte ways (4 MiB),
@@ -19,41 +19,48 @@ token-for-token equal to tiktoken:
    pieces; the earlier 2^15-slot direct-mapped cache (2 MiB) missed 11.5%,
    and each miss costs a merge, i.e. a dozen rank-table probes.
 3. A miss is merged exactly as tiktoken does: repeatedly merge the adjacent
-   pair whose concatenation has the lowest rank, leftmost on ties. Short
-   pieces use a flat vector (rescanning ≤ 64 pairs beats any structure);
-   longer ones a linked list with candidates bucketed by rank
-   ([`RankQueue`]), O(n log n) at worst and close to linear on the
+   pair whose concatenation has the lowest rank, leftmost on ties. Pieces
+   of up to 64 bytes merge on the stack ([`Flat`]: one branch-free `min`
+   per round); longer ones over a linked list with candidates bucketed by
+   rank ([`RankQueue`]), O(n log n) at worst and close to linear on the
    repetitive pieces that are long in practice, so a megabyte of one
    character counts in 1.5–4.4× the time of a megabyte of prose (it was
    10–16× with a plain binary heap of candidates).
+4. The piece cache and the rank table live on huge pages where the system
+   offers them (`huge`): random probes into 4 MiB tables then miss the TLB
+   far less, and building o200k's table takes two page faults, not a
+   thousand.
 
 tiktoken also emits a piece that is itself a token as that token, without
 merging; we do the same (the merge would usually, not provably, agree).
 
-Measured (release, 1 thread, `scripts/bench-compare
-/work/wt-bench/bench-corpus/all.txt --max-mb 80 --threads 1 --encodings
-cl100k_base,o200k_base`: 80 MB of real text in 4 KB documents, ratios
-within one run, shared 2-core machine):
+Measured (release, 1 thread, `scripts/bench-compare --max-mb 80 --threads 1,2`:
+80 MB of real text in 4 KB documents, ratios within one run, shared 2-core
+machine, load ~1.3; BENCHMARKS.md has the full tables): cl100k 116.9 MB/s,
+8.9× tiktoken-rs and 4.7× bpe-openai; o200k 112.3 MB/s, 6.5× and 5.2×. At
+the start of this work the same command gave 87.5 and 83.4 MB/s (7.2× and
+4.9×). What made the difference, in instructions for 10 MB of o200k
+(cachegrind): ASCII fast paths for capitalised words, punctuation, digits
+and newlines in the scanner, and the per-piece step inlined into the
+scanner loop through `PieceSink` (834 M → 722 M); a rank table at load 3/4
+(4 MiB instead of 8); words eight bytes at a time (718 M → 695 M); the
+stack merge (695 M → 675 M); one multiply for short cache keys and a direct
+pair table for two-byte pieces (675 M → 668 M); then huge pages (no change
+in instructions, ~10% in time).
 
-| load avg | encoding | engine MB/s | vs tiktoken-rs | vs bpe-openai |
-|---|---|---:|---:|---:|
-| 3.5 | cl100k | 93–97 | 7.9–9.6× | 4.1–4.4× |
-| 3.5 | o200k | 76–92 | 4.8–6.4× | 3.2–5.2× |
-| 5–7 | cl100k | 49–57 | 6.4–6.8× | 3.9–4.0× |
-| 5–7 | o200k | 43–49 | 4.1–5.1× | 3.6–4.4× |
-
-Before the 2-way cache and the rank filter (same command, load ~7.5):
-cl100k 4.6× / 2.5×, o200k 3.0× / 2.5×. Where o200k's time goes now
-(perf, 10 MB of the corpus): cache probes and piece bookkeeping ~31%,
-rank-table lookups of the ~5% of pieces that miss ~29% (more in o200k than
-cl100k: its table is 8 MiB, twice cl100k's), the scanner ~18%, the merge
-loops ~7%, `memcmp` of tokens over 8 bytes ~2.5%. Tried and dropped for
-lack of a measurable gain: a join memo in the flat merge, an inlined 2-byte
-lookup, prefetching the next piece's cache set one piece ahead (80 MB,
-3 alternating runs: o200k 81–87 vs 82–93 MB/s without), a short cache of
-2^17 sets (8 MiB: simulated misses 3.8% instead of 5.0%, but 70–82 vs
-70–84 MB/s over 6 alternating runs), and an ASCII `Word`/` Word` fast path
-in the o200k scanner (cachegrind: +1.5% instructions on 5 MB).
+Where o200k's time goes now (`perf`, 40 MB): the piece-cache probe ~15%
+(mostly waiting for the line from L3), rank-table lookups of missed pieces
+~20% (half of it waiting for the 4 MiB table's line), the scanner ~13%,
+the stack merge ~8%, the rest in the per-piece step. Tried and dropped for
+lack of a measurable gain (alternating runs, ±5–10% noise on this shared
+machine): a join memo keyed by the two parts' ranks, in the linked and the
+stack merge; a 64 KiB per-counter copy of recent rank-table answers; a
+128 KiB cache of recent pieces in front of the big one; a 4-way cache of
+16-byte ways for pieces of up to 8 bytes beside a 2-way one for 9..=24
+bytes (6% fewer misses, more instructions); prefetching the table slots of
+every 3- and 4-byte substring of a missed piece; a piece cache of 2^17 sets
+(8 MiB); prefetching the next piece's cache set; an out-of-line scanner
+with the commonest pieces decided inline; fat LTO with one codegen unit.
 */
 
 use std::cmp::Reverse;
