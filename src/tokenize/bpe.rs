@@ -228,26 +228,65 @@ impl Counter for BpeCounter {
             merge,
             ranks,
             total: 0,
+            keys: [const { ShortKey::EMPTY }; BATCH],
+            waiting: 0,
         };
         pattern.for_each_piece(text, &mut sink);
+        sink.flush();
         sink.total
     }
 }
 
+/// Pieces of 3..=24 bytes whose cache sets are fetched together.
+const BATCH: usize = 16;
+
 /// The counting loop's per-piece step (see [`PieceSink`] for why it is not
-/// a closure).
+/// a closure). Cacheable pieces wait in a batch: their cache sets are
+/// prefetched as they arrive and probed when the batch is full, so the
+/// loads of a batch overlap instead of each waiting on L3 in turn.
 struct Sum<'a> {
     caches: &'a mut Caches,
     merge: &'a mut Merge,
     ranks: &'a Ranks,
     total: u64,
+    keys: [ShortKey; BATCH],
+    waiting: usize,
+}
+
+impl Sum<'_> {
+    fn flush(&mut self) {
+        for key in &self.keys[..self.waiting] {
+            let count = match self.caches.short.get(key) {
+                Some(count) => count,
+                None => {
+                    let bytes = key.bytes();
+                    let count =
+                        BpeCounter::uncached(self.merge, self.ranks, &bytes[..key.len as usize]);
+                    self.caches.short.put(key, count);
+                    count
+                }
+            };
+            self.total += count as u64;
+        }
+        self.waiting = 0;
+    }
 }
 
 impl PieceSink for &mut Sum<'_> {
     #[inline(always)]
     fn piece(&mut self, piece: &str) {
-        self.total +=
-            BpeCounter::count_piece(self.caches, self.merge, self.ranks, piece.as_bytes());
+        let piece = piece.as_bytes();
+        if (3..=ShortCache::MAX_KEY).contains(&piece.len()) {
+            let key = ShortKey::new(piece);
+            self.caches.short.prefetch(&key);
+            self.keys[self.waiting] = key;
+            self.waiting += 1;
+            if self.waiting == BATCH {
+                self.flush();
+            }
+        } else {
+            self.total += BpeCounter::count_piece(self.caches, self.merge, self.ranks, piece);
+        }
     }
 }
 
@@ -316,6 +355,21 @@ struct ShortKey {
 }
 
 impl ShortKey {
+    const EMPTY: ShortKey = ShortKey {
+        words: [0; 3],
+        len: 0,
+        hash: 0,
+    };
+
+    /// The piece back from the key's words (its first `len` bytes).
+    fn bytes(&self) -> [u8; 24] {
+        let mut out = [0u8; 24];
+        for (k, w) in self.words.iter().enumerate() {
+            out[8 * k..8 * k + 8].copy_from_slice(&w.to_le_bytes());
+        }
+        out
+    }
+
     #[inline(always)]
     fn new(piece: &[u8]) -> Self {
         let n = piece.len();
@@ -379,6 +433,22 @@ impl ShortCache {
         ShortCache {
             words: HugeZeroed::new(8 * Self::SETS).expect("4 MiB for the piece cache"),
         }
+    }
+
+    /// Starts loading the set `key` belongs to (a hint; reads nothing).
+    #[inline(always)]
+    fn prefetch(&self, key: &ShortKey) {
+        let at = 8 * ((key.hash >> 40) as usize & (Self::SETS - 1));
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `at` is in bounds, and a prefetch cannot fault.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch(
+                self.words.as_ptr().add(at) as *const i8,
+                std::arch::x86_64::_MM_HINT_T0,
+            );
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = at;
     }
 
     #[inline(always)]
