@@ -589,6 +589,11 @@ fn o200k<const DIGITS: usize, const CONTRACTIONS: bool>(b: &[u8], i: usize) -> u
                 // `\s*[\r\n]+` on a lone newline.
                 return i + 1;
             }
+            if class & next_class & S != 0 {
+                // Two spaces (indentation, blank lines): no word, number or
+                // symbol alternative can start here.
+                return o200k_space(b, i);
+            }
         }
     }
 
@@ -638,6 +643,15 @@ fn o200k<const DIGITS: usize, const CONTRACTIONS: bool>(b: &[u8], i: usize) -> u
     if is_other(at(b, start).0) {
         return other_end(b, start);
     }
+    o200k_space(b, i)
+}
+
+/// o200k's whitespace alternatives from `i` (whitespace):
+/// `\s*[\r\n]+` ends after the run's last newline; otherwise the run minus
+/// its last character (`\s+(?!\S)`), or all of it at the end of the text or
+/// when it is one character (`\s+`).
+#[inline(always)]
+fn o200k_space(b: &[u8], i: usize) -> usize {
     let (end, last, newline) = whitespace_run(b, i);
     if let Some(p) = newline {
         p + 1
