@@ -223,17 +223,20 @@ impl Counter for BpeCounter {
             cache,
             merge,
         } = self;
-        let mut sink = Sum {
-            caches: cache,
-            merge,
-            ranks,
-            total: 0,
-            keys: [const { ShortKey::EMPTY }; BATCH],
-            waiting: 0,
-        };
+        let mut sink = Sum::new(cache, merge, ranks);
         pattern.for_each_piece(text, &mut sink);
-        sink.flush();
-        sink.total
+        sink.finish()
+    }
+}
+
+impl BpeCounter {
+    /// Counts pieces the caller cuts itself (a tokenizer.json
+    /// pre-tokenizer chain, see `hf_bpe`), each as a whole piece, with the
+    /// same caches and batching as [`Counter::count`].
+    pub fn count_pieces(&mut self, cut: impl FnOnce(&mut dyn FnMut(&str))) -> u64 {
+        let mut sink = Sum::new(&mut self.cache, &mut self.merge, &self.ranks);
+        cut(&mut |piece| (&mut sink).piece(piece));
+        sink.finish()
     }
 }
 
@@ -255,7 +258,24 @@ struct Sum<'a> {
     waiting: usize,
 }
 
-impl Sum<'_> {
+impl<'a> Sum<'a> {
+    fn new(caches: &'a mut Caches, merge: &'a mut Merge, ranks: &'a Ranks) -> Self {
+        Sum {
+            caches,
+            merge,
+            ranks,
+            total: 0,
+            keys: [const { ShortKey::EMPTY }; BATCH],
+            waiting: 0,
+        }
+    }
+
+    /// Counts the pieces still waiting and returns the total.
+    fn finish(mut self) -> u64 {
+        self.flush();
+        self.total
+    }
+
     fn flush(&mut self) {
         for key in &self.keys[..self.waiting] {
             let count = match self.caches.short.get(key) {

@@ -503,11 +503,7 @@ impl HfBpeCounter {
         };
         match chain {
             None => engine.count(text),
-            Some(chain) => {
-                let mut total = 0;
-                chain.for_each_piece(text, &mut |p| total += engine.count(p));
-                total
-            }
+            Some(chain) => engine.count_pieces(|mut piece| chain.for_each_piece(text, &mut piece)),
         }
     }
 }
