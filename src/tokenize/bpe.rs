@@ -17,7 +17,9 @@ token-for-token equal to tiktoken:
    Python docs, a handbook, code, licences, dialogues; 19 M pieces, 11.4 M
    of them cacheable, 338 k distinct) the cache misses ~5% of cacheable
    pieces; the earlier 2^15-slot direct-mapped cache (2 MiB) missed 11.5%,
-   and each miss costs a merge, i.e. a dozen rank-table probes.
+   and each miss costs a merge, i.e. a dozen rank-table probes. Probes
+   are batched ([`Sum`]): 32 pieces' sets are prefetched as the scanner
+   finds them and probed together, so their L3 loads overlap.
 3. A miss is merged exactly as tiktoken does: repeatedly merge the adjacent
    pair whose concatenation has the lowest rank, leftmost on ties. Pieces
    of up to 64 bytes merge on the stack ([`Flat`]: one branch-free `min`
@@ -36,30 +38,36 @@ merging; we do the same (the merge would usually, not provably, agree).
 
 Measured (release, 1 thread, `scripts/bench-compare --max-mb 80 --threads 1,2`:
 80 MB of real text in 4 KB documents, ratios within one run, shared 2-core
-machine, load ~1.3; BENCHMARKS.md has the full tables): cl100k 116.9 MB/s,
-8.9× tiktoken-rs and 4.7× bpe-openai; o200k 112.3 MB/s, 6.5× and 5.2×. At
-the start of this work the same command gave 87.5 and 83.4 MB/s (7.2× and
-4.9×). What made the difference, in instructions for 10 MB of o200k
+machine, load ~1.5; BENCHMARKS.md has every run): cl100k 120.5 MB/s, 13.3×
+tiktoken-rs and 6.7× bpe-openai; o200k 83.7–114.1 MB/s over four runs,
+5.8–7.5× and 4.7–6.3×. At the start of this work the same command gave 87.5 and 83.4
+MB/s (7.2× and 4.9×). What made the difference, in instructions for 10 MB of o200k
 (cachegrind): ASCII fast paths for capitalised words, punctuation, digits
 and newlines in the scanner, and the per-piece step inlined into the
 scanner loop through `PieceSink` (834 M → 722 M); a rank table at load 3/4
 (4 MiB instead of 8); words eight bytes at a time (718 M → 695 M); the
 stack merge (695 M → 675 M); one multiply for short cache keys and a direct
 pair table for two-byte pieces (675 M → 668 M); then huge pages (no change
-in instructions, ~10% in time).
+in instructions, ~10% in time); then batched cache probes (more
+instructions, 705 M with a whitespace fast path, but ~10–15% less time: the
+median of 12 alternating runs on 30 MB went from 93.9 to 104.6 MB/s, 9 of 12
+pairs faster).
 
-Where o200k's time goes now (`perf`, 40 MB): the piece-cache probe ~15%
-(mostly waiting for the line from L3), rank-table lookups of missed pieces
-~20% (half of it waiting for the 4 MiB table's line), the scanner ~13%,
-the stack merge ~8%, the rest in the per-piece step. Tried and dropped for
+Where o200k's time goes now (`perf`, 40 MB): rank-table lookups of missed
+pieces ~27% (much of it waiting for the 4 MiB table's line), the scanner
+~18%, the per-piece step and cache probe ~15% (~25% before batching, mostly
+waiting on L3), the stack merge ~9%. Tried and dropped for
 lack of a measurable gain (alternating runs, ±5–10% noise on this shared
-machine): a join memo keyed by the two parts' ranks, in the linked and the
-stack merge; a 64 KiB per-counter copy of recent rank-table answers; a
+machine): a join memo keyed by the two parts' ranks in the stack merge
+(the linked merge keeps one: long repetitive pieces repeat their joins);
+a 64 KiB per-counter copy of recent rank-table answers; a
 128 KiB cache of recent pieces in front of the big one; a 4-way cache of
 16-byte ways for pieces of up to 8 bytes beside a 2-way one for 9..=24
 bytes (6% fewer misses, more instructions); prefetching the table slots of
 every 3- and 4-byte substring of a missed piece; a piece cache of 2^17 sets
-(8 MiB); prefetching the next piece's cache set; an out-of-line scanner
+(8 MiB) and one of 2^15 sets (2 MiB); prefetching the next piece's cache
+set (batching 32 is what worked); prefetching, for a batch's missed pieces,
+the table slots of their 3- and 4-byte substrings; an out-of-line scanner
 with the commonest pieces decided inline; fat LTO with one codegen unit.
 */
 
