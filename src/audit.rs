@@ -10,6 +10,7 @@ flight, not the corpus, and per-file output is deterministic.
 */
 
 use std::io;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -33,6 +34,11 @@ const BATCH: usize = 4096;
 /// Batches discovery may have queued ahead of the counting: enough that
 /// the counting never waits for the walk, few enough to be a few MB.
 const BATCHES_AHEAD: usize = 2;
+
+/// Batches counting at once (see `tally`): two, so that the next batch
+/// keeps the threads busy while the last files of one finish and its rows
+/// are written. Memory: a batch's outcomes are a few MB.
+const IN_FLIGHT: usize = 2;
 
 /// Everything an audit needs, decided (globs compiled, tokenizers loaded).
 pub struct AuditConfig {
@@ -198,37 +204,72 @@ impl Audit {
                     p.walked();
                 }
             });
-            for batch in batches {
-                // Only the counting runs on the pool: the row sink (stdout,
-                // a file) stays on this thread, in order.
-                let outcomes: Vec<Outcome> = pool.install(|| {
-                    batch
-                        .into_par_iter()
-                        .map(|entry| {
-                            let outcome = match entry {
-                                Entry::Read(source) => engine.count_source(&source),
-                                Entry::Skip(skipped) => Outcome::Skipped(skipped),
-                            };
-                            if let Some(p) = progress {
-                                p.counted(&outcome);
-                            }
-                            outcome
-                        })
-                        .collect()
-                });
-                for outcome in outcomes {
-                    match outcome {
-                        Outcome::Counted(f) => {
-                            rows.counted(&f)?;
-                            tally.add_file(&f);
+            // Batches are counted on the pool while this thread writes the
+            // rows and tallies of the ones before, in order: up to
+            // `IN_FLIGHT` batches count at once, so the pool does not idle
+            // while the last files of a batch finish or while rows are
+            // written. Only this thread touches the row sink (stdout, a file).
+            let engine = &engine;
+            pool.in_place_scope(|counting| {
+                let (done, finished) =
+                    mpsc::channel::<(usize, std::thread::Result<Vec<Outcome>>)>();
+                let mut batches = batches.into_iter();
+                let mut ready = std::collections::BTreeMap::new();
+                let (mut started, mut next) = (0, 0);
+                loop {
+                    while started - next < IN_FLIGHT {
+                        let Some(batch) = batches.next() else { break };
+                        let done = done.clone();
+                        let k = started;
+                        counting.spawn(move |_| {
+                            // A panic is sent on like a result, and resumed on
+                            // this thread: waiting for a batch that never
+                            // comes would hang instead.
+                            let outcomes = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                                batch
+                                    .into_par_iter()
+                                    .map(|entry| {
+                                        let outcome = match entry {
+                                            Entry::Read(source) => engine.count_source(&source),
+                                            Entry::Skip(skipped) => Outcome::Skipped(skipped),
+                                        };
+                                        if let Some(p) = progress {
+                                            p.counted(&outcome);
+                                        }
+                                        outcome
+                                    })
+                                    .collect()
+                            }));
+                            // The receiver is gone only if writing rows failed.
+                            let _ = done.send((k, outcomes));
+                        });
+                        started += 1;
+                    }
+                    if next == started {
+                        return Ok::<(), io::Error>(());
+                    }
+                    let outcomes = loop {
+                        if let Some(outcomes) = ready.remove(&next) {
+                            break outcomes;
                         }
-                        Outcome::Skipped(s) => {
-                            rows.skipped(&s)?;
-                            tally.add_skipped(s);
+                        let (k, outcomes) = finished.recv().expect("the sender lives here");
+                        ready.insert(k, outcomes.unwrap_or_else(|p| std::panic::resume_unwind(p)));
+                    };
+                    next += 1;
+                    for outcome in outcomes {
+                        match outcome {
+                            Outcome::Counted(f) => {
+                                rows.counted(&f)?;
+                                tally.add_file(&f);
+                            }
+                            Outcome::Skipped(s) => {
+                                rows.skipped(&s)?;
+                                tally.add_skipped(s);
+                            }
                         }
                     }
                 }
-            }
+            })?;
             Ok::<_, io::Error>(())
         })?;
         if let Some(p) = progress {
