@@ -172,25 +172,16 @@ struct Caches {
 }
 
 impl BpeCounter {
-    /// Tokens in one piece, through the caches. The hit path is small
-    /// enough to inline into the scanner's loop; the miss path is not.
+    /// Tokens in a piece the batch in [`Sum`] does not take: one or two
+    /// bytes, or over [`ShortCache::MAX_KEY`].
     #[inline(always)]
-    fn count_piece(caches: &mut Caches, merge: &mut Merge, ranks: &Ranks, piece: &[u8]) -> u64 {
+    fn count_unbatched(caches: &mut Caches, merge: &mut Merge, ranks: &Ranks, piece: &[u8]) -> u64 {
         match piece.len() {
             1 => 1,
             // Two bytes are one token or two; the rank table answers that
             // from a 256 KiB direct array, cheaper than hashing into the
             // cache.
             2 => 1 + (ranks.pair_rank(piece[0], piece[1]) == NONE) as u64,
-            n if n <= ShortCache::MAX_KEY => {
-                let key = ShortKey::new(piece);
-                if let Some(count) = caches.short.get(&key) {
-                    return count as u64;
-                }
-                let count = Self::uncached(merge, ranks, piece);
-                caches.short.put(&key, count);
-                count as u64
-            }
             _ => Self::count_long(caches, merge, ranks, piece),
         }
     }
@@ -315,7 +306,7 @@ impl PieceSink for &mut Sum<'_> {
                 self.flush();
             }
         } else {
-            self.total += BpeCounter::count_piece(self.caches, self.merge, self.ranks, piece);
+            self.total += BpeCounter::count_unbatched(self.caches, self.merge, self.ranks, piece);
         }
     }
 }
