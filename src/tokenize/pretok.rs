@@ -169,13 +169,12 @@ fn regex_pieces(re: &fancy_regex::Regex, text: &str, f: &mut impl FnMut(&str)) {
     }
 }
 
+/// Length of the character at `i` (1 past the end, to step out of the text).
 fn char_len_at(b: &[u8], i: usize) -> usize {
-    match b.get(i) {
-        None => 1,
-        Some(&c) if c < 0x80 => 1,
-        Some(&c) if c < 0xE0 => 2,
-        Some(&c) if c < 0xF0 => 3,
-        Some(_) => 4,
+    if i < b.len() {
+        decode_at(b, i).1
+    } else {
+        1
     }
 }
 
@@ -219,24 +218,29 @@ fn at(b: &[u8], i: usize) -> (u8, usize) {
     if c < 0x80 {
         return (tables::CLASS_BLOCKS[0][c as usize], 1);
     }
-    let (cp, n) = if c < 0xE0 {
-        (((c & 0x1F) as u32) << 6 | (b[i + 1] & 0x3F) as u32, 2)
-    } else if c < 0xF0 {
-        (
-            ((c & 0x0F) as u32) << 12 | ((b[i + 1] & 0x3F) as u32) << 6 | (b[i + 2] & 0x3F) as u32,
-            3,
-        )
-    } else {
-        (
-            ((c & 0x07) as u32) << 18
-                | ((b[i + 1] & 0x3F) as u32) << 12
-                | ((b[i + 2] & 0x3F) as u32) << 6
-                | (b[i + 3] & 0x3F) as u32,
-            4,
-        )
-    };
+    let (cp, n) = decode_at(b, i);
     let block = tables::CLASS_INDEX[(cp >> 8) as usize] as usize;
     (tables::CLASS_BLOCKS[block][(cp & 0xFF) as usize], n)
+}
+
+/// The scalar value and UTF-8 length of the character at `i` of valid
+/// UTF-8 text, `i` being a char boundary. Every scanner's slow path.
+#[inline(always)]
+pub(super) fn decode_at(b: &[u8], i: usize) -> (u32, usize) {
+    let c = b[i];
+    let tail = |k: usize| (b[i + k] & 0x3F) as u32;
+    if c < 0x80 {
+        (c as u32, 1)
+    } else if c < 0xE0 {
+        (((c & 0x1F) as u32) << 6 | tail(1), 2)
+    } else if c < 0xF0 {
+        (((c & 0x0F) as u32) << 12 | tail(1) << 6 | tail(2), 3)
+    } else {
+        (
+            ((c & 0x07) as u32) << 18 | tail(1) << 12 | tail(2) << 6 | tail(3),
+            4,
+        )
+    }
 }
 
 /// `[^\s\p{L}\p{N}]`: punctuation, symbols, marks, controls, emoji.

@@ -43,6 +43,8 @@ with and without).
 
 use std::sync::Arc;
 
+use super::pretok::decode_at;
+
 /// The chain's three regexes, as `tokenizer.json` spells them (DeepSeek V3
 /// and V4 ship the same ones).
 pub const PATTERNS: [&str; 3] = [
@@ -151,24 +153,7 @@ impl DeepSeekScanner {
         if c < 0x80 {
             return (self.class[c as usize], 1);
         }
-        let (cp, n) = if c < 0xE0 {
-            (((c & 0x1F) as u32) << 6 | (b[i + 1] & 0x3F) as u32, 2)
-        } else if c < 0xF0 {
-            (
-                ((c & 0x0F) as u32) << 12
-                    | ((b[i + 1] & 0x3F) as u32) << 6
-                    | (b[i + 2] & 0x3F) as u32,
-                3,
-            )
-        } else {
-            (
-                ((c & 0x07) as u32) << 18
-                    | ((b[i + 1] & 0x3F) as u32) << 12
-                    | ((b[i + 2] & 0x3F) as u32) << 6
-                    | (b[i + 3] & 0x3F) as u32,
-                4,
-            )
-        };
+        let (cp, n) = decode_at(b, i);
         (self.class[cp as usize], n)
     }
 
