@@ -378,7 +378,7 @@ fn r50k(b: &[u8], i: usize) -> usize {
             return i + 1 + n;
         }
     }
-    let (class, n) = at(b, i);
+    let (class, _) = at(b, i);
     let (start, class) = if c == b' ' {
         let (next, _) = at(b, i + 1);
         if next & (L | N) != 0 || is_other(next) {
@@ -399,13 +399,7 @@ fn r50k(b: &[u8], i: usize) -> usize {
         return run_other(b, start);
     }
     let (end, last, _) = whitespace_run(b, i);
-    if end == b.len() {
-        end
-    } else if last > i {
-        last
-    } else {
-        i + n
-    }
+    space_end(b, i, end, last)
 }
 
 /// cl100k_base (`DIGITS = 3, WS_END = true, MARKS = false`), Llama 3
@@ -454,15 +448,7 @@ fn cl100k<const DIGITS: usize, const WS_END: bool, const MARKS: bool>(b: &[u8], 
         }
     }
     if class & N != 0 {
-        let mut end = i + n;
-        for _ in 1..DIGITS {
-            let (next, m) = at(b, end);
-            if next & N == 0 || next == END {
-                break;
-            }
-            end += m;
-        }
-        return end;
+        return digits::<DIGITS>(b, i, n);
     }
     let other = |class: u8| class & (letter | N | S | END) == 0;
     let start = if c == b' ' && other(at(b, i + 1).0) {
@@ -471,25 +457,15 @@ fn cl100k<const DIGITS: usize, const WS_END: bool, const MARKS: bool>(b: &[u8], 
         i
     };
     if other(at(b, start).0) {
-        let mut end = run_outside(b, start, letter | N | S);
-        while matches!(b.get(end), Some(b'\r' | b'\n')) {
-            end += 1;
-        }
-        return end;
+        return symbols_end(b, start, letter | N | S, b"\r\n");
     }
     let (end, last, newline) = whitespace_run(b, i);
     if WS_END && end == b.len() {
         return end;
     }
-    if let Some(p) = newline {
-        return p + 1;
-    }
-    if end == b.len() {
-        end
-    } else if last > i {
-        last
-    } else {
-        i + n
+    match newline {
+        Some(p) => p + 1,
+        None => space_end(b, i, end, last),
     }
 }
 
@@ -629,15 +605,7 @@ fn o200k<const DIGITS: usize, const CONTRACTIONS: bool>(b: &[u8], i: usize) -> u
         }
     }
     if class & N != 0 {
-        let mut end = i + n;
-        for _ in 1..DIGITS {
-            let (next, m) = at(b, end);
-            if next & N == 0 || next == END {
-                break;
-            }
-            end += m;
-        }
-        return end;
+        return digits::<DIGITS>(b, i, n);
     }
     let start = if c == b' ' && is_other(at(b, i + 1).0) {
         i + 1
@@ -657,20 +625,52 @@ fn o200k<const DIGITS: usize, const CONTRACTIONS: bool>(b: &[u8], i: usize) -> u
 #[inline(always)]
 fn o200k_space(b: &[u8], i: usize) -> usize {
     let (end, last, newline) = whitespace_run(b, i);
-    if let Some(p) = newline {
-        p + 1
-    } else if end == b.len() || last == i {
+    match newline {
+        Some(p) => p + 1,
+        None => space_end(b, i, end, last),
+    }
+}
+
+/// Where a whitespace run from `i` (ending at `end`, its last character at
+/// `last`) ends as `\s+(?!\S)` or, failing that, `\s+`/`\s`: before its
+/// last character, so that a space can prefix the word after it; all of it
+/// at the end of the text, or when it is one character.
+#[inline(always)]
+fn space_end(b: &[u8], i: usize, end: usize, last: usize) -> usize {
+    if end == b.len() || last == i {
         end
     } else {
         last
     }
 }
 
+/// `\p{N}{1,DIGITS}` from `i`, whose digit is `n` bytes long.
+#[inline(always)]
+fn digits<const DIGITS: usize>(b: &[u8], i: usize, n: usize) -> usize {
+    let mut end = i + n;
+    for _ in 1..DIGITS {
+        let (next, m) = at(b, end);
+        if next & N == 0 || next == END {
+            break;
+        }
+        end += m;
+    }
+    end
+}
+
 /// `[^\s\p{L}\p{N}]+[\r\n/]*` from `start` (o200k, Tekken).
 #[inline(always)]
 fn other_end(b: &[u8], start: usize) -> usize {
-    let mut end = run_other(b, start);
-    while matches!(b.get(end), Some(b'\r' | b'\n' | b'/')) {
+    symbols_end(b, start, L | N | S, b"\r\n/")
+}
+
+/// A run of characters whose class has no bit of `outside`, from `start`,
+/// then any of the ASCII bytes in `then` (cl100k's `[\r\n]*`, o200k's
+/// `[\r\n/]*`).
+#[inline(always)]
+fn symbols_end(b: &[u8], start: usize, outside: u8, then: &[u8]) -> usize {
+    let mut end = run_outside(b, start, outside);
+    while b.get(end).is_some_and(|c| then.contains(c)) {
         end += 1;
     }
     end
