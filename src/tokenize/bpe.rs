@@ -456,10 +456,16 @@ impl ShortCache {
         }
     }
 
+    /// Where the set of `key` starts in `words` (the high hash bits pick it).
+    #[inline(always)]
+    fn set_start(key: &ShortKey) -> usize {
+        8 * ((key.hash >> 40) as usize & (Self::SETS - 1))
+    }
+
     /// Starts loading the set `key` belongs to (a hint; reads nothing).
     #[inline(always)]
     fn prefetch(&self, key: &ShortKey) {
-        let at = 8 * ((key.hash >> 40) as usize & (Self::SETS - 1));
+        let at = Self::set_start(key);
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `at` is in bounds, and a prefetch cannot fault.
         unsafe {
@@ -474,7 +480,7 @@ impl ShortCache {
 
     #[inline(always)]
     fn set(&mut self, key: &ShortKey) -> &mut [u64; 8] {
-        let at = 8 * ((key.hash >> 40) as usize & (Self::SETS - 1));
+        let at = Self::set_start(key);
         (&mut self.words[at..at + 8]).try_into().unwrap()
     }
 
