@@ -57,15 +57,21 @@ pub(crate) struct PartialPrices {
 }
 
 impl PartialPrices {
+    /// The optional prices, in the order of [`Prices::optional_mut`].
+    fn optional(&self) -> [Option<Decimal>; 6] {
+        [
+            self.cached_input,
+            self.cache_write,
+            self.output,
+            self.batch_input,
+            self.batch_cached_input,
+            self.batch_output,
+        ]
+    }
+
     /// Whether any field is given.
     pub fn any(&self) -> bool {
-        self.input.is_some()
-            || self.cached_input.is_some()
-            || self.cache_write.is_some()
-            || self.output.is_some()
-            || self.batch_input.is_some()
-            || self.batch_cached_input.is_some()
-            || self.batch_output.is_some()
+        self.input.is_some() || self.optional().iter().any(Option::is_some)
     }
 
     /// Overwrites the fields of `p` that are given here.
@@ -73,30 +79,50 @@ impl PartialPrices {
         if let Some(v) = self.input {
             p.input = v;
         }
-        let set = |slot: &mut Option<Decimal>, v: Option<Decimal>| {
+        for (slot, v) in p.optional_mut().into_iter().zip(self.optional()) {
             if v.is_some() {
                 *slot = v;
             }
-        };
-        set(&mut p.cached_input, self.cached_input);
-        set(&mut p.cache_write, self.cache_write);
-        set(&mut p.output, self.output);
-        set(&mut p.batch_input, self.batch_input);
-        set(&mut p.batch_cached_input, self.batch_cached_input);
-        set(&mut p.batch_output, self.batch_output);
+        }
     }
 
     /// Complete prices, with `input` as the (required) input price.
     pub fn into_prices(self, input: Decimal) -> Prices {
-        Prices {
+        let mut p = Prices {
             input,
-            cached_input: self.cached_input,
-            cache_write: self.cache_write,
-            output: self.output,
-            batch_input: self.batch_input,
-            batch_cached_input: self.batch_cached_input,
-            batch_output: self.batch_output,
+            ..Prices::default()
+        };
+        for (slot, v) in p.optional_mut().into_iter().zip(self.optional()) {
+            *slot = v;
         }
+        p
+    }
+}
+
+impl Prices {
+    /// The prices a provider may not offer, in the order of `optional_mut`.
+    pub(crate) fn optional(&self) -> [Option<Decimal>; 6] {
+        [
+            self.cached_input,
+            self.cache_write,
+            self.output,
+            self.batch_input,
+            self.batch_cached_input,
+            self.batch_output,
+        ]
+    }
+
+    /// The prices a provider may not offer, in one order for every reader
+    /// that merges prices field by field.
+    pub(crate) fn optional_mut(&mut self) -> [&mut Option<Decimal>; 6] {
+        [
+            &mut self.cached_input,
+            &mut self.cache_write,
+            &mut self.output,
+            &mut self.batch_input,
+            &mut self.batch_cached_input,
+            &mut self.batch_output,
+        ]
     }
 }
 

@@ -307,17 +307,12 @@ impl ModelEntry {
 }
 
 impl Prices {
+    /// Takes the optional prices this tier leaves out from `base`.
     fn fill_from(&mut self, base: &Prices) {
-        let fill = |slot: &mut Option<Decimal>, v: Option<Decimal>| {
+        for (slot, v) in self.optional_mut().into_iter().zip(base.optional()) {
             if slot.is_none() {
                 *slot = v;
             }
-        };
-        fill(&mut self.cached_input, base.cached_input);
-        fill(&mut self.cache_write, base.cache_write);
-        fill(&mut self.output, base.output);
-        fill(&mut self.batch_input, base.batch_input);
-        fill(&mut self.batch_cached_input, base.batch_cached_input);
-        fill(&mut self.batch_output, base.batch_output);
+        }
     }
 }
