@@ -230,7 +230,7 @@ impl Audit {
                                     .into_par_iter()
                                     .map(|entry| {
                                         let outcome = match entry {
-                                            Entry::Read(source) => engine.count_source(&source),
+                                            Entry::Read(source) => count_or_skip(engine, source),
                                             Entry::Skip(skipped) => Outcome::Skipped(skipped),
                                         };
                                         if let Some(p) = progress {
@@ -276,6 +276,28 @@ impl Audit {
             p.bar.finish_and_clear();
         }
         Ok(tally)
+    }
+}
+
+/// Counts one file; a tokenizer that panics on its text makes it a skipped
+/// file with the panic's message, so that one bad input neither ends the run
+/// nor vanishes from the totals.
+fn count_or_skip(engine: &Engine, source: discover::Source) -> Outcome {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| engine.count_source(&source))) {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic without a message".to_string());
+            Outcome::Skipped(Skipped {
+                path: source.path,
+                category: source.category,
+                bytes: source.len,
+                reason: crate::skip::SkipReason::CountFailed(message),
+            })
+        }
     }
 }
 
@@ -353,5 +375,77 @@ impl Progress {
         };
         self.bar
             .set_message(format!("{done}/{found} files{so_far}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    use crate::skip::SkipReason;
+    use crate::tokenize::{Counter, Tokenizer, TokenizerInfo};
+
+    /// Counts bytes, and panics on text that says `boom`.
+    struct Fragile(TokenizerInfo);
+    struct FragileCounter;
+
+    impl Counter for FragileCounter {
+        fn count(&mut self, text: &str) -> u64 {
+            assert!(!text.contains("boom"), "cannot count this");
+            text.len() as u64
+        }
+    }
+
+    impl Tokenizer for Fragile {
+        fn info(&self) -> &TokenizerInfo {
+            &self.0
+        }
+        fn counter(&self) -> Box<dyn Counter> {
+            Box::new(FragileCounter)
+        }
+        fn encode(&self, _: &str) -> Vec<u32> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn a_tokenizer_that_fails_on_one_file_skips_that_file_and_counts_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in [("a.txt", "fine"), ("b.txt", "boom"), ("c.txt", "also fine")] {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let fragile = Fragile(TokenizerInfo {
+            name: "fragile".into(),
+            family: "test".into(),
+            source: "test".into(),
+            sha256: String::new(),
+            vocab_size: 0,
+        });
+        let tally = Audit::new(AuditConfig {
+            paths: vec![dir.path().to_path_buf()],
+            filters: Filters::default(),
+            tokenizers: vec![Arc::new(fragile)],
+            parse: Parse::Text,
+            threads: 2,
+            progress: false,
+            command_line: Vec::new(),
+            pricing: None,
+        });
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let tally = tally.tally(&pool, &mut NoRows).unwrap();
+        assert_eq!(tally.counted.files, 2);
+        assert_eq!(tally.counted.tokens, vec![13]);
+        assert_eq!(tally.skipped.len(), 1);
+        let skipped = &tally.skipped[0];
+        assert!(skipped.path.ends_with("b.txt"));
+        assert_eq!(skipped.bytes, 4);
+        assert_eq!(
+            skipped.reason,
+            SkipReason::CountFailed("cannot count this".into())
+        );
     }
 }

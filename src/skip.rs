@@ -32,6 +32,9 @@ pub enum SkipReason {
     NotRegularFile,
     /// The walk could not list a directory or stat an entry.
     WalkError(String),
+    /// A tokenizer failed (panicked) on this file's text; the message is
+    /// kept. The run goes on, and the file is accounted for here.
+    CountFailed(String),
 }
 
 impl SkipReason {
@@ -47,6 +50,7 @@ impl SkipReason {
             SkipReason::SymlinkLoop => "symlink-loop",
             SkipReason::NotRegularFile => "not-a-regular-file",
             SkipReason::WalkError(_) => "walk-error",
+            SkipReason::CountFailed(_) => "count-failed",
         }
     }
 }
@@ -65,6 +69,7 @@ impl fmt::Display for SkipReason {
             SkipReason::SymlinkLoop => f.write_str("symlink-loop: link points to its own ancestor"),
             SkipReason::NotRegularFile => f.write_str("not-a-regular-file: FIFO, socket or device"),
             SkipReason::WalkError(e) => write!(f, "walk-error: {e}"),
+            SkipReason::CountFailed(e) => write!(f, "count-failed: a tokenizer failed: {e}"),
         }
     }
 }
