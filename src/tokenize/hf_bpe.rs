@@ -47,7 +47,7 @@ cut could separate.
 **Measured** (release, 1 thread, first 10 MB of the multilingual bench
 corpus, a shared 2-core machine at load average ~8, so ratios within a run
 matter more than absolutes): `scripts/bench-compare
-/work/wt-bench/bench-corpus/all.txt --encodings deepseek-v3,qwen3 --threads 1
+bench-corpus/all.txt --encodings deepseek-v3,qwen3 --threads 1
 --max-mb 10 --slow-max-mb 10` gave the crate 1.4–1.8 MB/s (deepseek-v3) and
 1.3–1.4 MB/s (qwen3), with equal totals. `examples/hf_engine_speed.rs`: the
 DeepSeek scanner alone 130–200 MB/s; counting deepseek-v3 12.6–17.7 MB/s
