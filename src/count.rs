@@ -219,13 +219,36 @@ fn count_piece(counters: &mut [Box<dyn Counter>], text: &str, first: bool) -> (u
 
 /// Unicode scalar values (every byte that is not a UTF-8 continuation byte)
 /// and `\n` bytes, in one pass.
+///
+/// Rows of 64 bytes are summed into 64 byte-wide lanes for up to 255 rows
+/// (a lane cannot overflow), then widened: the compiler turns the lanes
+/// into vector adds. Summing each byte into a `u64` directly ran at about
+/// 2 GB/s, 5% of a one-thread audit.
 fn chars_and_newlines(text: &str) -> (u64, u64) {
-    text.bytes().fold((0, 0), |(chars, newlines), b| {
-        (
-            chars + u64::from((b as i8) >= -0x40),
-            newlines + u64::from(b == b'\n'),
-        )
-    })
+    const LANES: usize = 64;
+    let (mut chars, mut newlines) = (0u64, 0u64);
+    let mut rows = text.as_bytes().chunks_exact(LANES);
+    loop {
+        let (mut c, mut n) = ([0u8; LANES], [0u8; LANES]);
+        let mut taken = 0;
+        for row in rows.by_ref().take(255) {
+            for i in 0..LANES {
+                c[i] += u8::from((row[i] as i8) >= -0x40);
+                n[i] += u8::from(row[i] == b'\n');
+            }
+            taken += 1;
+        }
+        chars += c.iter().map(|&x| u64::from(x)).sum::<u64>();
+        newlines += n.iter().map(|&x| u64::from(x)).sum::<u64>();
+        if taken < 255 {
+            break;
+        }
+    }
+    for &b in rows.remainder() {
+        chars += u64::from((b as i8) >= -0x40);
+        newlines += u64::from(b == b'\n');
+    }
+    (chars, newlines)
 }
 
 #[cfg(test)]
@@ -238,6 +261,28 @@ mod tests {
         let engine = Engine::new(Vec::new(), Parse::Text, 1);
         for (text, lines) in [("", 0), ("a", 1), ("a\n", 1), ("a\nb", 2)] {
             assert_eq!(engine.count_text(text).lines, lines, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn chars_and_newlines_equal_the_standard_library_at_every_length() {
+        // Lengths around the 64-byte rows and the 255-row blocks, with
+        // every kind of UTF-8 sequence cut at every offset.
+        let base = "a\né你🙂\n\n".repeat(3000);
+        for len in (0..300).chain([64 * 255 - 1, 64 * 255, 64 * 255 + 1, 2 * 64 * 255 + 7]) {
+            for start in 0..4 {
+                let bytes = &base.as_bytes()[start..start + len];
+                let text = String::from_utf8_lossy(bytes);
+                let expected = (
+                    text.chars().count() as u64,
+                    text.bytes().filter(|&b| b == b'\n').count() as u64,
+                );
+                assert_eq!(
+                    chars_and_newlines(&text),
+                    expected,
+                    "len {len} start {start}"
+                );
+            }
         }
     }
 
