@@ -31,6 +31,12 @@ use crate::tokenize::SharedTokenizer;
 /// batch boundaries; small enough that a batch's results are a few MB.
 const BATCH: usize = 4096;
 
+/// Files in the first batch; each next batch is twice as large, up to
+/// [`BATCH`]. The threads wait for the first batch to be walked: 4,096
+/// files took the walk 23-25 ms on the benchmark tree, 4% of a 2-thread
+/// audit spent with every counting thread idle.
+const FIRST_BATCH: usize = 64;
+
 /// Batches discovery may have queued ahead of the counting: enough that
 /// the counting never waits for the walk, few enough to be a few MB.
 const BATCHES_AHEAD: usize = 2;
@@ -187,8 +193,10 @@ impl Audit {
             let progress = progress.as_ref();
             scope.spawn(move || {
                 let mut entries = discover::discover(&self.config.paths, &self.config.filters);
+                let mut size = FIRST_BATCH;
                 loop {
-                    let batch: Vec<Entry> = entries.by_ref().take(BATCH).collect();
+                    let batch: Vec<Entry> = entries.by_ref().take(size).collect();
+                    size = (size * 2).min(BATCH);
                     if batch.is_empty() {
                         break;
                     }
