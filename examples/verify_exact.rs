@@ -90,7 +90,7 @@ fn main() -> ExitCode {
             let mut problems = Vec::new();
             let source = Source {
                 path: path.to_path_buf(),
-                len: 0,
+                len: None,
                 category: category.clone(),
             };
             let doc = tokenaudit::load::load(&source).expect("loaded before, loads again");

@@ -12,7 +12,7 @@ flight, not the corpus, and per-file output is deterministic.
 use std::io;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -300,9 +300,9 @@ fn count_or_skip(engine: &Engine, source: discover::Source) -> Outcome {
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "panic without a message".to_string());
             Outcome::Skipped(Skipped {
+                bytes: source.bytes_for_report(),
                 path: source.path,
                 category: source.category,
-                bytes: source.len,
                 reason: crate::skip::SkipReason::CountFailed(message),
             })
         }
@@ -310,79 +310,64 @@ fn count_or_skip(engine: &Engine, source: discover::Source) -> Outcome {
 }
 
 /// The progress bar, fed from both ends: discovery grows its length as it
-/// finds files, counting advances it. The total is not known up front (the
-/// walk runs only a few batches ahead), so until the walk ends the bar shows
-/// what was found so far, without a bar or an ETA that would mislead.
+/// finds files, counting advances it. It counts files, not bytes: the walk
+/// does not ask each file's size (the counting does, cheaper, on every
+/// core), and it runs only a few batches ahead, so until it ends the bar
+/// shows what was found so far, without a bar or an ETA that would mislead.
+/// The bytes counted and their rate are in the message.
 struct Progress {
     bar: ProgressBar,
-    found: AtomicU64,
-    done: AtomicU64,
-    walking: AtomicBool,
+    bytes: AtomicU64,
+    start: Instant,
 }
 
 impl Progress {
     fn new() -> Self {
         let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg}",
-            )
-            .expect("the template is valid"),
+            ProgressStyle::with_template("{spinner} {pos}/{len} files found so far, {msg}")
+                .expect("the template is valid"),
         );
         let progress = Progress {
             bar,
-            found: AtomicU64::new(0),
-            done: AtomicU64::new(0),
-            walking: AtomicBool::new(true),
+            bytes: AtomicU64::new(0),
+            start: Instant::now(),
         };
         progress.show();
         progress
     }
 
     fn found(&self, batch: &[Entry]) {
-        let bytes = batch
-            .iter()
-            .map(|e| match e {
-                Entry::Read(s) => s.len,
-                Entry::Skip(_) => 0,
-            })
-            .sum();
-        self.bar.inc_length(bytes);
-        self.found.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        self.bar.inc_length(batch.len() as u64);
         self.show();
     }
 
     /// The walk is over: the length is now the total, so a bar and an ETA
     /// mean something.
     fn walked(&self) {
-        self.walking.store(false, Ordering::Relaxed);
         self.bar.set_style(
-            ProgressStyle::with_template(
-                "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
-            )
-            .expect("the template is valid"),
+            ProgressStyle::with_template("{bar:30} {pos}/{len} files, {msg}, ETA {eta}")
+                .expect("the template is valid"),
         );
         self.show();
     }
 
     fn counted(&self, outcome: &Outcome) {
         if let Outcome::Counted(f) = outcome {
-            self.bar.inc(f.bytes);
+            self.bytes.fetch_add(f.bytes, Ordering::Relaxed);
         }
-        self.done.fetch_add(1, Ordering::Relaxed);
+        self.bar.inc(1);
         self.show();
     }
 
     fn show(&self) {
-        let done = self.done.load(Ordering::Relaxed);
-        let found = self.found.load(Ordering::Relaxed);
-        let so_far = if self.walking.load(Ordering::Relaxed) {
-            " found so far"
-        } else {
-            ""
-        };
-        self.bar
-            .set_message(format!("{done}/{found} files{so_far}"));
+        let bytes = self.bytes.load(Ordering::Relaxed);
+        let seconds = self.start.elapsed().as_secs_f64().max(1e-3);
+        self.bar.set_message(format!(
+            "{} counted ({}/s)",
+            indicatif::HumanBytes(bytes),
+            indicatif::HumanBytes((bytes as f64 / seconds) as u64)
+        ));
     }
 }
 

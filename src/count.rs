@@ -106,7 +106,7 @@ impl Engine {
                 return Outcome::Skipped(Skipped {
                     path: source.path.clone(),
                     category: source.category.clone(),
-                    bytes: source.len,
+                    bytes: source.bytes_for_report(),
                     reason,
                 })
             }

@@ -24,20 +24,33 @@ use walkdir::WalkDir;
 
 use crate::skip::SkipReason;
 
-/// A file to be read: where it is, how big discovery saw it, and the
-/// category it is attributed to.
+/// A file to be read: where it is, how big discovery saw it (if it
+/// looked), and the category it is attributed to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Source {
     /// The path as reached by the walk (the root given, joined with the
     /// relative path), or `-` for standard input.
     pub path: PathBuf,
-    pub len: u64,
+    /// The size discovery saw. It looks only when a filter needs the size
+    /// before the file is read (`--max-file-size`); otherwise `load` asks
+    /// the opened file, which costs no path lookup. Asking by path was 60%
+    /// of the walk's CPU time on a tree of small files (perf, 15,073 files),
+    /// and the walk is one thread while the counting is all the others.
+    pub len: Option<u64>,
     pub category: String,
 }
 
 impl Source {
     pub fn is_stdin(&self) -> bool {
         self.path.as_os_str() == "-"
+    }
+
+    /// The file's size for a skipped entry's row: what discovery saw, else
+    /// what the file system says now, else 0 (it cannot be asked).
+    pub fn bytes_for_report(&self) -> u64 {
+        self.len
+            .or_else(|| std::fs::metadata(&self.path).ok().map(|m| m.len()))
+            .unwrap_or(0)
     }
 }
 
@@ -176,7 +189,7 @@ pub fn discover<'a>(
             if root.as_os_str() == "-" {
                 Box::new(std::iter::once(Entry::Read(Source {
                     path: root.clone(),
-                    len: 0,
+                    len: None,
                     category: "stdin".to_string(),
                 })))
             } else {
@@ -344,14 +357,16 @@ fn classify(
     if !file_type.is_file() {
         return skip(SkipReason::NotRegularFile, 0);
     }
-    let len = match entry.metadata() {
-        Ok(m) => m.len(),
-        Err(e) => return skip(SkipReason::WalkError(e.to_string()), 0),
-    };
+    let mut len = None;
     if let Some(limit) = filters.max_file_size {
-        if len > limit {
-            return skip(SkipReason::TooLarge { limit }, len);
+        let size = match entry.metadata() {
+            Ok(m) => m.len(),
+            Err(e) => return skip(SkipReason::WalkError(e.to_string()), 0),
+        };
+        if size > limit {
+            return skip(SkipReason::TooLarge { limit }, size);
         }
+        len = Some(size);
     }
     Some(Entry::Read(Source {
         path: path.to_path_buf(),

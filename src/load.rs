@@ -119,16 +119,20 @@ pub fn load(source: &Source) -> Result<Document, SkipReason> {
         return decode(Bytes::Owned(buf));
     }
     let mut file = File::open(&source.path).map_err(unreadable)?;
-    // Discovery's size decides read or map: a file that changed size since
-    // is still read whole (both paths go to the end of the file as it is
-    // now), only possibly by the slower of the two ways.
-    let bytes = if source.len >= MMAP_THRESHOLD {
+    // The size decides read or map. Discovery's, when it looked, may be out
+    // of date: a file that changed size since is still read whole (both ways
+    // go to the end of the file as it is now), only maybe the slower way.
+    let len = match source.len {
+        Some(len) => len,
+        None => file.metadata().map_err(unreadable)?.len(),
+    };
+    let bytes = if len >= MMAP_THRESHOLD {
         // SAFETY: the mapping is read-only; see `Document::text` for the
         // caveat about files changed while mapped.
         let map = unsafe { Mmap::map(&file) }.map_err(unreadable)?;
         Bytes::Mapped(map)
     } else {
-        Bytes::Owned(read_whole(&mut file, source.len as usize).map_err(unreadable)?)
+        Bytes::Owned(read_whole(&mut file, len as usize).map_err(unreadable)?)
     };
     decode(bytes)
 }
@@ -136,10 +140,10 @@ pub fn load(source: &Source) -> Result<Document, SkipReason> {
 /// Reads `file` to its end into a buffer sized for `expected` bytes.
 ///
 /// `File::read_to_end` would ask the kernel for the size again (an `fstat`
-/// and an `lseek` per file) before reading; on a tree of small files those
-/// two calls were a quarter of the system calls per file. The size discovery
-/// saw is the hint instead; the loop still reads until the kernel reports the
-/// end, so a file that grew is read whole.
+/// and an `lseek` per file) before reading, though the caller knows it; on a
+/// tree of small files those were two of the eight system calls per file.
+/// The loop still reads until the kernel reports the end, so a file that
+/// grew since its size was taken is read whole.
 fn read_whole(file: &mut File, expected: usize) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; expected + 1];
     let mut filled = 0;
@@ -370,7 +374,7 @@ mod tests {
         std::fs::write(&path, &text).unwrap();
         let source = Source {
             path: path.clone(),
-            len: text.len() as u64,
+            len: Some(text.len() as u64),
             category: ".".into(),
         };
         let doc = load(&source).unwrap();
@@ -433,30 +437,33 @@ mod tests {
         let path = dir.path().join("moving.txt");
         let text = "grown since the walk saw it\n".repeat(1000);
         std::fs::write(&path, &text).unwrap();
-        // Discovery saw it smaller, larger, empty, or on the far side of
-        // the mapping threshold: every way reads the file as it is now.
+        // Discovery did not look, or saw it smaller, larger, empty, or on
+        // the far side of the mapping threshold: every way reads the file as
+        // it is now.
+        let len = text.len() as u64;
         for seen in [
-            0,
-            10,
-            text.len() - 1,
-            text.len(),
-            text.len() * 3,
-            MMAP_THRESHOLD as usize,
+            None,
+            Some(0),
+            Some(10),
+            Some(len - 1),
+            Some(len),
+            Some(len * 3),
+            Some(MMAP_THRESHOLD),
         ] {
             let source = Source {
                 path: path.clone(),
-                len: seen as u64,
+                len: seen,
                 category: ".".into(),
             };
             let doc = load(&source).unwrap();
-            assert_eq!(doc.text(), text, "discovery saw {seen} bytes");
-            assert_eq!(doc.bytes, text.len() as u64);
+            assert_eq!(doc.text(), text, "discovery saw {seen:?} bytes");
+            assert_eq!(doc.bytes, len);
         }
         // Emptied since: mapped, because it was large, and still empty text.
         std::fs::write(&path, "").unwrap();
         let source = Source {
             path: path.clone(),
-            len: MMAP_THRESHOLD * 4,
+            len: Some(MMAP_THRESHOLD * 4),
             category: ".".into(),
         };
         assert_eq!(load(&source).unwrap().text(), "");

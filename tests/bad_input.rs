@@ -79,10 +79,24 @@ fn build(dir: &Path) -> HashMap<&'static str, Result<&'static str, &'static str>
 
 #[test]
 fn every_bad_input_is_accounted_for() {
+    audit_bad_inputs(true);
+}
+
+/// Without `--max-file-size` the walk does not ask for sizes (`load` does):
+/// the skipped rows must still carry each file's size.
+#[test]
+fn every_bad_input_is_accounted_for_without_a_size_limit() {
+    audit_bad_inputs(false);
+}
+
+fn audit_bad_inputs(size_limit: bool) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("corpus");
     fs::create_dir(&root).unwrap();
-    let expect = build(&root);
+    let mut expect = build(&root);
+    if !size_limit {
+        expect.insert("huge.txt", Ok("UTF-8"));
+    }
     let json_path = tmp.path().join("report.json");
     let csv_path = tmp.path().join("files.csv");
 
@@ -103,13 +117,12 @@ fn every_bad_input_is_accounted_for() {
     let out = cmd
         .arg("audit")
         .arg(&root)
-        .args([
-            "--follow",
-            "--max-file-size",
-            "256K",
-            "-t",
-            "o200k_base,cl100k_base",
-        ])
+        .args(["--follow", "-t", "o200k_base,cl100k_base"])
+        .args(if size_limit {
+            &["--max-file-size", "256K"][..]
+        } else {
+            &[]
+        })
         .arg("--json")
         .arg(&json_path)
         .arg("--csv")
@@ -150,6 +163,10 @@ fn every_bad_input_is_accounted_for() {
             }
             Err(key) => {
                 assert_eq!(row["status"], "skipped", "{name}: {row:?}");
+                let meta = fs::symlink_metadata(&row["path"]).unwrap();
+                if meta.is_file() {
+                    assert_eq!(row["bytes"], meta.len().to_string(), "{name}");
+                }
                 assert!(
                     row["reason"].starts_with(key),
                     "{name}: reason {:?}, want {key}",
