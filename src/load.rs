@@ -69,11 +69,13 @@ impl Document {
     /// the kernel once they have been counted, so that the resident memory of
     /// an audit does not grow with the size of the files it maps.
     ///
-    /// Only whole pages inside `part` are released; owned text is left alone.
-    /// For a read-only file mapping, `MADV_DONTNEED` drops our mapping of the
-    /// pages (they stay in the page cache); touching them again would fault
-    /// them back in from the file, so the text stays valid either way.
-    pub fn release(&self, part: &str) {
+    /// The pages wholly inside `part` are released, and the page it starts
+    /// in (`with_first`) or ends in (`with_last`) too when the text around
+    /// them is done with as well; owned text is left alone. For a read-only
+    /// file mapping, `MADV_DONTNEED` drops our mapping of the pages (they stay
+    /// in the page cache); touching them again would fault them back in from
+    /// the file, so the text stays valid either way.
+    pub fn release_pages(&self, part: &str, with_first: bool, with_last: bool) {
         let Text::Mapped { map, .. } = &self.text else {
             return;
         };
@@ -85,8 +87,18 @@ impl Document {
             return;
         }
         const PAGE: usize = 4096;
-        let start = offset.div_ceil(PAGE) * PAGE;
-        let end = (offset + part.len()) / PAGE * PAGE;
+        let (from, to) = (offset, offset + part.len());
+        let start = if with_first {
+            from / PAGE
+        } else {
+            from.div_ceil(PAGE)
+        } * PAGE;
+        let end = if with_last {
+            to.div_ceil(PAGE)
+        } else {
+            to / PAGE
+        } * PAGE;
+        let end = end.min(map.len());
         if end > start {
             // SAFETY: see above; the range lies inside the mapping, and
             // DONTNEED on a file-backed read-only mapping cannot change the

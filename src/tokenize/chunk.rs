@@ -39,6 +39,23 @@ pub fn next_cut(text: &str, from: usize) -> Option<usize> {
     None
 }
 
+/// Where grid piece `k` of `text` starts, when the pieces are cut at the
+/// first exact-safe cut at or after each multiple of `target`: 0 for the
+/// first, the end of the text for any past the last. Unlike [`pieces`], the
+/// bounds of one piece are found without cutting the ones before it, so a
+/// huge document can be cut as it is counted, touching only the text around
+/// each piece's own bounds. A piece is empty where a line runs past the
+/// next multiple of `target`.
+pub fn grid_cut(text: &str, k: usize, target: usize) -> usize {
+    if k == 0 {
+        return 0;
+    }
+    match k.checked_mul(target) {
+        Some(at) if at < text.len() => next_cut(text, at).unwrap_or(text.len()),
+        _ => text.len(),
+    }
+}
+
 /// Splits `text` into consecutive pieces of at least about `target` bytes,
 /// each ending at an exact-safe cut (the last one at the end of the text).
 pub fn pieces(text: &str, target: usize) -> Vec<&str> {
@@ -88,6 +105,28 @@ mod tests {
         // "two" follows "one\n": allowed. "three" follows " \n": not allowed.
         // "four" follows "\n\n": not allowed. "5": not a letter. "six": allowed.
         assert_eq!(cuts, vec![4, text.find("six").unwrap()]);
+    }
+
+    #[test]
+    fn grid_pieces_tile_the_text_at_exact_safe_cuts() {
+        let text = "A line.\nAnother, longer line of text.\n   indented\nX\n".repeat(50)
+            + &"no cut in this long line ".repeat(20)
+            + "\nEnd.";
+        for target in [1, 7, 64, 300, text.len(), text.len() + 1] {
+            let n = text.len().div_ceil(target);
+            let bounds: Vec<usize> = (0..=n).map(|k| grid_cut(&text, k, target)).collect();
+            assert_eq!(bounds[0], 0);
+            assert_eq!(bounds[n], text.len(), "target {target}");
+            assert_eq!(grid_cut(&text, n + 5, target), text.len());
+            for pair in bounds.windows(2) {
+                assert!(pair[0] <= pair[1], "target {target}: {bounds:?}");
+            }
+            for &b in &bounds[1..n] {
+                // Every inner bound is a cut `next_cut` makes (one just
+                // after a newline), or the end.
+                assert!(b == text.len() || next_cut(&text, b - 1) == Some(b), "{b}");
+            }
+        }
     }
 
     #[test]
