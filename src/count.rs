@@ -149,8 +149,8 @@ impl Engine {
             counts
         } else {
             // Characters and newlines are counted with the tokens, piece by
-            // piece on the pool: a pass over a whole 16 MiB window on this
-            // thread was serial work in every large file.
+            // piece on the pool: a pass over the whole text on this thread
+            // first was serial work in every large file.
             // Each piece finds its own bounds (`grid_cut`) as it is counted:
             // cutting the whole text first touched a page at every cut, and
             // with the kernel's fault-around that mapped 64 KiB per piece
@@ -200,12 +200,15 @@ impl Engine {
 /// neighbours (sequentially consistent, so of two neighbours finishing at
 /// once at least one sees the other). The text before the first piece is
 /// done (segments of a document are counted in order); the text after the
-/// last is not. Before this, a file was counted in
-/// windows of 16 MiB with the pages released after each: every window ended
-/// with a barrier where one thread waited for the other's last piece
-/// (2-thread CPU use on one 120 MB file 184-187% with windows, 190-192%
-/// without). Pages handed back early would only be read again from the page
-/// cache, so a mistake here costs memory or time, never a wrong count.
+/// last is not.
+///
+/// Before this, a file was counted in windows of 16 MiB with the pages
+/// released after each: every window ended with a barrier where one thread
+/// waited for the other's last piece (2-thread CPU use on one 120 MB file
+/// 184-187% with windows, 190-192% without), and the windows' edges kept
+/// pages until the file was done. Pages handed back early would only be read
+/// again from the page cache, so a mistake here costs memory or time, never
+/// a wrong count.
 struct Released {
     done: Vec<AtomicBool>,
 }
