@@ -80,13 +80,18 @@ fn main() -> ExitCode {
     let mismatches: Vec<String> = files
         .par_iter()
         .map_init(
+            // One reference and one counter per tokenizer and thread: making
+            // a counter per file cloned the whole model of a tokenizer.json
+            // one each time (gemma3's is 33 MB).
             || {
-                names
+                let references = names
                     .iter()
                     .map(|n| reference(n, &dir).unwrap_or_else(|| panic!("no reference for {n}")))
-                    .collect::<Vec<_>>()
+                    .collect::<Vec<_>>();
+                let counters = tokenizers.iter().map(|t| t.counter()).collect::<Vec<_>>();
+                (references, counters)
             },
-            |references, (path, (category, tokens))| {
+            |(references, counters), (path, (category, tokens))| {
             let mut problems = Vec::new();
             let source = Source {
                 path: path.to_path_buf(),
@@ -95,10 +100,9 @@ fn main() -> ExitCode {
             };
             let doc = tokenaudit::load::load(&source).expect("loaded before, loads again");
             let text = doc.text();
-            for (i, t) in tokenizers.iter().enumerate() {
+            for (i, counter) in counters.iter_mut().enumerate() {
                 let name = &names[i];
                 let want = references[i](text);
-                let mut counter = t.counter();
                 let pieces: u64 = chunk::pieces(text, 4096)
                     .iter()
                     .enumerate()
