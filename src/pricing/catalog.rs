@@ -30,6 +30,25 @@ use super::{parse_toml, read_file, PricingError};
 pub const EMBEDDED_CATALOG: &str = include_str!("../../data/catalog.toml");
 const EMBEDDED_PATH: &str = "data/catalog.toml (embedded)";
 
+/// The six prices a provider may not offer, in one order, for both price
+/// types: `optional_prices!(self)` lists their values, `optional_prices!(mut
+/// self)` mutable references. Written once, so the lists that merge prices
+/// field by field cannot fall out of step.
+macro_rules! optional_prices {
+    (mut $s:ident) => { optional_prices!(@ $s, &mut) };
+    ($s:ident) => { optional_prices!(@ $s,) };
+    (@ $s:ident, $($r:tt)*) => {
+        [
+            $($r)* $s.cached_input,
+            $($r)* $s.cache_write,
+            $($r)* $s.output,
+            $($r)* $s.batch_input,
+            $($r)* $s.batch_cached_input,
+            $($r)* $s.batch_output,
+        ]
+    };
+}
+
 /// Unit prices, USD per million tokens. `None` means the provider does not
 /// offer that way of paying (no batch API, no prompt cache).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -59,14 +78,7 @@ pub(crate) struct PartialPrices {
 impl PartialPrices {
     /// The optional prices, in the order of [`Prices::optional_mut`].
     fn optional(&self) -> [Option<Decimal>; 6] {
-        [
-            self.cached_input,
-            self.cache_write,
-            self.output,
-            self.batch_input,
-            self.batch_cached_input,
-            self.batch_output,
-        ]
+        optional_prices!(self)
     }
 
     /// Whether any field is given.
@@ -102,27 +114,13 @@ impl PartialPrices {
 impl Prices {
     /// The prices a provider may not offer, in the order of `optional_mut`.
     pub(crate) fn optional(&self) -> [Option<Decimal>; 6] {
-        [
-            self.cached_input,
-            self.cache_write,
-            self.output,
-            self.batch_input,
-            self.batch_cached_input,
-            self.batch_output,
-        ]
+        optional_prices!(self)
     }
 
     /// The prices a provider may not offer, in one order for every reader
     /// that merges prices field by field.
     pub(crate) fn optional_mut(&mut self) -> [&mut Option<Decimal>; 6] {
-        [
-            &mut self.cached_input,
-            &mut self.cache_write,
-            &mut self.output,
-            &mut self.batch_input,
-            &mut self.batch_cached_input,
-            &mut self.batch_output,
-        ]
+        optional_prices!(mut self)
     }
 }
 
