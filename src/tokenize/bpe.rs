@@ -540,7 +540,7 @@ impl Merge {
 
     /// The number of tokens BPE leaves of `piece`.
     fn count(&mut self, ranks: &Ranks, piece: &[u8]) -> u32 {
-        if piece.len() <= Self::FLAT_MAX && ranks.rank_bound() <= Flat::RANK_BOUND {
+        if Flat::fits(ranks, piece) {
             Flat::merge(ranks, piece).parts
         } else {
             self.linked(ranks, piece)
@@ -550,7 +550,7 @@ impl Merge {
     /// Merges `piece`, leaving its part boundaries in `bounds()`.
     fn run(&mut self, ranks: &Ranks, piece: &[u8]) {
         self.bounds.clear();
-        if piece.len() <= Self::FLAT_MAX && ranks.rank_bound() <= Flat::RANK_BOUND {
+        if Flat::fits(ranks, piece) {
             let flat = Flat::merge(ranks, piece);
             let mut i = 0;
             while i < piece.len() {
@@ -705,6 +705,12 @@ impl Flat {
     /// Ranks must stay below this for `rank << 6 | s` to fit a `u32`
     /// (vocabularies are a few hundred thousand tokens).
     const RANK_BOUND: usize = 1 << 26;
+
+    /// Whether `piece` merges here rather than over the linked list.
+    #[inline(always)]
+    fn fits(ranks: &Ranks, piece: &[u8]) -> bool {
+        piece.len() <= Merge::FLAT_MAX && ranks.rank_bound() <= Self::RANK_BOUND
+    }
 
     #[inline]
     fn merge(ranks: &Ranks, piece: &[u8]) -> Flat {
@@ -933,8 +939,10 @@ mod tests {
     #[test]
     fn flat_and_linked_agree() {
         let ranks = toy();
+        // Every length the stack merge takes (longer ones go the linked way
+        // on both sides).
         let text = "abcaabaaaabcbcaaaaaaaaabcab".repeat(3);
-        for len in 2..text.len() {
+        for len in 2..=Merge::FLAT_MAX {
             assert_eq!(
                 parts(&ranks, &text[..len], false),
                 parts(&ranks, &text[..len], true),
