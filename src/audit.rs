@@ -46,6 +46,11 @@ const BATCHES_AHEAD: usize = 2;
 /// are written. Memory: a batch's outcomes are a few MB.
 const IN_FLIGHT: usize = 2;
 
+/// Batches that may be started past the oldest one still counting (whose
+/// rows must be written first): room for the others to go on around a slow
+/// file, and a bound on the outcomes waiting in memory.
+const AHEAD: usize = 8;
+
 /// Everything an audit needs, decided (globs compiled, tokenizers loaded).
 pub struct AuditConfig {
     pub paths: Vec<PathBuf>,
@@ -213,19 +218,25 @@ impl Audit {
                 }
             });
             // Batches are counted on the pool while this thread writes the
-            // rows and tallies of the ones before, in order: up to
-            // `IN_FLIGHT` batches count at once, so the pool does not idle
-            // while the last files of a batch finish or while rows are
-            // written. Only this thread touches the row sink (stdout, a file).
+            // rows and tallies of the ones before, in order. `IN_FLIGHT`
+            // batches count at once, and a batch that finishes is replaced
+            // at once, even while an earlier one is still counting: one
+            // slow file (a few hundred KB of one long piece) would otherwise
+            // hold back the batches behind it and leave all but one thread
+            // idle. Finished batches wait in `ready` for their turn, at most
+            // `AHEAD` batches past the oldest unfinished one, so memory
+            // stays bounded. Only this thread touches the row sink (stdout,
+            // a file).
             let engine = &engine;
             pool.in_place_scope(|counting| {
                 let (done, finished) =
                     mpsc::channel::<(usize, std::thread::Result<Vec<Outcome>>)>();
                 let mut batches = batches.into_iter();
                 let mut ready = std::collections::BTreeMap::new();
-                let (mut started, mut next) = (0, 0);
+                // Batches spawned, written, and counting now.
+                let (mut started, mut next, mut counting_now) = (0, 0, 0);
                 loop {
-                    while started - next < IN_FLIGHT {
+                    while counting_now < IN_FLIGHT && started - next < AHEAD {
                         let Some(batch) = batches.next() else { break };
                         let done = done.clone();
                         let k = started;
@@ -252,16 +263,16 @@ impl Audit {
                             let _ = done.send((k, outcomes));
                         });
                         started += 1;
+                        counting_now += 1;
                     }
                     if next == started {
                         return Ok::<(), io::Error>(());
                     }
-                    let outcomes = loop {
-                        if let Some(outcomes) = ready.remove(&next) {
-                            break outcomes;
-                        }
+                    let Some(outcomes) = ready.remove(&next) else {
                         let (k, outcomes) = finished.recv().expect("the sender lives here");
+                        counting_now -= 1;
                         ready.insert(k, outcomes.unwrap_or_else(|p| std::panic::resume_unwind(p)));
+                        continue;
                     };
                     next += 1;
                     for outcome in outcomes {
@@ -379,27 +390,48 @@ mod tests {
     use crate::skip::SkipReason;
     use crate::tokenize::{Counter, Tokenizer, TokenizerInfo};
 
-    /// Counts bytes, and panics on text that says `boom`.
-    struct Fragile(TokenizerInfo);
-    struct FragileCounter;
+    /// A tokenizer whose count of a text is `count(text)`: tests give it
+    /// the behaviour they need (failing, slow) on chosen texts.
+    struct Scripted(TokenizerInfo, fn(&str) -> u64);
+    struct ScriptedCounter(fn(&str) -> u64);
 
-    impl Counter for FragileCounter {
+    impl Counter for ScriptedCounter {
         fn count(&mut self, text: &str) -> u64 {
-            assert!(!text.contains("boom"), "cannot count this");
-            text.len() as u64
+            (self.0)(text)
         }
     }
 
-    impl Tokenizer for Fragile {
+    impl Tokenizer for Scripted {
         fn info(&self) -> &TokenizerInfo {
             &self.0
         }
         fn counter(&self) -> Box<dyn Counter> {
-            Box::new(FragileCounter)
+            Box::new(ScriptedCounter(self.1))
         }
         fn encode(&self, _: &str) -> Vec<u32> {
             Vec::new()
         }
+    }
+
+    /// A 2-thread audit of `dir` with a tokenizer that counts `count(text)`.
+    fn audit_with(dir: &std::path::Path, count: fn(&str) -> u64) -> Audit {
+        let info = TokenizerInfo {
+            name: "scripted".into(),
+            family: "test".into(),
+            source: "test".into(),
+            sha256: String::new(),
+            vocab_size: 0,
+        };
+        Audit::new(AuditConfig {
+            paths: vec![dir.to_path_buf()],
+            filters: Filters::default(),
+            tokenizers: vec![Arc::new(Scripted(info, count))],
+            parse: Parse::Text,
+            threads: 2,
+            progress: false,
+            command_line: Vec::new(),
+            pricing: None,
+        })
     }
 
     #[test]
@@ -408,28 +440,15 @@ mod tests {
         for (name, text) in [("a.txt", "fine"), ("b.txt", "boom"), ("c.txt", "also fine")] {
             std::fs::write(dir.path().join(name), text).unwrap();
         }
-        let fragile = Fragile(TokenizerInfo {
-            name: "fragile".into(),
-            family: "test".into(),
-            source: "test".into(),
-            sha256: String::new(),
-            vocab_size: 0,
-        });
-        let tally = Audit::new(AuditConfig {
-            paths: vec![dir.path().to_path_buf()],
-            filters: Filters::default(),
-            tokenizers: vec![Arc::new(fragile)],
-            parse: Parse::Text,
-            threads: 2,
-            progress: false,
-            command_line: Vec::new(),
-            pricing: None,
+        let audit = audit_with(dir.path(), |text| {
+            assert!(!text.contains("boom"), "cannot count this");
+            text.len() as u64
         });
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(2)
             .build()
             .unwrap();
-        let tally = tally.tally(&pool, &mut NoRows).unwrap();
+        let tally = audit.tally(&pool, &mut NoRows).unwrap();
         assert_eq!(tally.counted.files, 2);
         assert_eq!(tally.counted.tokens, vec![13]);
         assert_eq!(tally.skipped.len(), 1);
@@ -440,5 +459,45 @@ mod tests {
             skipped.reason,
             SkipReason::CountFailed("cannot count this".into())
         );
+    }
+
+    /// Records the paths of the rows it is given, in the order given.
+    struct Paths(Vec<PathBuf>);
+
+    impl RowSink for Paths {
+        fn counted(&mut self, file: &FileTally) -> io::Result<()> {
+            self.0.push(file.path.clone());
+            Ok(())
+        }
+        fn skipped(&mut self, file: &Skipped) -> io::Result<()> {
+            self.0.push(file.path.clone());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn rows_stay_in_path_order_when_a_slow_file_holds_back_its_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("000.txt"), "slow").unwrap();
+        // Batches of 64, 128, 256, 512, ...: this is five of them.
+        let files = 1 + 1000;
+        for i in 1..files {
+            std::fs::write(dir.path().join(format!("{i:03}.txt")), "x").unwrap();
+        }
+        // The first file takes a while, so the batches after its own
+        // finish before it: their rows must wait.
+        let audit = audit_with(dir.path(), |text| {
+            if text.contains("slow") {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            }
+            text.len() as u64
+        });
+        let mut rows = Paths(Vec::new());
+        let report = audit.run_with_rows(&mut rows).unwrap();
+        assert_eq!(rows.0.len(), files);
+        let mut sorted = rows.0.clone();
+        sorted.sort();
+        assert_eq!(rows.0, sorted);
+        assert_eq!(report.totals.files_counted, files as u64);
     }
 }
