@@ -369,7 +369,8 @@ fn classify(
         len = Some(size);
     }
     Some(Entry::Read(Source {
-        path: path.to_path_buf(),
+        // The walk's own path, moved rather than copied.
+        path: entry.into_path(),
         len,
         category,
     }))
