@@ -8,6 +8,7 @@ processes and merged. Sizes go into a fixed-size log-bucket [`Histogram`]
 rather than a list of every file, so memory does not grow with the corpus.
 */
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -31,16 +32,29 @@ pub struct FileTally {
 
 impl FileTally {
     /// The extension used for attribution: lowercase, without the dot;
-    /// `(none)` for files without one.
-    pub fn extension(&self) -> String {
-        extension_of(&self.path)
+    /// `(none)` for files without one. Borrowed from the path when it is
+    /// lowercase ASCII already (most are): every file is tallied on the
+    /// one thread that writes the rows, serial work beside the counting.
+    pub fn extension(&self) -> Cow<'_, str> {
+        match self.path.extension() {
+            None => Cow::Borrowed("(none)"),
+            Some(e) => match e.to_str() {
+                Some(e) if e.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) => {
+                    Cow::Borrowed(e)
+                }
+                _ => Cow::Owned(e.to_string_lossy().to_lowercase()),
+            },
+        }
     }
 }
 
-pub fn extension_of(path: &std::path::Path) -> String {
-    path.extension()
-        .map(|e| e.to_string_lossy().to_lowercase())
-        .unwrap_or_else(|| "(none)".to_string())
+/// The group of `key` in `map`, created empty if new: the key is copied
+/// only then, not for every file added.
+fn group<'m>(map: &'m mut BTreeMap<String, Group>, key: &str) -> &'m mut Group {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), Group::default());
+    }
+    map.get_mut(key).expect("just inserted")
 }
 
 /// Sums over a set of counted files.
@@ -270,11 +284,8 @@ impl Tally {
 
     pub fn add_file(&mut self, f: &FileTally) {
         self.counted.add(f);
-        self.by_category
-            .entry(f.category.clone())
-            .or_default()
-            .add(f);
-        self.by_extension.entry(f.extension()).or_default().add(f);
+        group(&mut self.by_category, &f.category).add(f);
+        group(&mut self.by_extension, &f.extension()).add(f);
         if let Some(&first) = f.tokens.first() {
             self.largest.offer(first, &f.path);
         }
@@ -384,6 +395,40 @@ mod tests {
         assert_eq!(whole.files_seen(), 45);
         assert_eq!(whole.largest.entries.len(), LARGEST_KEPT);
         assert_eq!(whole.largest.entries[0].0, 39_007);
+    }
+
+    #[test]
+    fn files_group_by_lowercase_extension_and_category() {
+        let mut tally = Tally::default();
+        for (path, cat) in [
+            ("a/x.md", "a"),
+            ("a/Y.MD", "a"),
+            ("b/z.Md", "b"),
+            ("b/README", "b"),
+            ("c/été.ÉTÉ", "c"),
+            ("c/w.ŉ", "c"),
+        ] {
+            tally.add_file(&file(path, cat, 10, &[3]));
+        }
+        let files = |m: &BTreeMap<String, Group>| {
+            m.iter()
+                .map(|(k, g)| (k.clone(), g.files))
+                .collect::<Vec<_>>()
+        };
+        let owned = |v: &[(&str, u64)]| {
+            v.iter()
+                .map(|&(k, n)| (k.to_string(), n))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            files(&tally.by_extension),
+            // "ŉ" lowercases to itself though it is not ASCII.
+            owned(&[("(none)", 1), ("md", 3), ("été", 1), ("ŉ", 1)])
+        );
+        assert_eq!(
+            files(&tally.by_category),
+            owned(&[("a", 2), ("b", 2), ("c", 2)])
+        );
     }
 
     #[test]
