@@ -160,6 +160,29 @@ impl Filters {
     }
 }
 
+/// `path` relative to the `root` it was walked from. Walked paths are the
+/// root's bytes, a separator and the rest, so the rest is sliced off
+/// without parsing components (`Path::strip_prefix` does, and the walk
+/// needs this twice per file); anything else takes the general way.
+fn relative<'p>(root: &Path, path: &'p Path) -> &'p Path {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let (r, p) = (root.as_os_str().as_bytes(), path.as_os_str().as_bytes());
+        if let Some(rest) = p.strip_prefix(r) {
+            let rest = if r.ends_with(b"/") {
+                Some(rest)
+            } else {
+                rest.strip_prefix(b"/")
+            };
+            if let Some(rest) = rest.filter(|rest| !rest.starts_with(b"/")) {
+                return Path::new(std::ffi::OsStr::from_bytes(rest));
+            }
+        }
+    }
+    path.strip_prefix(root).unwrap_or(path)
+}
+
 fn is_hidden(name: &std::ffi::OsStr) -> bool {
     name.to_str()
         .is_some_and(|n| n.starts_with('.') && n != "." && n != "..")
@@ -252,6 +275,10 @@ impl Iterator for Merge<'_> {
             .reduce(|best, next| if next.1.precedes(best.1) { next } else { best })?
             .0;
         let entry = self.streams[first].take()?;
+        // One root never yields a path twice.
+        if self.streams.len() == 1 {
+            return Some(entry);
+        }
         for stream in &mut self.streams {
             while stream
                 .head
@@ -271,7 +298,12 @@ fn walk_root<'a>(root: &'a Path, filters: &'a Filters) -> impl Iterator<Item = E
     WalkDir::new(root)
         .follow_links(filters.follow)
         .follow_root_links(true)
-        .sort_by_file_name()
+        // By name, compared as whole paths: siblings share the path up to
+        // their names, so the order is the same, and comparing bytes skips
+        // parsing each name out of its path twice per comparison (parsing
+        // components, here and in `strip_prefix`, was a third of the walk
+        // thread's time on the benchmark tree).
+        .sort_by(|a, b| a.path().as_os_str().cmp(b.path().as_os_str()))
         .into_iter()
         .filter_entry(move |e| {
             if e.depth() == 0 {
@@ -280,8 +312,7 @@ fn walk_root<'a>(root: &'a Path, filters: &'a Filters) -> impl Iterator<Item = E
             if !filters.hidden && is_hidden(e.file_name()) {
                 return false;
             }
-            let rel = e.path().strip_prefix(root).unwrap_or(e.path());
-            !filters.excluded(rel)
+            !filters.excluded(relative(root, e.path()))
         })
         .filter_map(move |entry| classify(root, filters, entry))
 }
@@ -300,7 +331,7 @@ fn classify(
             // failed midway) is reported against the root: the only path
             // known. It then comes out of path order, the one exception.
             let path = err.path().unwrap_or(root).to_path_buf();
-            let rel = path.strip_prefix(root).unwrap_or(&path);
+            let rel = relative(root, &path);
             if !filters.included(rel) && err.loop_ancestor().is_none() {
                 // A file the filters would not have selected anyway.
                 return None;
@@ -330,7 +361,7 @@ fn classify(
     let rel = if entry.depth() == 0 {
         Path::new(path.file_name().unwrap_or(path.as_os_str()))
     } else {
-        path.strip_prefix(root).unwrap_or(path)
+        relative(root, path)
     };
     if !filters.included(rel) {
         return None;
@@ -397,6 +428,34 @@ fn walk_error_reason(err: &walkdir::Error, path: &Path) -> SkipReason {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_paths_equal_strip_prefix() {
+        for (root, path) in [
+            ("a", "a/x"),
+            ("a", "a/b/x.txt"),
+            ("a/", "a/b/x"),
+            ("a/.", "a/./x"),
+            (".", "./x"),
+            ("./a", "./a/x"),
+            ("/", "/etc/x"),
+            ("/tmp", "/tmp/a/b"),
+            ("a//b", "a//b/x"),
+            ("a", "a"),
+            ("a/", "a/"),
+            ("a", "a//x"),
+        ] {
+            let (root, path) = (Path::new(root), Path::new(path));
+            let expected = path.strip_prefix(root).unwrap();
+            assert_eq!(relative(root, path), expected, "{root:?} {path:?}");
+            // Same bytes, not only equal paths: globs match the bytes.
+            assert_eq!(
+                relative(root, path).as_os_str(),
+                expected.as_os_str(),
+                "{root:?} {path:?}"
+            );
+        }
+    }
 
     #[test]
     fn category_is_first_component_or_dot() {
