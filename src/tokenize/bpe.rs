@@ -772,6 +772,9 @@ struct RankQueue {
     /// adds a million candidates of the same rank in a row, and this skips
     /// the map for all but the first.
     last: (u32, u32),
+    /// Candidates added and taken so far: the work of the merges, counted so
+    /// that a test can tell linear from quadratic without a clock.
+    handled: u64,
 }
 
 impl Default for RankQueue {
@@ -782,6 +785,7 @@ impl Default for RankQueue {
             buckets: Vec::new(),
             free: Vec::new(),
             last: (NONE, 0),
+            handled: 0,
         }
     }
 }
@@ -798,6 +802,7 @@ impl RankQueue {
 
     #[inline]
     fn add(&mut self, rank: u32, start: u32) {
+        self.handled += 1;
         if rank == self.last.0 {
             self.buckets[self.last.1 as usize].push(start);
             return;
@@ -825,7 +830,9 @@ impl RankQueue {
     fn take_lowest(&mut self) -> Option<(u32, u32, Vec<u32>)> {
         let Reverse(rank) = self.ranks.pop()?;
         let b = self.bucket_of[&rank];
-        Some((rank, b, std::mem::take(&mut self.buckets[b as usize])))
+        let starts = std::mem::take(&mut self.buckets[b as usize]);
+        self.handled += starts.len() as u64;
+        Some((rank, b, starts))
     }
 
     /// Returns unprocessed starts of `rank`, to be taken again later.
@@ -933,6 +940,39 @@ mod tests {
             assert_eq!(parts(&ranks, "aaaaa", linked), ["aaaa", "a"]);
             assert_eq!(parts(&ranks, "xaaay", linked), ["x", "aa", "a", "y"]);
             assert_eq!(parts(&ranks, "bcab", linked), ["bc", "ab"]);
+        }
+    }
+
+    /// A megabyte of one character is a single piece (tiktoken-rs 0.12.1
+    /// is quadratic on such pieces). Ten times the piece must be about ten
+    /// times the candidates the linked merge handles (a hundred would be
+    /// quadratic), and ten times the tokens. Counted, not timed: timing
+    /// belongs to the benchmarks.
+    #[test]
+    fn long_runs_merge_in_linear_work() {
+        for name in ["cl100k_base", "o200k_base"] {
+            let engine = crate::tokenize::builtin::engine(name).unwrap();
+            let ranks = engine.ranks();
+            for c in ["a", "🙂", " ", "=", "ab"] {
+                let mut merge = Merge::default();
+                let mut work = |bytes: usize| {
+                    let before = merge.queue.handled;
+                    let parts = merge.linked(ranks, c.repeat(bytes / c.len()).as_bytes());
+                    (merge.queue.handled - before, parts)
+                };
+                let (small, small_parts) = work(50_000);
+                let (large, large_parts) = work(500_000);
+                let ratio = large as f64 / small as f64;
+                assert!(
+                    (9.0..=11.0).contains(&ratio),
+                    "{name} {c:?}: {small} then {large} candidates ({ratio:.2}x)"
+                );
+                let tokens = large_parts as f64 / small_parts as f64;
+                assert!(
+                    (9.0..=11.0).contains(&tokens),
+                    "{name} {c:?}: {small_parts} then {large_parts} parts"
+                );
+            }
         }
     }
 
