@@ -243,10 +243,11 @@ impl Audit {
                     mpsc::channel::<(usize, std::thread::Result<Vec<Outcome>>)>();
                 let mut batches = batches.into_iter();
                 let mut ready = std::collections::BTreeMap::new();
-                // Batches spawned, written, and counting now.
-                let (mut started, mut next, mut counting_now) = (0, 0, 0);
+                // Batches spawned, and written; the ones between are counting
+                // or waiting in `ready`.
+                let (mut started, mut next) = (0, 0);
                 loop {
-                    while counting_now < IN_FLIGHT && started - next < AHEAD {
+                    while started - next - ready.len() < IN_FLIGHT && started - next < AHEAD {
                         let Some(batch) = batches.next() else { break };
                         let done = done.clone();
                         let k = started;
@@ -274,14 +275,12 @@ impl Audit {
                             let _ = done.send((k, outcomes));
                         });
                         started += 1;
-                        counting_now += 1;
                     }
                     if next == started {
                         return Ok::<(), io::Error>(());
                     }
                     let Some(outcomes) = ready.remove(&next) else {
                         let (k, outcomes) = finished.recv().expect("the sender lives here");
-                        counting_now -= 1;
                         ready.insert(k, outcomes.unwrap_or_else(|p| std::panic::resume_unwind(p)));
                         continue;
                     };
@@ -340,7 +339,6 @@ fn count_or_skip(engine: &Engine, source: discover::Source) -> Outcome {
 struct Progress {
     bar: ProgressBar,
     bytes: AtomicU64,
-    start: Instant,
 }
 
 impl Progress {
@@ -353,7 +351,6 @@ impl Progress {
         let progress = Progress {
             bar,
             bytes: AtomicU64::new(0),
-            start: Instant::now(),
         };
         progress.show();
         progress
@@ -384,7 +381,7 @@ impl Progress {
 
     fn show(&self) {
         let bytes = self.bytes.load(Ordering::Relaxed);
-        let seconds = self.start.elapsed().as_secs_f64().max(1e-3);
+        let seconds = self.bar.elapsed().as_secs_f64().max(1e-3);
         self.bar.set_message(format!(
             "{} counted ({}/s)",
             indicatif::HumanBytes(bytes),
