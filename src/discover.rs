@@ -275,11 +275,14 @@ impl Iterator for Merge<'_> {
             .reduce(|best, next| if next.1.precedes(best.1) { next } else { best })?
             .0;
         let entry = self.streams[first].take()?;
-        // One root never yields a path twice.
-        if self.streams.len() == 1 {
-            return Some(entry);
-        }
-        for stream in &mut self.streams {
+        // Other roots may reach the same path; one root never yields a path
+        // twice, so its own stream is not checked (nothing is, for one root).
+        for (_, stream) in self
+            .streams
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| *i != first)
+        {
             while stream
                 .head
                 .as_ref()
