@@ -26,6 +26,9 @@ use std::path::Path;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
+#[path = "src/tokenize/unicode_class.rs"]
+mod unicode_class;
+
 #[path = "src/tokenize/hash.rs"]
 #[allow(dead_code)]
 mod hash;
@@ -187,20 +190,7 @@ fn class_tables() -> String {
         (16, r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]"),
         (32, r"\p{M}"),
     ];
-    let mut bits = vec![0u8; 0x11_0000];
-    for (bit, pattern) in classes {
-        let hir = regex_syntax::parse(pattern).expect("class pattern");
-        let regex_syntax::hir::HirKind::Class(regex_syntax::hir::Class::Unicode(class)) =
-            hir.kind()
-        else {
-            panic!("{pattern} is not a Unicode class");
-        };
-        for range in class.ranges() {
-            for cp in range.start() as u32..=range.end() as u32 {
-                bits[cp as usize] |= bit;
-            }
-        }
-    }
+    let bits = unicode_class::class_bits(&classes);
     let mut blocks: Vec<&[u8]> = Vec::new();
     let mut index = Vec::new();
     for block in bits.chunks(256) {

@@ -53,10 +53,19 @@ bench-corpus/all.txt --encodings deepseek-v3,qwen3 --threads 1
 DeepSeek scanner alone 130–200 MB/s; counting deepseek-v3 12.6–17.7 MB/s
 while the engine re-split each piece with a whole-text fancy-regex (~120 ns
 a call for 2.5 M pieces), 47 MB/s with `SplitPattern::Whole`; qwen3 (the
-engine's Qwen 2 scanner directly) 42–54 MB/s. Load: 0.4–1 s (JSON parse,
-the self-encoding check, and 90–130 ms for DeepSeek's class table).
+engine's Qwen 2 scanner directly) 42–54 MB/s.
+
+**Load** (the whole process on one small file, mean of 10 runs, two rounds:
+`tokenaudit audit FILE -q -t NAME`): deepseek-v3 318–324 ms → 136–139 ms,
+deepseek-v4 312–313 → 130, qwen3 342–367 → 163–183, after the vocabulary
+and merges were borrowed from the file instead of allocated, the checks
+indexed by token id instead of hashed, and DeepSeek's class table built
+from ranges (~90 ms before). In a `perf record` of qwen3's load after
+that, JSON parsing had 28% of the samples and `merge_ranks` (decoding the
+vocabulary, the merges loop, the self-encoding check) 53%.
 */
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -107,16 +116,76 @@ struct Head {
 }
 
 #[derive(Deserialize)]
-struct Body {
-    model: Tables,
+struct Body<'a> {
+    #[serde(borrow)]
+    model: Tables<'a>,
 }
 
+/// The vocabulary and merges, borrowed from the file's bytes where a string
+/// has no escapes: a few hundred thousand strings that are only looked at
+/// once need no allocation each.
 #[derive(Deserialize)]
-struct Tables {
-    #[serde(default)]
-    vocab: FxHashMap<String, u32>,
-    #[serde(default)]
-    merges: Vec<Value>,
+struct Tables<'a> {
+    #[serde(default, borrow)]
+    vocab: FxHashMap<Cow<'a, str>, u32>,
+    #[serde(default, borrow)]
+    merges: Vec<MergeSpec<'a>>,
+}
+
+/// One merge as tokenizer.json spells it: `"a b"` (older files) or
+/// `["a", "b"]` (newer ones, which allow a space inside a part).
+enum MergeSpec<'a> {
+    Joined(Cow<'a, str>),
+    Pair(Cow<'a, str>, Cow<'a, str>),
+}
+
+impl MergeSpec<'_> {
+    /// The left and right parts, or `None` for a `"a b"` without a space.
+    fn parts(&self) -> Option<(&str, &str)> {
+        match self {
+            MergeSpec::Joined(s) => s.split_once(' '),
+            MergeSpec::Pair(a, b) => Some((a, b)),
+        }
+    }
+}
+
+/// A string borrowed from the input when it can be.
+#[derive(Deserialize)]
+struct Part<'a>(#[serde(borrow)] Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for MergeSpec<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Spec<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Spec<'a> {
+            type Value = MergeSpec<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(r#"a merge, "a b" or ["a", "b"]"#)
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(MergeSpec::Joined(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(MergeSpec::Joined(Cow::Owned(s.to_owned())))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                use serde::de::Error;
+                let mut part = |n| {
+                    seq.next_element::<Part<'a>>()?
+                        .map(|p| p.0)
+                        .ok_or_else(|| A::Error::invalid_length(n, &self))
+                };
+                let (a, b) = (part(0)?, part(1)?);
+                if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    return Err(A::Error::invalid_length(3, &self));
+                }
+                Ok(MergeSpec::Pair(a, b))
+            }
+        }
+        d.deserialize_any(Spec(std::marker::PhantomData))
+    }
 }
 
 #[derive(Deserialize)]
@@ -304,77 +373,83 @@ fn byte_of_char() -> FxHashMap<char, u8> {
     map
 }
 
+/// An id no token has.
+const NONE: u32 = u32::MAX;
+
 /// Ranks from the merge list, after checking the conditions in the module
 /// docs. Returns the ranks and the rank → id table.
+///
+/// This is most of the load time of a tokenizer.json (DeepSeek V3: 128 k
+/// tokens and merges), and a pre-flight check of one prompt is all load
+/// time, so the tables are indexed by token id rather than hashed, and the
+/// merges loop allocates nothing per merge.
 fn merge_ranks(
-    vocab: &FxHashMap<String, u32>,
-    merges: &[Value],
+    vocab: &FxHashMap<Cow<str>, u32>,
+    merges: &[MergeSpec],
     added: &rustc_hash::FxHashSet<u32>,
 ) -> Result<(Ranks, Vec<u32>), String> {
-    let table = byte_of_char();
-    let decode =
-        |s: &str| -> Option<Vec<u8>> { s.chars().map(|c| table.get(&c).copied()).collect() };
-    // Token id → bytes, for the model's own tokens.
-    let mut bytes_of: FxHashMap<u32, Vec<u8>> = FxHashMap::default();
-    for (s, &id) in vocab {
-        if added.contains(&id) {
-            continue;
-        }
-        let b = decode(s).ok_or_else(|| format!("vocabulary entry {s:?} is not byte-level"))?;
-        bytes_of.insert(id, b);
-    }
-    let mut ids = vec![u32::MAX; 256 + merges.len()];
-    let mut byte_id = [u32::MAX; 256];
-    for (&id, b) in &bytes_of {
-        if let [one] = b[..] {
+    let tokens = TokenBytes::new(vocab, added)?;
+    let mut ids = vec![NONE; 256 + merges.len()];
+    let mut byte_id = [NONE; 256];
+    for id in 0..tokens.len() {
+        if let Some(&[one]) = tokens.get(id) {
             byte_id[one as usize] = id;
             ids[one as usize] = id;
         }
     }
-    if byte_id.contains(&u32::MAX) {
+    if byte_id.contains(&NONE) {
         return Err("a byte is not in the vocabulary".into());
     }
     // (left id, right id) → (merge index, result id).
     let mut pairs: FxHashMap<(u32, u32), (u32, u32)> = FxHashMap::default();
-    let mut merged: FxHashMap<u32, u32> = FxHashMap::default();
+    pairs.reserve(merges.len());
+    // Token id → the merge that makes it.
+    let mut made_by = vec![NONE; tokens.len() as usize];
+    let mut joined = String::new();
+    let mut previous = NONE;
     for (k, m) in merges.iter().enumerate() {
-        let (a, b) = match m {
-            Value::String(s) => s
-                .split_once(' ')
-                .ok_or_else(|| format!("merge {k} is not `a b`"))?,
-            Value::Array(v) if v.len() == 2 => (
-                v[0].as_str().ok_or("a merge part is not a string")?,
-                v[1].as_str().ok_or("a merge part is not a string")?,
-            ),
-            _ => return Err(format!("merge {k} is not a pair")),
-        };
+        let (a, b) = m.parts().ok_or_else(|| format!("merge {k} is not `a b`"))?;
         let id = |s: &str| {
             vocab
                 .get(s)
                 .copied()
-                .filter(|id| bytes_of.contains_key(id))
+                .filter(|&id| tokens.get(id).is_some())
                 .ok_or_else(|| format!("merge {k}: {s:?} is not a token"))
         };
         let (left, right) = (id(a)?, id(b)?);
-        let result = id(&format!("{a}{b}"))?;
-        if merged.insert(result, k as u32).is_some() {
+        // Files number a merge's result one past the previous merge's as a
+        // rule. Decoding is one-to-one, so a token whose bytes are the two
+        // parts' bytes is the one the joined string names: checking that
+        // guess on the bytes saves a third of the string lookups.
+        let guess = previous.wrapping_add(1);
+        let result = if tokens.is_join(guess, left, right) {
+            guess
+        } else {
+            joined.clear();
+            joined.push_str(a);
+            joined.push_str(b);
+            id(&joined)?
+        };
+        previous = result;
+        let maker = &mut made_by[result as usize];
+        if *maker != NONE {
             return Err(format!("token {a}{b} is the result of more than one merge"));
         }
+        *maker = k as u32;
         pairs.entry((left, right)).or_insert((k as u32, result));
         ids[256 + k] = result;
     }
-    if let Some((id, _)) = bytes_of
-        .iter()
-        .find(|(id, b)| b.len() > 1 && !merged.contains_key(id))
+    if let Some(id) = (0..tokens.len())
+        .find(|&id| tokens.get(id).is_some_and(|b| b.len() > 1) && made_by[id as usize] == NONE)
     {
         return Err(format!("token {id} is not the result of a merge"));
     }
     // Condition 2: every token encodes to itself under the merge list.
     let mut symbols = Vec::new();
-    for (&id, b) in &bytes_of {
-        if b.len() < 2 {
+    for id in 0..tokens.len() {
+        let Some(b) = tokens.get(id).filter(|b| b.len() > 1) else {
             continue;
-        }
+        };
         symbols.clear();
         symbols.extend(b.iter().map(|&x| byte_id[x as usize]));
         while symbols.len() > 1 {
@@ -393,12 +468,90 @@ fn merge_ranks(
             ));
         }
     }
-    let ranked = ids
-        .iter()
-        .enumerate()
-        .map(|(rank, id)| (bytes_of[id].clone(), rank as u32));
+    let ranked = ids.iter().enumerate().map(|(rank, &id)| {
+        let bytes = tokens.get(id).expect("every rank's token has bytes");
+        (bytes.to_vec(), rank as u32)
+    });
     let ranks = Ranks::from_ranked(ranked)?;
     Ok((ranks, ids))
+}
+
+/// The bytes of the model's own tokens (not added ones), by token id, in
+/// one buffer.
+struct TokenBytes {
+    bytes: Vec<u8>,
+    /// `ends[id]..ends[id + 1]` is token `id`'s range in `bytes`; empty for
+    /// an id that is not a model token.
+    ends: Vec<u32>,
+}
+
+impl TokenBytes {
+    fn new(
+        vocab: &FxHashMap<Cow<str>, u32>,
+        added: &rustc_hash::FxHashSet<u32>,
+    ) -> Result<Self, String> {
+        let byte_of = byte_of_char();
+        // GPT-2's table maps bytes to U+0021..=U+0143; a direct array is
+        // several times faster than the map over a vocabulary's characters.
+        let mut table = [u16::MAX; 0x144];
+        for (&c, &b) in &byte_of {
+            table[c as usize] = b as u16;
+        }
+        let count = vocab.values().max().map_or(0, |&max| max as usize + 1);
+        // Ids index tables here; a file with sparse ids is not one we know.
+        if count > 2 * vocab.len() + 1024 {
+            return Err("token ids are not dense".into());
+        }
+        let mut spans: Vec<(u32, u32)> = vec![(0, 0); count];
+        let mut bytes = Vec::with_capacity(vocab.len() * 8);
+        for (s, &id) in vocab {
+            if added.contains(&id) {
+                continue;
+            }
+            let start = bytes.len() as u32;
+            for c in s.chars() {
+                match table.get(c as usize) {
+                    Some(&b) if b != u16::MAX => bytes.push(b as u8),
+                    _ => return Err(format!("vocabulary entry {s:?} is not byte-level")),
+                }
+            }
+            spans[id as usize] = (start, bytes.len() as u32);
+        }
+        // Laid out again in id order, so a range is two neighbouring ends.
+        let mut ordered = Vec::with_capacity(bytes.len());
+        let mut ends = Vec::with_capacity(count + 1);
+        ends.push(0);
+        for &(start, end) in &spans {
+            ordered.extend_from_slice(&bytes[start as usize..end as usize]);
+            ends.push(ordered.len() as u32);
+        }
+        Ok(TokenBytes {
+            bytes: ordered,
+            ends,
+        })
+    }
+
+    /// Number of ids the table covers (one past the largest).
+    fn len(&self) -> u32 {
+        (self.ends.len() - 1) as u32
+    }
+
+    /// Whether token `id` is tokens `left` and `right` joined.
+    fn is_join(&self, id: u32, left: u32, right: u32) -> bool {
+        match (self.get(id), self.get(left), self.get(right)) {
+            (Some(t), Some(l), Some(r)) => {
+                t.len() == l.len() + r.len() && t.starts_with(l) && t.ends_with(r)
+            }
+            _ => false,
+        }
+    }
+
+    /// Token `id`'s bytes, or `None` if it is not a model token.
+    fn get(&self, id: u32) -> Option<&[u8]> {
+        let id = id as usize;
+        let (&start, &end) = (self.ends.get(id)?, self.ends.get(id + 1)?);
+        (end > start).then(|| &self.bytes[start as usize..end as usize])
+    }
 }
 
 /// A byte-level BPE tokenizer.json counted by the engine.

@@ -31,6 +31,7 @@ pub mod reference;
 pub mod registry;
 pub mod tekken;
 pub mod tiktoken_file;
+mod unicode_class;
 
 pub use listing::{list, render_table, TokenizerListing};
 pub use registry::TokenizerDir;

@@ -27,11 +27,10 @@ alternative order, with backtracking resolved:
 - nothing matches (a control or format character not before a letter):
   the character joins a gap, which ends where the next match starts.
 
-Character classes come from the same regex engine fancy-regex uses
-(regex-automata's Unicode tables), found once per tokenizer by running each
-class over a string of every scalar value (~30 ms in a release build), so
-the scanner and the fallback agree by construction; tests compare their
-pieces on random and adversarial text.
+Character classes come from the Unicode tables fancy-regex compiles its
+classes with (`regex-syntax`, see `unicode_class`), as ranges, once per
+tokenizer (about a millisecond), so the scanner and the fallback agree by
+construction; tests compare their pieces on random and adversarial text.
 
 Measured (release, 1 thread, 10 MB of the bench corpus,
 `examples/hf_engine_speed.rs`): 130–200 MB/s alone; the fancy-regex chain
@@ -44,6 +43,7 @@ with and without).
 use std::sync::Arc;
 
 use super::pretok::decode_at;
+use super::unicode_class;
 
 /// The chain's three regexes, as `tokenizer.json` spells them (DeepSeek V3
 /// and V4 ship the same ones).
@@ -84,24 +84,13 @@ impl DeepSeekScanner {
     }
 
     pub fn new() -> Self {
-        let mut all = String::with_capacity(4 << 20);
-        all.extend((0..=0x10FFFFu32).filter_map(char::from_u32));
-        let mut class = vec![0u8; 0x110000];
-        for (re, bit) in [
-            (r"\p{N}+", N),
-            (r"[\p{L}\p{M}]+", LM),
-            (r"[\p{P}\p{S}]+", PS),
-            (r"\s+", WS),
-            ("[一-龥぀-ゟ゠-ヿ]+", CJK),
-        ] {
-            let re = fancy_regex::Regex::new(re).expect("a class regex");
-            for m in re.find_iter(&all) {
-                let m = m.expect("no backtracking in a class");
-                for c in m.as_str().chars() {
-                    class[c as usize] |= bit;
-                }
-            }
-        }
+        let class = unicode_class::class_bits(&[
+            (N, r"\p{N}"),
+            (LM, r"[\p{L}\p{M}]"),
+            (PS, r"[\p{P}\p{S}]"),
+            (WS, r"\s"),
+            (CJK, "[一-龥぀-ゟ゠-ヿ]"),
+        ]);
         DeepSeekScanner {
             class: Arc::new(class),
         }
@@ -304,6 +293,32 @@ mod tests {
             "e\u{301}te\u{301} \u{A0}x\u{3000}y\u{2028}z \t\tq",
         ] {
             assert_same(text);
+        }
+    }
+
+    /// The table from `regex-syntax` ranges marks exactly the characters
+    /// fancy-regex matches with each class, over every scalar value.
+    #[test]
+    fn class_table_equals_what_the_regexes_match() {
+        let scanner = DeepSeekScanner::new();
+        let all: String = (0..=0x10FFFFu32).filter_map(char::from_u32).collect();
+        for (re, bit) in [
+            (r"\p{N}+", N),
+            (r"[\p{L}\p{M}]+", LM),
+            (r"[\p{P}\p{S}]+", PS),
+            (r"\s+", WS),
+            ("[一-龥぀-ゟ゠-ヿ]+", CJK),
+        ] {
+            let mut matched = vec![false; 0x110000];
+            for m in fancy_regex::Regex::new(re).unwrap().find_iter(&all) {
+                for c in m.unwrap().as_str().chars() {
+                    matched[c as usize] = true;
+                }
+            }
+            for c in all.chars() {
+                let in_table = scanner.class[c as usize] & bit != 0;
+                assert_eq!(in_table, matched[c as usize], "{re} at U+{:04X}", c as u32);
+            }
         }
     }
 
