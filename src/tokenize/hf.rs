@@ -2,7 +2,7 @@
 Hugging Face `tokenizer.json` files, counted through the `tokenizers` crate
 (the reference implementation) with no network access, unless [`build`]
 finds the file eligible for our engine (`hf_bpe`: byte-level BPE that
-reduces to ranks and a split; DeepSeek V3/V4, Qwen 3).
+reduces to ranks and a split; DeepSeek V3/V4, Qwen 3, claude-legacy).
 
 Counting rule: `encode(text, add_special_tokens = false)`, with the file's
 padding and truncation switched off (some files pad and truncate every input

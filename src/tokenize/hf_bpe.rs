@@ -24,16 +24,17 @@ the lowest inside), so encoding T alone reaches the same `x y`, where the
 crate can do nothing more (only that pair is left, and it is not a merge)
 and T does not come back as itself, against (2). Condition (2) also makes
 the engine's shortcut "a piece that is a token is one token" right, with or
-without `ignore_merges`. DeepSeek V3/V4 and Qwen 3 pass; Llama 3's file
+without `ignore_merges`. DeepSeek V3/V4, Qwen 3 and claude-legacy pass; Llama 3's file
 (converted from tiktoken ranks, with every split of a token as a merge)
 fails (1) and stays on the crate.
 
-**Normalizer**: none or NFC, applied to each text segment between added
-tokens as the crate does, with the crate's own normalization tables
-(`unicode-normalization-alignments`, Unicode 9: a newer table reorders marks
-assigned since). NFC needs no care at chunk cuts: `chunk::next_cut` cuts
-between `\n` and an ASCII or CJK letter; both are starters and `\n`
-composes with nothing, so NFC of the parts is the parts of NFC.
+**Normalizer**: none, NFC or NFKC (claude-legacy), applied to each text
+segment between added tokens as the crate does, with the crate's own
+normalization tables (`unicode-normalization-alignments`, Unicode 9: a newer
+table reorders marks assigned since). Neither needs care at chunk cuts:
+`chunk::next_cut` cuts between `\n` and an ASCII or CJK letter; both are
+starters, `\n` decomposes to nothing else and composes with nothing, so the
+normal form of the parts is the parts of the normal form.
 
 **Pre-tokenizer**: `Split` (regex or string, `Isolated`, not inverted) and
 `ByteLevel` (last, no prefix space; with `use_regex` it adds the GPT-2 split).
@@ -71,7 +72,9 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use serde_json::Value;
-use unicode_normalization_alignments::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+use unicode_normalization_alignments::{
+    is_nfc_quick, is_nfkc_quick, IsNormalized, UnicodeNormalization,
+};
 
 use super::bpe::{BpeCounter, BpeTokenizer};
 use super::pretok::SplitPattern;
@@ -84,8 +87,7 @@ use super::{Counter, Tokenizer, TokenizerInfo};
 pub const FAMILY: &str = "huggingface (engine)";
 
 /// The split HF's `ByteLevel` pre-tokenizer applies when `use_regex` is on.
-pub const BYTE_LEVEL_REGEX: &str =
-    r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+pub const BYTE_LEVEL_REGEX: &str = super::patterns::GPT2_BYTE_LEVEL;
 
 /// What [`convert`] builds from an eligible file.
 pub struct Converted {
@@ -94,7 +96,7 @@ pub struct Converted {
     pub ids: Vec<u32>,
     /// The split steps' regexes, in order.
     pub splits: Vec<String>,
-    pub nfc: bool,
+    pub normal: Normal,
     /// `(content, id)` of every added token.
     pub added: Vec<(String, u32)>,
     /// Size of the model's vocabulary (without added tokens).
@@ -220,9 +222,9 @@ struct Model {
 /// not eligible (the caller then counts with the crate).
 pub fn convert(data: &[u8]) -> Result<Converted, String> {
     let file: Head = serde_json::from_slice(data).map_err(|e| format!("not parsed: {e}"))?;
-    let nfc = normalizer(&file.normalizer)?;
+    let normal = normalizer(&file.normalizer)?;
     let splits = pre_tokenizer(&file.pre_tokenizer)?;
-    let added = added_tokens(&file.added_tokens, nfc)?;
+    let added = added_tokens(&file.added_tokens, normal)?;
     let model = file.model;
     if model.kind.as_deref() != Some("BPE") {
         return Err("the model is not BPE".into());
@@ -248,7 +250,7 @@ pub fn convert(data: &[u8]) -> Result<Converted, String> {
         ranks,
         ids,
         splits,
-        nfc,
+        normal,
         added,
         vocab_size: tables.vocab.len(),
     })
@@ -258,18 +260,49 @@ fn kind(v: &Value) -> Option<&str> {
     v.get("type").and_then(Value::as_str)
 }
 
-/// `Ok(true)` for NFC, `Ok(false)` for no normalization.
-fn normalizer(n: &Value) -> Result<bool, String> {
+/// The normalizers the engine applies itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Normal {
+    None,
+    Nfc,
+    Nfkc,
+}
+
+impl Normal {
+    /// `segment` in this normal form: itself when it already is (the quick
+    /// check, no copy), else written into `buf`.
+    fn apply<'a>(self, segment: &'a str, buf: &'a mut String) -> &'a str {
+        let quick = match self {
+            Normal::None => return segment,
+            _ if segment.is_ascii() => return segment,
+            Normal::Nfc => is_nfc_quick(segment.chars()),
+            Normal::Nfkc => is_nfkc_quick(segment.chars()),
+        };
+        if quick == IsNormalized::Yes {
+            return segment;
+        }
+        buf.clear();
+        match self {
+            Normal::Nfkc => buf.extend(segment.nfkc().map(|(c, _)| c)),
+            _ => buf.extend(segment.nfc().map(|(c, _)| c)),
+        }
+        buf
+    }
+}
+
+/// The file's normalizer, if the engine applies it.
+fn normalizer(n: &Value) -> Result<Normal, String> {
     match kind(n) {
-        None if n.is_null() => Ok(false),
-        Some("NFC") => Ok(true),
+        None if n.is_null() => Ok(Normal::None),
+        Some("NFC") => Ok(Normal::Nfc),
+        Some("NFKC") => Ok(Normal::Nfkc),
         Some("Sequence") => {
             let list = n
                 .get("normalizers")
                 .and_then(Value::as_array)
                 .ok_or("a normalizer Sequence without a list")?;
             match list.as_slice() {
-                [] => Ok(false),
+                [] => Ok(Normal::None),
                 [one] => normalizer(one),
                 _ => Err("a normalizer Sequence of several".into()),
             }
@@ -326,7 +359,7 @@ fn pre_tokenizer(p: &Value) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-fn added_tokens(tokens: &[AddedToken], nfc: bool) -> Result<Vec<(String, u32)>, String> {
+fn added_tokens(tokens: &[AddedToken], normal: Normal) -> Result<Vec<(String, u32)>, String> {
     let mut out = Vec::with_capacity(tokens.len());
     for t in tokens {
         if t.single_word || t.lstrip || t.rstrip {
@@ -337,7 +370,7 @@ fn added_tokens(tokens: &[AddedToken], nfc: bool) -> Result<Vec<(String, u32)>, 
         }
         // With a normalizer, `normalized` tokens are matched in normalized
         // text, a second pass we do not implement.
-        if t.normalized && nfc {
+        if t.normalized && normal != Normal::None {
             return Err(format!(
                 "added token {:?} is matched after normalization",
                 t.content
@@ -559,7 +592,7 @@ pub struct HfBpeTokenizer {
     engine: BpeTokenizer,
     /// Pieces are cut here when the engine has no scanner for the chain.
     chain: Option<Chain>,
-    nfc: bool,
+    normal: Normal,
     added: Arc<AddedTokens>,
     ids: Arc<Vec<u32>>,
 }
@@ -586,7 +619,7 @@ impl HfBpeTokenizer {
         Ok(HfBpeTokenizer {
             engine: BpeTokenizer::new(info, Arc::new(c.ranks), pattern),
             chain,
-            nfc: c.nfc,
+            normal: c.normal,
             added: Arc::new(AddedTokens::new(&c.added)?),
             ids: Arc::new(c.ids),
         })
@@ -602,7 +635,7 @@ impl HfBpeTokenizer {
         HfBpeCounter {
             engine: self.engine.bpe_counter(),
             chain: self.chain.clone(),
-            nfc: self.nfc,
+            normal: self.normal,
             added: Arc::clone(&self.added),
             normalized: String::new(),
         }
@@ -631,9 +664,9 @@ impl Chain {
 pub struct HfBpeCounter {
     engine: BpeCounter,
     chain: Option<Chain>,
-    nfc: bool,
+    normal: Normal,
     added: Arc<AddedTokens>,
-    /// Reused for NFC output.
+    /// Reused for normalized text.
     normalized: String,
 }
 
@@ -643,27 +676,16 @@ impl HfBpeCounter {
         let HfBpeCounter {
             engine,
             chain,
-            nfc,
+            normal,
             normalized,
             ..
         } = self;
-        let text = if *nfc && !is_nfc(segment) {
-            normalized.clear();
-            normalized.extend(segment.nfc().map(|(c, _)| c));
-            normalized.as_str()
-        } else {
-            segment
-        };
+        let text = normal.apply(segment, normalized);
         match chain {
             None => engine.count(text),
             Some(chain) => engine.count_pieces(|mut piece| chain.for_each_piece(text, &mut piece)),
         }
     }
-}
-
-/// NFC already: ASCII, or the quick check says yes.
-fn is_nfc(s: &str) -> bool {
-    s.is_ascii() || is_nfc_quick(s.chars()) == IsNormalized::Yes
 }
 
 impl Counter for HfBpeCounter {
@@ -696,13 +718,8 @@ impl Tokenizer for HfBpeTokenizer {
         self.added.for_each_segment(text, |s| match s {
             Segment::Added(id) => out.push(id),
             Segment::Text(t) => {
-                let owned;
-                let t = if self.nfc && !is_nfc(t) {
-                    owned = t.nfc().map(|(c, _)| c).collect::<String>();
-                    owned.as_str()
-                } else {
-                    t
-                };
+                let mut buf = String::new();
+                let t = self.normal.apply(t, &mut buf);
                 match &self.chain {
                     None => map(self.engine.encode(t), &mut out),
                     Some(chain) => {

@@ -22,6 +22,18 @@ pub const O200K: &str = tiktoken_rs::O200K_BASE_PAT_STR;
 pub const P50K: &str =
     r"'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s";
 
+/// GPT-2's split as a tokenizer.json's `ByteLevel` pre-tokenizer applies it
+/// (`use_regex`; the `tokenizers` crate's `byte_level.rs`). It cuts the same
+/// pieces as [`P50K`], and so takes the same scanner: the contractions are
+/// the same alternatives in another order (none is a prefix of another); a
+/// possessive `++` changes nothing where no later part of the match could
+/// take the characters back; and `\s+(?!\S)|\s+` equals
+/// `\s++$|\s+(?!\S)|\s` (a run at the end is taken whole by both, and the
+/// last alternative is reached only by a run of one character). The pattern
+/// tests run the scanner against this regex too.
+pub const GPT2_BYTE_LEVEL: &str =
+    r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+
 /// Llama 3: `Tokenizer.pat_str` in `llama_models/llama3/tokenizer.py`,
 /// PyPI `llama-models==0.3.0` (the classic cl100k pattern).
 pub const LLAMA3: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";

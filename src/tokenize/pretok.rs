@@ -55,7 +55,7 @@ impl SplitPattern {
     /// fancy-regex fallback. Fails only if the regex does not compile.
     pub fn from_regex(pattern: &str) -> Result<SplitPattern, String> {
         Ok(match pattern {
-            patterns::P50K => SplitPattern::R50k,
+            patterns::P50K | patterns::GPT2_BYTE_LEVEL => SplitPattern::R50k,
             patterns::CL100K => SplitPattern::Cl100k,
             patterns::LLAMA3 => SplitPattern::Llama3,
             patterns::QWEN2 => SplitPattern::Qwen2,
@@ -714,13 +714,17 @@ mod tests {
         static PAIRS: std::sync::OnceLock<Vec<(SplitPattern, SplitPattern)>> =
             std::sync::OnceLock::new();
         PAIRS.get_or_init(|| {
-            all_patterns()
+            let mut pairs: Vec<_> = all_patterns()
                 .into_iter()
                 .map(|p| {
                     let f = p.to_fallback().unwrap();
                     (p, f)
                 })
-                .collect()
+                .collect();
+            // The R50k scanner also stands for tokenizer.json's spelling.
+            let byte_level = SplitPattern::Regex(compile(patterns::GPT2_BYTE_LEVEL).unwrap());
+            pairs.push((SplitPattern::R50k, byte_level));
+            pairs
         })
     }
 
@@ -791,6 +795,8 @@ mod tests {
             assert!(again.is_scanner());
             assert_eq!(again.as_str(), pattern.as_str());
         }
+        let byte_level = SplitPattern::from_regex(patterns::GPT2_BYTE_LEVEL).unwrap();
+        assert!(matches!(byte_level, SplitPattern::R50k));
         assert!(!SplitPattern::from_regex(r"\w+|\s+").unwrap().is_scanner());
         assert!(SplitPattern::from_regex(r"(").is_err());
     }
