@@ -17,15 +17,15 @@ const ENGINE: &[(&str, u64)] = &[
     ("deepseek-v4", 22),
     ("qwen3", 26),
     ("claude-legacy", 22),
+    ("gemma3", 26),
+    ("mistral-v1", 29),
 ];
 
 /// Files that must stay on the crate, and why.
 const CRATE: &[&str] = &[
     // Every split of a token is a merge (converted from tiktoken ranks).
     "llama3-hf",
-    // SentencePiece-style BPE, WordPiece.
-    "mistral-v1",
-    "gemma3",
+    // WordPiece.
     "bert",
 ];
 
@@ -81,6 +81,10 @@ fn added_token_text_and_nfc_text_are_exact() {
         // jamo that compose into syllables; a singleton (Å Angstrom sign).
         "e\u{301}te\u{301} <think>\u{301}a A\u{30A} \u{212B} \u{1100}\u{1161}\u{11A8} q\u{323}\u{307}",
         "Ω\u{2126} ﬁ \u{FB01} ｶﾞ \u{3099}か\u{3099} \u{0958}",
+        // SentencePiece files: specials, a literal ▁ (the same symbol as a
+        // space), byte-token text, characters that fall back to bytes.
+        "<start_of_turn>user\nHi▁there ▁▁ x<end_of_turn>\n<s>a</s> b",
+        "<0x41> \u{E000}\u{10FFFD} 𝔘𝔫 \u{0} \u{7f} ▁",
     ];
     for (name, t, mut reference) in engine_pairs() {
         let mut c = t.counter();
@@ -163,6 +167,13 @@ mod props {
         "x",
         "ab",
         "the",
+        "▁",
+        "<s>",
+        "</s>",
+        "<start_of_turn>",
+        "<0x41>",
+        "\u{E000}",
+        "𝔘",
     ];
 
     fn check(text: &str) {

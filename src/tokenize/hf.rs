@@ -1,8 +1,11 @@
 /*!
 Hugging Face `tokenizer.json` files, counted through the `tokenizers` crate
 (the reference implementation) with no network access, unless [`build`]
-finds the file eligible for our engine (`hf_bpe`: byte-level BPE that
-reduces to ranks and a split; DeepSeek V3/V4, Qwen 3, claude-legacy).
+finds the file eligible for one of our engines: `hf_bpe` (byte-level BPE
+that reduces to ranks and a split: DeepSeek V3/V4, Qwen 3, claude-legacy)
+or `sp_bpe` (SentencePiece-style BPE with byte fallback: Gemma 3,
+Mistral 7B v0.1). What stays here: WordPiece (bert), and files such as
+`llama3-hf` whose every split of a token is a merge but that are byte-level.
 
 Counting rule: `encode(text, add_special_tokens = false)`, with the file's
 padding and truncation switched off (some files pad and truncate every input
@@ -35,6 +38,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::hf_bpe::HfBpeTokenizer;
+use super::sp_bpe::SpBpeTokenizer;
 use super::{chunk, Counter, SharedTokenizer, Tokenizer, TokenizerInfo};
 
 /// Size after which a counter cuts a text at the next exact-safe cut before
@@ -81,14 +85,17 @@ impl HfTokenizer {
     }
 }
 
-/// A tokenizer.json ready to count: through our engine when `hf_bpe` finds
-/// the file eligible (family `huggingface (engine)`), otherwise through the
-/// `tokenizers` crate (family `huggingface`).
+/// A tokenizer.json ready to count: through our engines when `hf_bpe` or
+/// `sp_bpe` finds the file eligible (family `huggingface (engine)`),
+/// otherwise through the `tokenizers` crate (family `huggingface`).
 pub fn build(info: TokenizerInfo, data: &[u8], path: &str) -> Result<SharedTokenizer, String> {
-    match HfBpeTokenizer::from_bytes(info.clone(), data) {
-        Ok(engine) => Ok(Arc::new(engine)),
-        Err(_why) => HfTokenizer::from_bytes(info, data, path).map(HfTokenizer::shared),
+    if let Ok(engine) = HfBpeTokenizer::from_bytes(info.clone(), data) {
+        return Ok(Arc::new(engine));
     }
+    if let Ok(engine) = SpBpeTokenizer::from_bytes(info.clone(), data) {
+        return Ok(Arc::new(engine));
+    }
+    HfTokenizer::from_bytes(info, data, path).map(HfTokenizer::shared)
 }
 
 fn load(data: &[u8], path: &str) -> Result<tokenizers::Tokenizer, String> {

@@ -107,14 +107,14 @@ pub struct Converted {
 /// that is not eligible (gemma3's is 33 MB) is turned down without building
 /// its vocabulary.
 #[derive(Deserialize)]
-struct Head {
+pub(super) struct Head {
     #[serde(default)]
-    added_tokens: Vec<AddedToken>,
+    pub(super) added_tokens: Vec<AddedToken>,
     #[serde(default)]
-    normalizer: Value,
+    pub(super) normalizer: Value,
     #[serde(default)]
-    pre_tokenizer: Value,
-    model: Model,
+    pub(super) pre_tokenizer: Value,
+    pub(super) model: Model,
 }
 
 #[derive(Deserialize)]
@@ -127,23 +127,23 @@ struct Body<'a> {
 /// has no escapes: a few hundred thousand strings that are only looked at
 /// once need no allocation each.
 #[derive(Deserialize)]
-struct Tables<'a> {
+pub(super) struct Tables<'a> {
     #[serde(default, borrow)]
-    vocab: FxHashMap<Cow<'a, str>, u32>,
+    pub(super) vocab: FxHashMap<Cow<'a, str>, u32>,
     #[serde(default, borrow)]
-    merges: Vec<MergeSpec<'a>>,
+    pub(super) merges: Vec<MergeSpec<'a>>,
 }
 
 /// One merge as tokenizer.json spells it: `"a b"` (older files) or
 /// `["a", "b"]` (newer ones, which allow a space inside a part).
-enum MergeSpec<'a> {
+pub(super) enum MergeSpec<'a> {
     Joined(Cow<'a, str>),
     Pair(Cow<'a, str>, Cow<'a, str>),
 }
 
 impl MergeSpec<'_> {
     /// The left and right parts, or `None` for a `"a b"` without a space.
-    fn parts(&self) -> Option<(&str, &str)> {
+    pub(super) fn parts(&self) -> Option<(&str, &str)> {
         match self {
             MergeSpec::Joined(s) => s.split_once(' '),
             MergeSpec::Pair(a, b) => Some((a, b)),
@@ -191,7 +191,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for MergeSpec<'a> {
 }
 
 #[derive(Deserialize)]
-struct AddedToken {
+pub(super) struct AddedToken {
     id: u32,
     content: String,
     #[serde(default)]
@@ -205,7 +205,7 @@ struct AddedToken {
 }
 
 #[derive(Deserialize)]
-struct Model {
+pub(super) struct Model {
     #[serde(rename = "type", default)]
     kind: Option<String>,
     #[serde(default)]
@@ -215,36 +215,53 @@ struct Model {
     #[serde(default)]
     end_of_word_suffix: Option<String>,
     #[serde(default)]
-    byte_fallback: bool,
+    pub(super) byte_fallback: bool,
+    #[serde(default)]
+    pub(super) ignore_merges: bool,
+}
+
+impl Model {
+    /// Plain BPE: no dropout, no subword prefix or word suffix.
+    pub(super) fn check_plain_bpe(&self) -> Result<(), String> {
+        if self.kind.as_deref() != Some("BPE") {
+            return Err("the model is not BPE".into());
+        }
+        if self.dropout.is_some_and(|d| d > 0.0) {
+            return Err("BPE dropout".into());
+        }
+        let set = |s: &Option<String>| s.as_ref().is_some_and(|s| !s.is_empty());
+        if set(&self.continuing_subword_prefix) || set(&self.end_of_word_suffix) {
+            return Err("a subword prefix or word suffix".into());
+        }
+        Ok(())
+    }
+}
+
+/// Parses everything but the vocabulary and merges.
+pub(super) fn read_head(data: &[u8]) -> Result<Head, String> {
+    serde_json::from_slice(data).map_err(|e| format!("not parsed: {e}"))
+}
+
+/// Parses the vocabulary and merges, borrowing from `data`.
+pub(super) fn read_tables(data: &[u8]) -> Result<Tables<'_>, String> {
+    let body: Body = serde_json::from_slice(data).map_err(|e| format!("not parsed: {e}"))?;
+    Ok(body.model)
 }
 
 /// Builds the engine's inputs from a tokenizer.json, or says why the file is
 /// not eligible (the caller then counts with the crate).
 pub fn convert(data: &[u8]) -> Result<Converted, String> {
-    let file: Head = serde_json::from_slice(data).map_err(|e| format!("not parsed: {e}"))?;
+    let file = read_head(data)?;
     let normal = normalizer(&file.normalizer)?;
     let splits = pre_tokenizer(&file.pre_tokenizer)?;
-    let added = added_tokens(&file.added_tokens, normal)?;
+    let added = added_tokens(&file.added_tokens, normal != Normal::None)?;
     let model = file.model;
-    if model.kind.as_deref() != Some("BPE") {
-        return Err("the model is not BPE".into());
-    }
-    if model.dropout.is_some_and(|d| d > 0.0) {
-        return Err("BPE dropout".into());
-    }
-    if model
-        .continuing_subword_prefix
-        .is_some_and(|s| !s.is_empty())
-        || model.end_of_word_suffix.is_some_and(|s| !s.is_empty())
-    {
-        return Err("a subword prefix or word suffix".into());
-    }
+    model.check_plain_bpe()?;
     if model.byte_fallback {
         return Err("byte_fallback".into());
     }
     let added_ids: rustc_hash::FxHashSet<u32> = added.iter().map(|&(_, id)| id).collect();
-    let Body { model: tables } =
-        serde_json::from_slice(data).map_err(|e| format!("not parsed: {e}"))?;
+    let tables = read_tables(data)?;
     let (ranks, ids) = merge_ranks(&tables.vocab, &tables.merges, &added_ids)?;
     Ok(Converted {
         ranks,
@@ -256,7 +273,7 @@ pub fn convert(data: &[u8]) -> Result<Converted, String> {
     })
 }
 
-fn kind(v: &Value) -> Option<&str> {
+pub(super) fn kind(v: &Value) -> Option<&str> {
     v.get("type").and_then(Value::as_str)
 }
 
@@ -359,7 +376,13 @@ fn pre_tokenizer(p: &Value) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-fn added_tokens(tokens: &[AddedToken], normal: Normal) -> Result<Vec<(String, u32)>, String> {
+/// The added tokens as `(content, id)`, if the engine can match them as the
+/// crate does: in raw text, before normalization (`normalizes`: the file
+/// has a normalizer, so a token marked `normalized` would be matched after it).
+pub(super) fn added_tokens(
+    tokens: &[AddedToken],
+    normalizes: bool,
+) -> Result<Vec<(String, u32)>, String> {
     let mut out = Vec::with_capacity(tokens.len());
     for t in tokens {
         if t.single_word || t.lstrip || t.rstrip {
@@ -370,7 +393,7 @@ fn added_tokens(tokens: &[AddedToken], normal: Normal) -> Result<Vec<(String, u3
         }
         // With a normalizer, `normalized` tokens are matched in normalized
         // text, a second pass we do not implement.
-        if t.normalized && normal != Normal::None {
+        if t.normalized && normalizes {
             return Err(format!(
                 "added token {:?} is matched after normalization",
                 t.content

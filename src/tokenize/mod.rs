@@ -29,6 +29,7 @@ pub mod ranked;
 pub mod ranks;
 pub mod reference;
 pub mod registry;
+pub mod sp_bpe;
 pub mod tekken;
 pub mod tiktoken_file;
 mod unicode_class;

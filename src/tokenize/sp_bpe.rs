@@ -1,0 +1,493 @@
+/*!
+SentencePiece-style BPE `tokenizer.json` files (Gemma 3; Mistral 7B v0.1
+and the Llama 2 family) counted by our own merge loop instead of the
+`tokenizers` crate.
+
+These files do not reduce to ranks as `hf_bpe` needs: they list every split
+of a token as a merge (gemma3: 514,906 merges for 236 k results), so the
+*pair*, not the result, decides the order. This module runs the crate's own
+rule: in a word, merge the adjacent pair that comes first in the merge list,
+leftmost on ties, until none is left. Its speed comes from elsewhere: the
+text is cut into short pieces at places no merge can cross, and a per-thread
+cache answers the pieces it has seen.
+
+**What the crate does** with such a file, per segment of text between added
+tokens (matched in the raw text, as in `hf_bpe`): the `Replace` normalizer
+turns each space into `▁`; a `Prepend` normalizer puts a `▁` before a
+non-empty segment; the pre-tokenizer, if any, is a `Split` on `" "`, which
+finds nothing once spaces are `▁`; so the whole segment is one word. Its
+characters are the first symbols; a character that is not a token becomes
+the `<0xXX>` tokens of its UTF-8 bytes (byte fallback), which no merge joins.
+
+**Accepted**: model `BPE` with `byte_fallback`, all 256 `<0xXX>` tokens and
+none of them in a merge, no dropout, subword prefix, word suffix or
+`ignore_merges`, no token with a raw space, no pair merged twice; normalizer
+`Replace(" " → "▁")`, alone or after `Prepend("▁")`; pre-tokenizer none or
+`Split(" ", MergedWithPrevious)`; added tokens as `hf_bpe` takes them, not
+normalized.
+
+**Cuts.** Between characters `a` and `b` that are not next to each other
+inside any token of the vocabulary, no merge can ever join symbols across:
+every symbol is a token, and one spanning the cut would contain `ab`. The
+pair at the cut never merges, and the crate's order restricted to one side
+is that side's own order, so counting the sides apart gives the same total.
+In these vocabularies no token has a letter before `▁`, so pieces are about
+a word each. A literal `▁` in the text is the same symbol as a space, so the
+tables here store `▁` as `' '` and the text needs no rewriting.
+*/
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde_json::Value;
+
+use super::hf_bpe::{self, FAMILY};
+use super::pretok_hf::{AddedTokens, Segment};
+use super::{Counter, Tokenizer, TokenizerInfo};
+
+/// An id no token has.
+const NONE: u32 = u32::MAX;
+
+/// SentencePiece's word-boundary mark, which the normalizer puts for spaces.
+const MARK: char = '\u{2581}';
+
+/// Pieces longer than this are counted without the cache: they rarely
+/// repeat, and the cache's memory stays bounded by its entry count.
+const CACHE_MAX_PIECE: usize = 64;
+
+/// Entries after which a counter's cache starts over (a few MB per thread).
+const CACHE_ENTRIES: usize = 1 << 17;
+
+/// The vocabulary and merges, as the counting loop reads them.
+struct Model {
+    /// Token id of each ASCII character (`' '` standing for `▁`), or NONE.
+    ascii: [u32; 128],
+    /// Token id of every other character that is a token.
+    chars: FxHashMap<char, u32>,
+    /// `(left id, right id)` → `(merge index, result id)`.
+    merges: FxHashMap<(u32, u32), (u32, u32)>,
+    /// Id of `<0xXX>` for each byte.
+    byte_ids: [u32; 256],
+    /// Bit `b` of `ascii_pairs[a]`: ASCII `a` then `b` occur inside a token.
+    ascii_pairs: [u128; 128],
+    /// The same for pairs with a non-ASCII character.
+    other_pairs: FxHashSet<(char, char)>,
+    /// A `Prepend("▁")` normalizer: each non-empty segment starts with `▁`.
+    prepend: bool,
+}
+
+/// `▁` and space are one symbol; the tables keep it as `' '`.
+#[inline]
+fn unify(c: char) -> char {
+    if c == MARK {
+        ' '
+    } else {
+        c
+    }
+}
+
+impl Model {
+    #[inline]
+    fn id_of(&self, c: char) -> u32 {
+        let c = unify(c);
+        if c.is_ascii() {
+            self.ascii[c as usize]
+        } else {
+            self.chars.get(&c).copied().unwrap_or(NONE)
+        }
+    }
+
+    /// Whether `a` then `b` occur inside some token (no cut between them).
+    #[inline]
+    fn joins(&self, a: char, b: char) -> bool {
+        let (a, b) = (unify(a), unify(b));
+        if a.is_ascii() && b.is_ascii() {
+            self.ascii_pairs[a as usize] >> (b as u32) & 1 != 0
+        } else {
+            self.other_pairs.contains(&(a, b))
+        }
+    }
+
+    /// Cuts `text` (one segment) into parts: pieces that no merge crosses,
+    /// and characters that are not tokens. `prefix`: the segment starts with
+    /// a `▁` that is not in `text` (a `Prepend` normalizer); it belongs to
+    /// the first piece.
+    fn cut<'t>(&self, text: &'t str, prefix: bool, mut on: impl FnMut(Part<'t>)) {
+        let mut start = 0;
+        let mut piece_prefix = prefix;
+        let mut prev = prefix.then_some(' ');
+        for (i, c) in text.char_indices() {
+            if self.id_of(c) == NONE {
+                if i > start || piece_prefix {
+                    on(Part::Piece(&text[start..i], piece_prefix));
+                }
+                on(Part::Bytes(c));
+                start = i + c.len_utf8();
+                piece_prefix = false;
+                prev = None;
+                continue;
+            }
+            if prev.is_some_and(|p| !self.joins(p, c)) {
+                if i > start || piece_prefix {
+                    on(Part::Piece(&text[start..i], piece_prefix));
+                }
+                start = i;
+                piece_prefix = false;
+            }
+            prev = Some(c);
+        }
+        if start < text.len() || piece_prefix {
+            on(Part::Piece(&text[start..], piece_prefix));
+        }
+    }
+}
+
+/// What [`Model::cut`] hands out.
+enum Part<'t> {
+    /// Text no merge crosses, after a `▁` not in the text if the flag is set.
+    Piece(&'t str, bool),
+    /// A character that is not a token: one `<0xXX>` token per byte.
+    Bytes(char),
+}
+
+/// The crate's merge loop over one piece's symbols, with its scratch space.
+#[derive(Default)]
+struct Merger {
+    ids: Vec<u32>,
+    /// Linked list over `ids`: the next live symbol, or NONE.
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    /// Candidate merges as `(merge index, left position)`: the smallest
+    /// comes first, so equal indices go leftmost first, as in the crate.
+    heap: BinaryHeap<Reverse<(u32, u32)>>,
+}
+
+impl Merger {
+    /// Merges `piece` (after a `▁` if `prefix`) and returns the live
+    /// symbols' positions in `self.ids` in order, through `self.next`.
+    fn run(&mut self, model: &Model, piece: &str, prefix: bool) {
+        self.ids.clear();
+        if prefix {
+            self.ids.push(model.ascii[b' ' as usize]);
+        }
+        self.ids.extend(piece.chars().map(|c| model.id_of(c)));
+        let n = self.ids.len();
+        self.next.clear();
+        self.next
+            .extend((1..=n as u32).map(|i| if i as usize == n { NONE } else { i }));
+        self.prev.clear();
+        self.prev
+            .extend((0..n as u32).map(|i| i.checked_sub(1).unwrap_or(NONE)));
+        self.heap.clear();
+        for i in 0..n.saturating_sub(1) {
+            if let Some(&(rank, _)) = model.merges.get(&(self.ids[i], self.ids[i + 1])) {
+                self.heap.push(Reverse((rank, i as u32)));
+            }
+        }
+        while let Some(Reverse((rank, pos))) = self.heap.pop() {
+            let pos = pos as usize;
+            let right = self.next[pos];
+            // A stale entry: the symbol was merged away, or its pair changed
+            // (a pair's index is unique, so an equal index is the same pair).
+            if self.ids[pos] == NONE || right == NONE {
+                continue;
+            }
+            let right = right as usize;
+            let Some(&(now, result)) = model.merges.get(&(self.ids[pos], self.ids[right])) else {
+                continue;
+            };
+            if now != rank {
+                continue;
+            }
+            self.ids[pos] = result;
+            self.ids[right] = NONE;
+            let after = self.next[right];
+            self.next[pos] = after;
+            if after != NONE {
+                self.prev[after as usize] = pos as u32;
+                self.push(model, pos, after as usize);
+            }
+            let before = self.prev[pos];
+            if before != NONE {
+                self.push(model, before as usize, pos);
+            }
+        }
+    }
+
+    fn push(&mut self, model: &Model, left: usize, right: usize) {
+        if let Some(&(rank, _)) = model.merges.get(&(self.ids[left], self.ids[right])) {
+            self.heap.push(Reverse((rank, left as u32)));
+        }
+    }
+
+    /// The ids left after [`Merger::run`], in order.
+    fn live(&self) -> impl Iterator<Item = u32> + '_ {
+        // The first symbol is never merged away (a merge keeps its left).
+        let first = (!self.ids.is_empty()).then_some(0);
+        std::iter::successors(first, |&i| {
+            let next = self.next[i as usize];
+            (next != NONE).then_some(next)
+        })
+        .map(|i| self.ids[i as usize])
+    }
+}
+
+/// A SentencePiece-style tokenizer.json counted by the engine.
+pub struct SpBpeTokenizer {
+    info: TokenizerInfo,
+    model: Arc<Model>,
+    added: Arc<AddedTokens>,
+}
+
+impl SpBpeTokenizer {
+    /// From a tokenizer.json's bytes; `Err` says why it is not eligible.
+    pub fn from_bytes(mut info: TokenizerInfo, data: &[u8]) -> Result<Self, String> {
+        let head = hf_bpe::read_head(data)?;
+        let prepend = sp_normalizer(&head.normalizer)?;
+        sp_pre_tokenizer(&head.pre_tokenizer)?;
+        head.model.check_plain_bpe()?;
+        if !head.model.byte_fallback {
+            return Err("no byte fallback".into());
+        }
+        if head.model.ignore_merges {
+            return Err("ignore_merges".into());
+        }
+        let added = hf_bpe::added_tokens(&head.added_tokens, true)?;
+        let tables = hf_bpe::read_tables(data)?;
+        let model = build(&tables, prepend)?;
+        info.vocab_size = tables.vocab.len();
+        info.family = FAMILY.to_string();
+        Ok(SpBpeTokenizer {
+            info,
+            model: Arc::new(model),
+            added: Arc::new(AddedTokens::new(&added)?),
+        })
+    }
+
+    /// Calls `f` with the ids of `segment` (text between added tokens).
+    fn encode_segment(&self, segment: &str, prefix: bool, merger: &mut Merger, out: &mut Vec<u32>) {
+        let model = &*self.model;
+        model.cut(segment, prefix, |part| match part {
+            Part::Piece(piece, prefix) => {
+                merger.run(model, piece, prefix);
+                out.extend(merger.live());
+            }
+            Part::Bytes(c) => {
+                let mut buf = [0u8; 4];
+                out.extend(
+                    c.encode_utf8(&mut buf)
+                        .bytes()
+                        .map(|b| model.byte_ids[b as usize]),
+                );
+            }
+        });
+    }
+}
+
+/// `Ok(true)` for `Sequence[Prepend("▁"), Replace(" " → "▁")]`, `Ok(false)`
+/// for the `Replace` alone.
+fn sp_normalizer(n: &Value) -> Result<bool, String> {
+    let is_replace = |v: &Value| {
+        hf_bpe::kind(v) == Some("Replace")
+            && v.pointer("/pattern/String").and_then(Value::as_str) == Some(" ")
+            && v.get("content").and_then(Value::as_str) == Some("\u{2581}")
+    };
+    let is_prepend = |v: &Value| {
+        hf_bpe::kind(v) == Some("Prepend")
+            && v.get("prepend").and_then(Value::as_str) == Some("\u{2581}")
+    };
+    if is_replace(n) {
+        return Ok(false);
+    }
+    match n
+        .get("normalizers")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+    {
+        Some([p, r]) if hf_bpe::kind(n) == Some("Sequence") && is_prepend(p) && is_replace(r) => {
+            Ok(true)
+        }
+        _ => Err("not a SentencePiece normalizer (Replace ' ' with '▁')".into()),
+    }
+}
+
+/// None, or a `Split` on `" "` (which finds nothing after the normalizer).
+fn sp_pre_tokenizer(p: &Value) -> Result<(), String> {
+    if p.is_null() {
+        return Ok(());
+    }
+    let split_on_space = hf_bpe::kind(p) == Some("Split")
+        && p.pointer("/pattern/String").and_then(Value::as_str) == Some(" ")
+        && p.get("behavior").and_then(Value::as_str) == Some("MergedWithPrevious")
+        && p.get("invert").and_then(Value::as_bool) == Some(false);
+    if split_on_space {
+        Ok(())
+    } else {
+        Err("a pre-tokenizer other than a split on spaces".into())
+    }
+}
+
+/// Whether `s` is a byte-fallback token, `<0xXX>`.
+fn byte_token(s: &str) -> Option<u8> {
+    let hex = s.strip_prefix("<0x")?.strip_suffix('>')?;
+    (hex.len() == 2).then(|| u8::from_str_radix(hex, 16).ok())?
+}
+
+fn build(tables: &hf_bpe::Tables, prepend: bool) -> Result<Model, String> {
+    let mut model = Model {
+        ascii: [NONE; 128],
+        chars: FxHashMap::default(),
+        merges: FxHashMap::default(),
+        byte_ids: [NONE; 256],
+        ascii_pairs: [0; 128],
+        other_pairs: FxHashSet::default(),
+        prepend,
+    };
+    for (token, &id) in &tables.vocab {
+        if let Some(b) = byte_token(token) {
+            model.byte_ids[b as usize] = id;
+            continue;
+        }
+        if token.contains(' ') {
+            // Unreachable (the normalizer leaves no space), and it would
+            // collide with `▁`, which the tables store as a space.
+            return Err(format!("token {token:?} has a raw space"));
+        }
+        let mut chars = token.chars().map(unify);
+        let first = chars.next();
+        match (first, chars.next()) {
+            (Some(c), None) if c.is_ascii() => model.ascii[c as usize] = id,
+            (Some(c), None) => {
+                model.chars.insert(c, id);
+            }
+            _ => {}
+        }
+        let mut prev = first;
+        for c in token.chars().map(unify).skip(1) {
+            let a = prev.expect("a token with a second character has a first");
+            if a.is_ascii() && c.is_ascii() {
+                model.ascii_pairs[a as usize] |= 1 << (c as u32);
+            } else {
+                model.other_pairs.insert((a, c));
+            }
+            prev = Some(c);
+        }
+    }
+    if model.byte_ids.contains(&NONE) {
+        return Err("a <0xXX> byte token is missing".into());
+    }
+    if model.ascii[b' ' as usize] == NONE {
+        return Err("'▁' is not a token".into());
+    }
+    let bytes: FxHashSet<u32> = model.byte_ids.iter().copied().collect();
+    model.merges.reserve(tables.merges.len());
+    for (k, m) in tables.merges.iter().enumerate() {
+        let (a, b) = m.parts().ok_or_else(|| format!("merge {k} is not `a b`"))?;
+        let id = |s: &str| {
+            tables
+                .vocab
+                .get(s)
+                .copied()
+                .ok_or_else(|| format!("merge {k}: {s:?} is not a token"))
+        };
+        let (left, right) = (id(a)?, id(b)?);
+        if bytes.contains(&left) || bytes.contains(&right) {
+            return Err(format!("merge {k} joins a byte token"));
+        }
+        let result = id(&format!("{a}{b}"))?;
+        if model
+            .merges
+            .insert((left, right), (k as u32, result))
+            .is_some()
+        {
+            return Err(format!("the pair of merge {k} is merged twice"));
+        }
+    }
+    Ok(model)
+}
+
+/// One thread's counter: the model, a piece → count cache and scratch space.
+struct SpBpeCounter {
+    model: Arc<Model>,
+    added: Arc<AddedTokens>,
+    cache: FxHashMap<Box<str>, u32>,
+    merger: Merger,
+}
+
+impl SpBpeCounter {
+    fn piece(&mut self, piece: &str, prefix: bool) -> u64 {
+        let cacheable = !prefix && piece.len() <= CACHE_MAX_PIECE;
+        if cacheable {
+            if let Some(&n) = self.cache.get(piece) {
+                return n as u64;
+            }
+        }
+        self.merger.run(&self.model, piece, prefix);
+        let n = self.merger.live().count() as u32;
+        if cacheable {
+            if self.cache.len() >= CACHE_ENTRIES {
+                self.cache.clear();
+            }
+            self.cache.insert(piece.into(), n);
+        }
+        n as u64
+    }
+
+    /// Tokens of `text`; `at_start`: the first segment starts the input (a
+    /// `Prepend` applies to it).
+    fn count_from(&mut self, text: &str, at_start: bool) -> u64 {
+        let added = Arc::clone(&self.added);
+        let model = Arc::clone(&self.model);
+        let mut total = 0;
+        added.for_each_segment(text, |s| match s {
+            Segment::Added(_) => total += 1,
+            Segment::Text(t) => {
+                // A continuation's first segment, if the text starts with
+                // it, was cut from the middle of one: no `▁` goes before it.
+                let prefix = model.prepend && (at_start || t.as_ptr() != text.as_ptr());
+                model.cut(t, prefix, |part| match part {
+                    Part::Piece(p, prefix) => total += self.piece(p, prefix),
+                    Part::Bytes(c) => total += c.len_utf8() as u64,
+                });
+            }
+        });
+        total
+    }
+}
+
+impl Counter for SpBpeCounter {
+    fn count(&mut self, text: &str) -> u64 {
+        self.count_from(text, true)
+    }
+
+    fn count_continuation(&mut self, text: &str) -> u64 {
+        self.count_from(text, false)
+    }
+}
+
+impl Tokenizer for SpBpeTokenizer {
+    fn info(&self) -> &TokenizerInfo {
+        &self.info
+    }
+
+    fn counter(&self) -> Box<dyn Counter> {
+        Box::new(SpBpeCounter {
+            model: Arc::clone(&self.model),
+            added: Arc::clone(&self.added),
+            cache: FxHashMap::default(),
+            merger: Merger::default(),
+        })
+    }
+
+    fn encode(&self, text: &str) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut merger = Merger::default();
+        self.added.for_each_segment(text, |s| match s {
+            Segment::Added(id) => out.push(id),
+            Segment::Text(t) => self.encode_segment(t, self.model.prepend, &mut merger, &mut out),
+        });
+        out
+    }
+}
