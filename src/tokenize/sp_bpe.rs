@@ -383,6 +383,7 @@ fn build(tables: &hf_bpe::Tables, prepend: bool) -> Result<Model, String> {
     }
     let bytes: FxHashSet<u32> = model.byte_ids.iter().copied().collect();
     model.merges.reserve(tables.merges.len());
+    let mut joined = String::new();
     for (k, m) in tables.merges.iter().enumerate() {
         let (a, b) = m.parts().ok_or_else(|| format!("merge {k} is not `a b`"))?;
         let id = |s: &str| {
@@ -396,7 +397,10 @@ fn build(tables: &hf_bpe::Tables, prepend: bool) -> Result<Model, String> {
         if bytes.contains(&left) || bytes.contains(&right) {
             return Err(format!("merge {k} joins a byte token"));
         }
-        let result = id(&format!("{a}{b}"))?;
+        joined.clear();
+        joined.push_str(a);
+        joined.push_str(b);
+        let result = id(&joined)?;
         if model
             .merges
             .insert((left, right), (k as u32, result))
