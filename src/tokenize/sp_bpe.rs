@@ -329,10 +329,14 @@ fn sp_pre_tokenizer(p: &Value) -> Result<(), String> {
     }
 }
 
-/// Whether `s` is a byte-fallback token, `<0xXX>`.
+/// The byte of a byte-fallback token, `<0xXX>` with upper-case digits: the
+/// crate looks them up as `format!("<{b:#04X}>")`, so `<0x0a>` is not one.
 fn byte_token(s: &str) -> Option<u8> {
     let hex = s.strip_prefix("<0x")?.strip_suffix('>')?;
-    (hex.len() == 2).then(|| u8::from_str_radix(hex, 16).ok())?
+    let upper = hex
+        .bytes()
+        .all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(&c));
+    (hex.len() == 2 && upper).then(|| u8::from_str_radix(hex, 16).ok())?
 }
 
 fn build(tables: &hf_bpe::Tables, prepend: bool) -> Result<Model, String> {
@@ -346,9 +350,10 @@ fn build(tables: &hf_bpe::Tables, prepend: bool) -> Result<Model, String> {
         prepend,
     };
     for (token, &id) in &tables.vocab {
+        // A byte token's own characters still count as pairs below: text
+        // spelling `<0x41>` may be merged into it like any other token.
         if let Some(b) = byte_token(token) {
             model.byte_ids[b as usize] = id;
-            continue;
         }
         if token.contains(' ') {
             // Unreachable (the normalizer leaves no space), and it would
@@ -493,5 +498,108 @@ impl Tokenizer for SpBpeTokenizer {
             Segment::Text(t) => self.encode_segment(t, self.model.prepend, &mut merger, &mut out),
         });
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn info() -> TokenizerInfo {
+        TokenizerInfo {
+            name: "toy".into(),
+            family: String::new(),
+            source: "test".into(),
+            sha256: String::new(),
+            vocab_size: 0,
+        }
+    }
+
+    /// A SentencePiece-style file: ▁ a b c, ab, ▁ab, abc (two merges make
+    /// it; the first listed wins), the 256 byte tokens, and `<s>` added.
+    fn toy(prepend: bool, extra_vocab: &[&str]) -> Vec<u8> {
+        let mut vocab = serde_json::Map::new();
+        let words = [
+            "<s>",
+            "\u{2581}",
+            "a",
+            "b",
+            "c",
+            "ab",
+            "bc",
+            "\u{2581}ab",
+            "abc",
+        ];
+        for w in words.iter().chain(extra_vocab) {
+            let id = vocab.len();
+            vocab.insert(w.to_string(), json!(id));
+        }
+        for b in 0..=255u8 {
+            let id = vocab.len();
+            vocab.insert(format!("<0x{b:02X}>"), json!(id));
+        }
+        let replace = json!({"type": "Replace", "pattern": {"String": " "}, "content": "\u{2581}"});
+        let normalizer = if prepend {
+            json!({"type": "Sequence", "normalizers": [
+                {"type": "Prepend", "prepend": "\u{2581}"}, replace]})
+        } else {
+            replace
+        };
+        let file = json!({
+            "added_tokens": [{"id": 0, "content": "<s>", "single_word": false, "lstrip": false,
+                              "rstrip": false, "normalized": false, "special": true}],
+            "normalizer": normalizer,
+            "pre_tokenizer": null,
+            "model": {"type": "BPE", "byte_fallback": true, "fuse_unk": true, "vocab": vocab,
+                      "merges": [["a", "b"], ["b", "c"], ["\u{2581}", "ab"], ["ab", "c"], ["a", "bc"]]},
+        });
+        serde_json::to_vec(&file).unwrap()
+    }
+
+    #[test]
+    fn counts_follow_the_merge_list_with_byte_fallback_and_prefix() {
+        let t = SpBpeTokenizer::from_bytes(info(), &toy(false, &[])).unwrap();
+        let mut c = t.counter();
+        // "abc": a b c -> ab c -> abc (ab is merge 0, ab+c merge 3).
+        assert_eq!(t.encode("abc"), [8]);
+        // " ab" is "▁ab"; a literal ▁ is the same symbol as a space.
+        assert_eq!(t.encode(" ab"), t.encode("\u{2581}ab"));
+        assert_eq!(c.count(" ab"), 1);
+        // "é" is no token: its two UTF-8 bytes are; "ca" cannot merge.
+        assert_eq!(c.count("cé a"), 1 + 2 + 2);
+        assert_eq!(c.count("<s>abc<s>"), 3);
+        let p = SpBpeTokenizer::from_bytes(info(), &toy(true, &[])).unwrap();
+        let mut c = p.counter();
+        // A ▁ before each non-empty segment, including after an added token,
+        // but not before a continuation's first segment.
+        assert_eq!(p.encode("ab<s>ab"), [7, 0, 7]);
+        assert_eq!(c.count("ab<s>ab"), 3);
+        assert_eq!(c.count_continuation("ab<s>ab"), 3);
+        assert_eq!(c.count_continuation("c<s>ab"), 3);
+        assert_eq!(c.count("c<s>ab"), 4);
+    }
+
+    #[test]
+    fn files_the_loop_does_not_mean_are_turned_down() {
+        // A raw space in a token would collide with ▁.
+        let spaced = SpBpeTokenizer::from_bytes(info(), &toy(false, &["a b"]));
+        assert!(spaced.err().unwrap().contains("raw space"));
+        // A different normalizer.
+        let text = String::from_utf8(toy(false, &[])).unwrap();
+        let nfc = text.replacen(r#""type":"Replace""#, r#""type":"NFC""#, 1);
+        assert!(SpBpeTokenizer::from_bytes(info(), nfc.as_bytes()).is_err());
+        // No byte fallback.
+        let no_fallback = text.replacen(r#""byte_fallback":true"#, r#""byte_fallback":false"#, 1);
+        assert!(SpBpeTokenizer::from_bytes(info(), no_fallback.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn byte_tokens_are_upper_case_hex() {
+        assert_eq!(byte_token("<0x0A>"), Some(10));
+        assert_eq!(byte_token("<0xFF>"), Some(255));
+        assert_eq!(byte_token("<0x0a>"), None);
+        assert_eq!(byte_token("<0x0A"), None);
+        assert_eq!(byte_token("<0x123>"), None);
     }
 }
