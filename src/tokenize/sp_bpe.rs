@@ -43,6 +43,7 @@ use std::sync::Arc;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 
+use super::hash::{hash_bytes, pack};
 use super::hf_bpe::{self, FAMILY};
 use super::pretok_hf::{AddedTokens, Segment};
 use super::{Counter, Tokenizer, TokenizerInfo};
@@ -57,8 +58,9 @@ const MARK: char = '\u{2581}';
 /// repeat, and the cache's memory stays bounded by its entry count.
 const CACHE_MAX_PIECE: usize = 64;
 
-/// Entries after which a counter's cache starts over (a few MB per thread).
-const CACHE_ENTRIES: usize = 1 << 17;
+/// Entries after which a counter's cache of pieces over
+/// [`ShortPieces::MAX`] bytes starts over.
+const CACHE_ENTRIES: usize = 1 << 16;
 
 /// The vocabulary and merges, as the counting loop reads them.
 struct Model {
@@ -417,29 +419,87 @@ fn build(tables: &hf_bpe::Tables, prepend: bool) -> Result<Model, String> {
     Ok(model)
 }
 
-/// One thread's counter: the model, a piece → count cache and scratch space.
+/// Pieces of up to [`Self::MAX`] bytes (most pieces are a word and its
+/// space: 28 M pieces in the 120 MB tree, 4.3 bytes on average) → token
+/// count, direct-mapped: a slot holds the piece as two words, its length and
+/// its count, so a lookup is one cache line and two compares, no `memcmp`
+/// or pointer chase as in a `HashMap<Box<str>, u32>`. Measured on the tree
+/// with gemma3, one thread, three alternating runs: 47–50 MB/s with only the
+/// map, 50–55 with 2^16 slots, 56–59 with 2^18.
+struct ShortPieces {
+    /// `[low word, high word, len | count << 32]`; length 0 is empty.
+    slots: Vec<[u64; 3]>,
+}
+
+impl ShortPieces {
+    const MAX: usize = 16;
+    /// 2^18 slots of 24 bytes: 6 MiB per thread, allocated zeroed (pages
+    /// the corpus never reaches are never touched).
+    const SLOTS: usize = 1 << 18;
+
+    fn new() -> Self {
+        ShortPieces {
+            slots: vec![[0; 3]; Self::SLOTS],
+        }
+    }
+
+    /// The slot of `piece` (at most [`Self::MAX`] bytes) and what it holds
+    /// when it holds this piece.
+    #[inline]
+    fn key(piece: &[u8]) -> (usize, [u64; 2]) {
+        let (low, high) = piece.split_at(piece.len().min(8));
+        let words = [pack(low), pack(high)];
+        let slot = hash_bytes(piece) as usize & (Self::SLOTS - 1);
+        (slot, words)
+    }
+
+    #[inline]
+    fn get(&self, piece: &[u8]) -> Option<u32> {
+        let (slot, words) = Self::key(piece);
+        let [low, high, meta] = self.slots[slot];
+        (low == words[0] && high == words[1] && meta as u32 == piece.len() as u32)
+            .then_some((meta >> 32) as u32)
+    }
+
+    fn put(&mut self, piece: &[u8], count: u32) {
+        let (slot, [low, high]) = Self::key(piece);
+        self.slots[slot] = [low, high, piece.len() as u64 | (count as u64) << 32];
+    }
+}
+
+/// One thread's counter: the model, piece → count caches and scratch space.
 struct SpBpeCounter {
     model: Arc<Model>,
     added: Arc<AddedTokens>,
-    cache: FxHashMap<Box<str>, u32>,
+    short: ShortPieces,
+    /// Pieces of 17..=64 bytes.
+    long: FxHashMap<Box<str>, u32>,
     merger: Merger,
 }
 
 impl SpBpeCounter {
     fn piece(&mut self, piece: &str, prefix: bool) -> u64 {
-        let cacheable = !prefix && piece.len() <= CACHE_MAX_PIECE;
-        if cacheable {
-            if let Some(&n) = self.cache.get(piece) {
+        let bytes = piece.as_bytes();
+        let short = !prefix && bytes.len() <= ShortPieces::MAX;
+        let long = !prefix && !short && bytes.len() <= CACHE_MAX_PIECE;
+        if short {
+            if let Some(n) = self.short.get(bytes) {
+                return n as u64;
+            }
+        } else if long {
+            if let Some(&n) = self.long.get(piece) {
                 return n as u64;
             }
         }
         self.merger.run(&self.model, piece, prefix);
         let n = self.merger.live().count() as u32;
-        if cacheable {
-            if self.cache.len() >= CACHE_ENTRIES {
-                self.cache.clear();
+        if short {
+            self.short.put(bytes, n);
+        } else if long {
+            if self.long.len() >= CACHE_ENTRIES {
+                self.long.clear();
             }
-            self.cache.insert(piece.into(), n);
+            self.long.insert(piece.into(), n);
         }
         n as u64
     }
@@ -485,7 +545,8 @@ impl Tokenizer for SpBpeTokenizer {
         Box::new(SpBpeCounter {
             model: Arc::clone(&self.model),
             added: Arc::clone(&self.added),
-            cache: FxHashMap::default(),
+            short: ShortPieces::new(),
+            long: FxHashMap::default(),
             merger: Merger::default(),
         })
     }
