@@ -4,7 +4,8 @@ Hugging Face `tokenizer.json` files, counted through the `tokenizers` crate
 finds the file eligible for one of our engines: `hf_bpe` (byte-level BPE
 that reduces to ranks and a split: DeepSeek V3/V4, Qwen 3, claude-legacy)
 or `sp_bpe` (SentencePiece-style BPE with byte fallback: Gemma 3,
-Mistral 7B v0.1). What stays here: WordPiece (bert), and files such as
+Mistral 7B v0.1, and files that spell spaces with a `Metaspace`
+pre-tokenizer instead). What stays here: WordPiece (bert), and files such as
 `llama3-hf` whose every split of a token is a merge but that are byte-level.
 
 Counting rule: `encode(text, add_special_tokens = false)`, with the file's

@@ -19,12 +19,19 @@ finds nothing once spaces are `▁`; so the whole segment is one word. Its
 characters are the first symbols; a character that is not a token becomes
 the `<0xXX>` tokens of its UTF-8 bytes (byte fallback), which no merge joins.
 
+The newer spelling of the same files has no normalizer and a `Metaspace`
+pre-tokenizer instead (Mistral 7B v0.3, recent Llama 2 conversions): it too
+turns spaces into `▁`, and puts a `▁` before a segment that does not start
+with one: every segment (`prepend_scheme: always`), only the one that starts
+the input (`first`), or none (`never`). With `split: true` it also cuts the
+segment before each `▁`, so no merge crosses a word start.
+
 **Accepted**: model `BPE` with `byte_fallback`, all 256 `<0xXX>` tokens and
 none of them in a merge, no dropout, subword prefix, word suffix or
-`ignore_merges`, no token with a raw space, no pair merged twice; normalizer
-`Replace(" " → "▁")`, alone or after `Prepend("▁")`; pre-tokenizer none or
-`Split(" ", MergedWithPrevious)`; added tokens as `hf_bpe` takes them, not
-normalized.
+`ignore_merges`, no token with a raw space, no pair merged twice; either the
+normalizer `Replace(" " → "▁")`, alone or after `Prepend("▁")`, with no
+pre-tokenizer or `Split(" ", MergedWithPrevious)`, or no normalizer and a
+`Metaspace` with `▁`; added tokens as `hf_bpe` takes them, not normalized.
 
 **Cuts.** Between characters `a` and `b` that are not next to each other
 inside any token of the vocabulary, no merge can ever join symbols across:
@@ -76,8 +83,30 @@ struct Model {
     ascii_pairs: [u128; 128],
     /// The same for pairs with a non-ASCII character.
     other_pairs: FxHashSet<(char, char)>,
-    /// A `Prepend("▁")` normalizer: each non-empty segment starts with `▁`.
-    prepend: bool,
+    /// Which segments start with a `▁` that is not in the text.
+    prefix: Prefix,
+    /// `Metaspace` with `split`: a cut before every `▁` (or space).
+    split_words: bool,
+}
+
+/// Which segments (text between added tokens) get a `▁` in front.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Prefix {
+    Never,
+    /// A `Prepend("▁")` normalizer: every non-empty segment, even one that
+    /// starts with a space (it then starts with two `▁`).
+    Prepend,
+    /// `Metaspace` `always`: every segment that does not start with `▁`.
+    Always,
+    /// `Metaspace` `first`: the segment at the very start of the input,
+    /// unless it starts with `▁`.
+    First,
+}
+
+/// How the file spells its spaces: the normalizer and pre-tokenizer pair.
+struct Spaces {
+    prefix: Prefix,
+    split_words: bool,
 }
 
 /// `▁` and space are one symbol; the tables keep it as `' '`.
@@ -91,6 +120,22 @@ fn unify(c: char) -> char {
 }
 
 impl Model {
+    /// Whether `segment`, a part of `text` (the whole input when
+    /// `at_start`, else a continuation cut from its middle), gets a `▁`.
+    fn prefix_for(&self, text: &str, segment: &str, at_start: bool) -> bool {
+        // A continuation's first segment, if the text starts with it, was
+        // cut from the middle of one.
+        let starts_segment = at_start || segment.as_ptr() != text.as_ptr();
+        let starts_input = at_start && segment.as_ptr() == text.as_ptr();
+        let has_mark = segment.starts_with([' ', MARK]);
+        match self.prefix {
+            Prefix::Never => false,
+            Prefix::Prepend => starts_segment,
+            Prefix::Always => starts_segment && !has_mark,
+            Prefix::First => starts_input && !has_mark,
+        }
+    }
+
     #[inline]
     fn id_of(&self, c: char) -> u32 {
         let c = unify(c);
@@ -131,7 +176,8 @@ impl Model {
                 prev = None;
                 continue;
             }
-            if prev.is_some_and(|p| !self.joins(p, c)) {
+            let word_start = self.split_words && unify(c) == ' ';
+            if prev.is_some_and(|p| word_start || !self.joins(p, c)) {
                 if i > start || piece_prefix {
                     on(Part::Piece(&text[start..i], piece_prefix));
                 }
@@ -247,8 +293,7 @@ impl SpBpeTokenizer {
     /// From a tokenizer.json's bytes; `Err` says why it is not eligible.
     pub fn from_bytes(mut info: TokenizerInfo, data: &[u8]) -> Result<Self, String> {
         let head = hf_bpe::read_head(data)?;
-        let prepend = sp_normalizer(&head.normalizer)?;
-        sp_pre_tokenizer(&head.pre_tokenizer)?;
+        let spaces = spaces(&head.normalizer, &head.pre_tokenizer)?;
         head.model.check_plain_bpe()?;
         if !head.model.byte_fallback {
             return Err("no byte fallback".into());
@@ -258,7 +303,7 @@ impl SpBpeTokenizer {
         }
         let added = hf_bpe::added_tokens(&head.added_tokens, true)?;
         let tables = hf_bpe::read_tables(data)?;
-        let model = build(&tables, prepend)?;
+        let model = build(&tables, spaces)?;
         info.vocab_size = tables.vocab.len();
         info.family = FAMILY.to_string();
         Ok(SpBpeTokenizer {
@@ -286,6 +331,47 @@ impl SpBpeTokenizer {
             }
         });
     }
+}
+
+/// The normalizer and pre-tokenizer, if they are one of the accepted pairs.
+fn spaces(normalizer: &Value, pre_tokenizer: &Value) -> Result<Spaces, String> {
+    if normalizer.is_null() {
+        return metaspace(pre_tokenizer);
+    }
+    let prepend = sp_normalizer(normalizer)?;
+    sp_pre_tokenizer(pre_tokenizer)?;
+    Ok(Spaces {
+        prefix: if prepend {
+            Prefix::Prepend
+        } else {
+            Prefix::Never
+        },
+        split_words: false,
+    })
+}
+
+/// A `Metaspace` pre-tokenizer with `▁`, read as the crate reads it:
+/// `prepend_scheme` defaults to `always`, an older `add_prefix_space: false`
+/// means `never`, and `split` defaults to true.
+fn metaspace(p: &Value) -> Result<Spaces, String> {
+    if hf_bpe::kind(p) != Some("Metaspace")
+        || p.get("replacement").and_then(Value::as_str) != Some("\u{2581}")
+    {
+        return Err("neither a SentencePiece normalizer nor a Metaspace with '▁'".into());
+    }
+    let scheme = p.get("prepend_scheme").and_then(Value::as_str);
+    let prefix = match (scheme, p.get("add_prefix_space").and_then(Value::as_bool)) {
+        (None | Some("never"), Some(false)) | (Some("never"), _) => Prefix::Never,
+        (_, Some(false)) => return Err("add_prefix_space contradicts prepend_scheme".into()),
+        (None | Some("always"), _) => Prefix::Always,
+        (Some("first"), _) => Prefix::First,
+        (Some(other), _) => return Err(format!("prepend_scheme {other:?}")),
+    };
+    let split_words = p.get("split").and_then(Value::as_bool).unwrap_or(true);
+    Ok(Spaces {
+        prefix,
+        split_words,
+    })
 }
 
 /// `Ok(true)` for `Sequence[Prepend("▁"), Replace(" " → "▁")]`, `Ok(false)`
@@ -341,7 +427,7 @@ fn byte_token(s: &str) -> Option<u8> {
     (hex.len() == 2 && upper).then(|| u8::from_str_radix(hex, 16).ok())?
 }
 
-fn build(tables: &hf_bpe::Tables, prepend: bool) -> Result<Model, String> {
+fn build(tables: &hf_bpe::Tables, spaces: Spaces) -> Result<Model, String> {
     let mut model = Model {
         ascii: [NONE; 128],
         chars: FxHashMap::default(),
@@ -349,7 +435,8 @@ fn build(tables: &hf_bpe::Tables, prepend: bool) -> Result<Model, String> {
         byte_ids: [NONE; 256],
         ascii_pairs: [0; 128],
         other_pairs: FxHashSet::default(),
-        prepend,
+        prefix: spaces.prefix,
+        split_words: spaces.split_words,
     };
     for (token, &id) in &tables.vocab {
         // A byte token's own characters still count as pairs below: text
@@ -513,9 +600,7 @@ impl SpBpeCounter {
         added.for_each_segment(text, |s| match s {
             Segment::Added(_) => total += 1,
             Segment::Text(t) => {
-                // A continuation's first segment, if the text starts with
-                // it, was cut from the middle of one: no `▁` goes before it.
-                let prefix = model.prepend && (at_start || t.as_ptr() != text.as_ptr());
+                let prefix = model.prefix_for(text, t, at_start);
                 model.cut(t, prefix, |part| match part {
                     Part::Piece(p, prefix) => total += self.piece(p, prefix),
                     Part::Bytes(c) => total += c.len_utf8() as u64,
@@ -556,7 +641,10 @@ impl Tokenizer for SpBpeTokenizer {
         let mut merger = Merger::default();
         self.added.for_each_segment(text, |s| match s {
             Segment::Added(id) => out.push(id),
-            Segment::Text(t) => self.encode_segment(t, self.model.prepend, &mut merger, &mut out),
+            Segment::Text(t) => {
+                let prefix = self.model.prefix_for(text, t, true);
+                self.encode_segment(t, prefix, &mut merger, &mut out)
+            }
         });
         out
     }
