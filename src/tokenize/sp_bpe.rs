@@ -159,8 +159,8 @@ impl Model {
 
     /// Cuts `text` (one segment) into parts: pieces that no merge crosses,
     /// and characters that are not tokens. `prefix`: the segment starts with
-    /// a `▁` that is not in `text` (a `Prepend` normalizer); it belongs to
-    /// the first piece.
+    /// a `▁` that is not in `text` (see [`Prefix`]); it belongs to the first
+    /// piece.
     fn cut<'t>(&self, text: &'t str, prefix: bool, mut on: impl FnMut(Part<'t>)) {
         let mut start = 0;
         let mut piece_prefix = prefix;
