@@ -5,8 +5,9 @@ finds the file eligible for one of our engines: `hf_bpe` (byte-level BPE
 that reduces to ranks and a split: DeepSeek V3/V4, Qwen 3, claude-legacy)
 or `sp_bpe` (SentencePiece-style BPE with byte fallback: Gemma 3,
 Mistral 7B v0.1, and files that spell spaces with a `Metaspace`
-pre-tokenizer instead). What stays here: WordPiece (bert), and files such as
-`llama3-hf` whose every split of a token is a merge but that are byte-level.
+pre-tokenizer instead) or `wordpiece` (BERT's normalizer, pre-tokenizer and
+WordPiece model). What stays here: files such as `llama3-hf`, byte-level
+but with every split of a token as a merge, and anything else.
 
 Counting rule: `encode(text, add_special_tokens = false)`, with the file's
 padding and truncation switched off (some files pad and truncate every input
@@ -40,6 +41,7 @@ use serde_json::Value;
 
 use super::hf_bpe::HfBpeTokenizer;
 use super::sp_bpe::SpBpeTokenizer;
+use super::wordpiece::WordPieceTokenizer;
 use super::{chunk, Counter, SharedTokenizer, Tokenizer, TokenizerInfo};
 
 /// Size after which a counter cuts a text at the next exact-safe cut before
@@ -86,14 +88,17 @@ impl HfTokenizer {
     }
 }
 
-/// A tokenizer.json ready to count: through our engines when `hf_bpe` or
-/// `sp_bpe` finds the file eligible (family `huggingface (engine)`),
+/// A tokenizer.json ready to count: through our engines when `hf_bpe`,
+/// `sp_bpe` or `wordpiece` finds the file eligible (family `huggingface (engine)`),
 /// otherwise through the `tokenizers` crate (family `huggingface`).
 pub fn build(info: TokenizerInfo, data: &[u8], path: &str) -> Result<SharedTokenizer, String> {
     if let Ok(engine) = HfBpeTokenizer::from_bytes(info.clone(), data) {
         return Ok(Arc::new(engine));
     }
     if let Ok(engine) = SpBpeTokenizer::from_bytes(info.clone(), data) {
+        return Ok(Arc::new(engine));
+    }
+    if let Ok(engine) = WordPieceTokenizer::from_bytes(info.clone(), data) {
         return Ok(Arc::new(engine));
     }
     HfTokenizer::from_bytes(info, data, path).map(HfTokenizer::shared)

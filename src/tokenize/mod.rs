@@ -33,6 +33,7 @@ pub mod sp_bpe;
 pub mod tekken;
 pub mod tiktoken_file;
 mod unicode_class;
+pub mod wordpiece;
 
 pub use listing::{list, render_table, TokenizerListing};
 pub use registry::TokenizerDir;
