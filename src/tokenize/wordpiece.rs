@@ -392,3 +392,60 @@ impl Tokenizer for WordPieceTokenizer {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn toy(normalizer: serde_json::Value) -> Vec<u8> {
+        let vocab: serde_json::Map<String, serde_json::Value> = [
+            "[UNK]", "[CLS]", "un", "##aff", "##able", "cafe", "!", "中", "a", "##b",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.to_string(), json!(i)))
+        .collect();
+        serde_json::to_vec(&json!({
+            "added_tokens": [{"id": 1, "content": "[CLS]", "single_word": false, "lstrip": false,
+                              "rstrip": false, "normalized": false, "special": true}],
+            "normalizer": normalizer,
+            "pre_tokenizer": {"type": "BertPreTokenizer"},
+            "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                      "max_input_chars_per_word": 5, "vocab": vocab},
+        }))
+        .unwrap()
+    }
+
+    fn info() -> TokenizerInfo {
+        TokenizerInfo {
+            name: "toy".into(),
+            family: String::new(),
+            source: "test".into(),
+            sha256: String::new(),
+            vocab_size: 0,
+        }
+    }
+
+    #[test]
+    fn words_are_normalized_split_and_matched_longest_first() {
+        let bert = json!({"type": "BertNormalizer", "clean_text": true,
+                          "handle_chinese_chars": true, "strip_accents": null, "lowercase": true});
+        let t = WordPieceTokenizer::from_bytes(info(), &toy(bert)).unwrap();
+        // "un" "##aff" "##able" is over 5 characters: one [UNK].
+        assert_eq!(t.encode("unaffable"), [0]);
+        assert_eq!(t.encode("[CLS]unaff"), [1, 2, 3]);
+        // Lowercased, accent stripped, punctuation on its own, an ideograph
+        // padded into its own word, a control character dropped.
+        assert_eq!(t.encode("CAFÉ!中ab\u{1}"), [5, 6, 7, 8, 9]);
+        // Stuck after "a": the whole word is [UNK].
+        assert_eq!(t.encode("ax"), [0]);
+        assert_eq!(t.counter().count("CAFÉ! ax"), 3);
+    }
+
+    #[test]
+    fn other_normalizers_are_turned_down() {
+        let nfc = json!({"type": "NFC"});
+        assert!(WordPieceTokenizer::from_bytes(info(), &toy(nfc)).is_err());
+    }
+}
