@@ -278,16 +278,7 @@ impl Tokenizer for HfTokenizer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn info() -> TokenizerInfo {
-        TokenizerInfo {
-            name: "toy".into(),
-            family: "huggingface".into(),
-            source: "test".into(),
-            sha256: String::new(),
-            vocab_size: 0,
-        }
-    }
+    use crate::tokenize::toy_info as info;
 
     /// A SentencePiece-style toy: `Prepend("▁")` + spaces to `▁`, no
     /// pre-tokenizer, BPE that knows `▁a`, `▁b` and `\n`; padding on.

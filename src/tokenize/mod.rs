@@ -91,6 +91,18 @@ pub struct TokenizerInfo {
 
 pub type SharedTokenizer = Arc<dyn Tokenizer>;
 
+/// A `TokenizerInfo` for a toy tokenizer built in a unit test.
+#[cfg(test)]
+pub(crate) fn toy_info() -> TokenizerInfo {
+    TokenizerInfo {
+        name: "toy".into(),
+        family: "huggingface".into(),
+        source: "test".into(),
+        sha256: String::new(),
+        vocab_size: 0,
+    }
+}
+
 /// Why a tokenizer could not be made available. These are usage or
 /// configuration errors: the audit cannot start without the tokenizer.
 #[derive(Debug, thiserror::Error)]

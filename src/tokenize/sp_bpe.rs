@@ -653,17 +653,8 @@ impl Tokenizer for SpBpeTokenizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tokenize::toy_info as info;
     use serde_json::json;
-
-    fn info() -> TokenizerInfo {
-        TokenizerInfo {
-            name: "toy".into(),
-            family: String::new(),
-            source: "test".into(),
-            sha256: String::new(),
-            vocab_size: 0,
-        }
-    }
 
     /// A SentencePiece-style file: ▁ a b c, ab, ▁ab, abc (two merges make
     /// it; the first listed wins), the 256 byte tokens, and `<s>` added.

@@ -396,6 +396,7 @@ impl Tokenizer for WordPieceTokenizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tokenize::toy_info as info;
     use serde_json::json;
 
     fn toy(normalizer: serde_json::Value) -> Vec<u8> {
@@ -415,16 +416,6 @@ mod tests {
                       "max_input_chars_per_word": 5, "vocab": vocab},
         }))
         .unwrap()
-    }
-
-    fn info() -> TokenizerInfo {
-        TokenizerInfo {
-            name: "toy".into(),
-            family: String::new(),
-            source: "test".into(),
-            sha256: String::new(),
-            vocab_size: 0,
-        }
     }
 
     #[test]
