@@ -320,15 +320,18 @@ impl PieceSink for &mut Sum<'_> {
 ///
 /// A slot is eight words: the piece's hash, `len | count << 32`, then the
 /// piece as six little-endian words. The all-zero slot has length 0, which
-/// no cached piece has (pieces of one or two bytes never reach the cache).
+/// no cached piece has (empty pieces are never cached).
 /// Comparing words instead of bytes avoids a libc `memcmp` call, which was
 /// 11% of an early profile.
-struct PieceCache {
+///
+/// The SentencePiece and WordPiece engines (`sp_bpe`, `wordpiece`) keep
+/// their pieces and words in one too, larger.
+pub(super) struct PieceCache {
     slots: Vec<[u64; 8]>,
 }
 
 impl PieceCache {
-    const MAX_KEY: usize = 48;
+    pub(super) const MAX_KEY: usize = 48;
     /// 2^12 slots = 256 KiB per thread. Since [`ShortCache`] took the
     /// pieces of up to 24 bytes, only pieces of 25..=48 bytes come here
     /// (46 k of 11.4 M cacheable pieces in 80 MB of the corpus). Before
@@ -337,14 +340,23 @@ impl PieceCache {
     const SLOTS: usize = 1 << 12;
 
     fn new() -> Self {
+        Self::with_slots(Self::SLOTS)
+    }
+
+    /// A cache of `slots` slots (a power of two) of 64 bytes, allocated
+    /// zeroed: pages no piece reaches are never touched.
+    pub(super) fn with_slots(slots: usize) -> Self {
+        assert!(slots.is_power_of_two(), "{slots} slots");
         PieceCache {
-            slots: vec![[0; 8]; Self::SLOTS],
+            slots: vec![[0; 8]; slots],
         }
     }
 
+    /// `piece`'s count, if its slot holds it (`hash` is `hash_bytes(piece)`,
+    /// `piece` at most [`Self::MAX_KEY`] bytes).
     #[inline]
-    fn get(&self, hash: u64, piece: &[u8]) -> Option<u32> {
-        let slot = &self.slots[hash as usize & (Self::SLOTS - 1)];
+    pub(super) fn get(&self, hash: u64, piece: &[u8]) -> Option<u32> {
+        let slot = &self.slots[hash as usize & (self.slots.len() - 1)];
         if slot[0] != hash || slot[1] as u32 as usize != piece.len() {
             return None;
         }
@@ -357,8 +369,9 @@ impl PieceCache {
     }
 
     #[inline]
-    fn put(&mut self, hash: u64, piece: &[u8], count: u32) {
-        let slot = &mut self.slots[hash as usize & (Self::SLOTS - 1)];
+    pub(super) fn put(&mut self, hash: u64, piece: &[u8], count: u32) {
+        let mask = self.slots.len() - 1;
+        let slot = &mut self.slots[hash as usize & mask];
         slot[0] = hash;
         slot[1] = piece.len() as u64 | (count as u64) << 32;
         for (k, chunk) in piece.chunks(8).enumerate() {

@@ -50,7 +50,8 @@ use std::sync::Arc;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 
-use super::hash::{hash_bytes, pack};
+use super::bpe::PieceCache;
+use super::hash::hash_bytes;
 use super::hf_bpe::{self, FAMILY};
 use super::pretok_hf::{AddedTokens, Segment};
 use super::{Counter, Tokenizer, TokenizerInfo};
@@ -61,13 +62,9 @@ const NONE: u32 = u32::MAX;
 /// SentencePiece's word-boundary mark, which the normalizer puts for spaces.
 const MARK: char = '\u{2581}';
 
-/// Pieces longer than this are counted without the cache: they rarely
-/// repeat, and the cache's memory stays bounded by its entry count.
-const CACHE_MAX_PIECE: usize = 64;
-
-/// Entries after which a counter's cache of pieces over
-/// [`ShortPieces::MAX`] bytes starts over.
-const CACHE_ENTRIES: usize = 1 << 16;
+/// Slots of a counter's piece cache (`bpe::PieceCache`, 64 bytes each):
+/// 4 MiB per thread.
+const CACHE_SLOTS: usize = 1 << 17;
 
 /// The vocabulary and merges, as the counting loop reads them.
 struct Model {
@@ -506,87 +503,28 @@ fn build(tables: &hf_bpe::Tables, spaces: Spaces) -> Result<Model, String> {
     Ok(model)
 }
 
-/// Pieces of up to [`Self::MAX`] bytes (most pieces are a word and its
-/// space: 28 M pieces in the 120 MB tree, 4.3 bytes on average) → token
-/// count, direct-mapped: a slot holds the piece as two words, its length and
-/// its count, so a lookup is one cache line and two compares, no `memcmp`
-/// or pointer chase as in a `HashMap<Box<str>, u32>`. Measured on the tree
-/// with gemma3, one thread, three alternating runs: 47–50 MB/s with only the
-/// map, 50–55 with 2^16 slots, 56–59 with 2^18.
-struct ShortPieces {
-    /// `[low word, high word, len | count << 32]`; length 0 is empty.
-    slots: Vec<[u64; 3]>,
-}
-
-impl ShortPieces {
-    const MAX: usize = 16;
-    /// 2^18 slots of 24 bytes: 6 MiB per thread, allocated zeroed (pages
-    /// the corpus never reaches are never touched).
-    const SLOTS: usize = 1 << 18;
-
-    fn new() -> Self {
-        ShortPieces {
-            slots: vec![[0; 3]; Self::SLOTS],
-        }
-    }
-
-    /// The slot of `piece` (at most [`Self::MAX`] bytes) and what it holds
-    /// when it holds this piece.
-    #[inline]
-    fn key(piece: &[u8]) -> (usize, [u64; 2]) {
-        let (low, high) = piece.split_at(piece.len().min(8));
-        let words = [pack(low), pack(high)];
-        let slot = hash_bytes(piece) as usize & (Self::SLOTS - 1);
-        (slot, words)
-    }
-
-    #[inline]
-    fn get(&self, piece: &[u8]) -> Option<u32> {
-        let (slot, words) = Self::key(piece);
-        let [low, high, meta] = self.slots[slot];
-        (low == words[0] && high == words[1] && meta as u32 == piece.len() as u32)
-            .then_some((meta >> 32) as u32)
-    }
-
-    fn put(&mut self, piece: &[u8], count: u32) {
-        let (slot, [low, high]) = Self::key(piece);
-        self.slots[slot] = [low, high, piece.len() as u64 | (count as u64) << 32];
-    }
-}
-
-/// One thread's counter: the model, piece → count caches and scratch space.
+/// One thread's counter: the model, a piece → count cache and scratch space.
 struct SpBpeCounter {
     model: Arc<Model>,
     added: Arc<AddedTokens>,
-    short: ShortPieces,
-    /// Pieces of 17..=64 bytes.
-    long: FxHashMap<Box<str>, u32>,
+    /// Pieces of up to `PieceCache::MAX_KEY` bytes (most pieces are a word
+    /// and its space: 28 M pieces in the 120 MB tree, 4.3 bytes on average),
+    /// not after a `▁` that is not in the text.
+    cache: PieceCache,
     merger: Merger,
 }
 
 impl SpBpeCounter {
     fn piece(&mut self, piece: &str, prefix: bool) -> u64 {
         let bytes = piece.as_bytes();
-        let short = !prefix && bytes.len() <= ShortPieces::MAX;
-        let long = !prefix && !short && bytes.len() <= CACHE_MAX_PIECE;
-        if short {
-            if let Some(n) = self.short.get(bytes) {
-                return n as u64;
-            }
-        } else if long {
-            if let Some(&n) = self.long.get(piece) {
-                return n as u64;
-            }
+        let hash = (!prefix && bytes.len() <= PieceCache::MAX_KEY).then(|| hash_bytes(bytes));
+        if let Some(n) = hash.and_then(|h| self.cache.get(h, bytes)) {
+            return n as u64;
         }
         self.merger.run(&self.model, piece, prefix);
         let n = self.merger.live().count() as u32;
-        if short {
-            self.short.put(bytes, n);
-        } else if long {
-            if self.long.len() >= CACHE_ENTRIES {
-                self.long.clear();
-            }
-            self.long.insert(piece.into(), n);
+        if let Some(h) = hash {
+            self.cache.put(h, bytes, n);
         }
         n as u64
     }
@@ -630,8 +568,7 @@ impl Tokenizer for SpBpeTokenizer {
         Box::new(SpBpeCounter {
             model: Arc::clone(&self.model),
             added: Arc::clone(&self.added),
-            short: ShortPieces::new(),
-            long: FxHashMap::default(),
+            cache: PieceCache::with_slots(CACHE_SLOTS),
             merger: Merger::default(),
         })
     }

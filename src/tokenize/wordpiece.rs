@@ -33,15 +33,15 @@ use serde::Deserialize;
 use unicode_categories::UnicodeCategories;
 use unicode_normalization_alignments::UnicodeNormalization;
 
+use super::bpe::PieceCache;
+use super::hash::hash_bytes;
 use super::hf_bpe::{self, FAMILY};
 use super::pretok_hf::{AddedTokens, Segment};
 use super::{Counter, Tokenizer, TokenizerInfo};
 
-/// Words longer than this (in bytes) are counted without the cache.
-const CACHE_MAX_WORD: usize = 48;
-
-/// Entries after which a counter's word cache starts over.
-const CACHE_ENTRIES: usize = 1 << 16;
+/// Slots of a counter's word cache (`bpe::PieceCache`, 64 bytes each):
+/// 4 MiB per thread. Longer words than it takes are counted each time.
+const CACHE_SLOTS: usize = 1 << 16;
 
 /// The `BertNormalizer` options, as the crate reads them.
 #[derive(Clone, Copy, Debug, Deserialize)]
@@ -311,7 +311,7 @@ impl Model {
 struct WordPieceCounter {
     model: Arc<Model>,
     added: Arc<AddedTokens>,
-    cache: FxHashMap<Box<str>, u32>,
+    cache: PieceCache,
     normalized: String,
     buf: String,
     ids: Vec<u32>,
@@ -330,20 +330,16 @@ impl WordPieceCounter {
         model.normalize(segment, normalized);
         let mut total = 0;
         Model::words(normalized, |word| {
-            let cacheable = word.len() <= CACHE_MAX_WORD;
-            if cacheable {
-                if let Some(&n) = cache.get(word) {
-                    total += n as u64;
-                    return;
-                }
+            let bytes = word.as_bytes();
+            let hash = (bytes.len() <= PieceCache::MAX_KEY).then(|| hash_bytes(bytes));
+            if let Some(n) = hash.and_then(|h| cache.get(h, bytes)) {
+                total += n as u64;
+                return;
             }
             ids.clear();
             model.word_ids(word, buf, ids);
-            if cacheable {
-                if cache.len() >= CACHE_ENTRIES {
-                    cache.clear();
-                }
-                cache.insert(word.into(), ids.len() as u32);
+            if let Some(h) = hash {
+                cache.put(h, bytes, ids.len() as u32);
             }
             total += ids.len() as u64;
         });
@@ -372,7 +368,7 @@ impl Tokenizer for WordPieceTokenizer {
         Box::new(WordPieceCounter {
             model: Arc::clone(&self.model),
             added: Arc::clone(&self.added),
-            cache: FxHashMap::default(),
+            cache: PieceCache::with_slots(CACHE_SLOTS),
             normalized: String::new(),
             buf: String::new(),
             ids: Vec::new(),
