@@ -79,7 +79,7 @@ use unicode_normalization_alignments::{
 use super::bpe::{BpeCounter, BpeTokenizer};
 use super::pretok::SplitPattern;
 use super::pretok_deepseek::DeepSeekScanner;
-use super::pretok_hf::{AddedTokens, Segment, SplitChain};
+use super::pretok_hf::{AddedTokens, SplitChain};
 use super::ranks::Ranks;
 use super::{Counter, Tokenizer, TokenizerInfo};
 
@@ -713,13 +713,7 @@ impl HfBpeCounter {
 
 impl Counter for HfBpeCounter {
     fn count(&mut self, text: &str) -> u64 {
-        let added = Arc::clone(&self.added);
-        let mut total = 0;
-        added.for_each_segment(text, |s| match s {
-            Segment::Added(_) => total += 1,
-            Segment::Text(t) => total += self.text(t),
-        });
-        total
+        Arc::clone(&self.added).count(text, |t| self.text(t))
     }
 }
 
@@ -734,24 +728,17 @@ impl Tokenizer for HfBpeTokenizer {
 
     /// Token ids of the file (the engine's ranks mapped back).
     fn encode(&self, text: &str) -> Vec<u32> {
-        let mut out = Vec::new();
         let map = |ranks: Vec<u32>, out: &mut Vec<u32>| {
             out.extend(ranks.into_iter().map(|r| self.ids[r as usize]));
         };
-        self.added.for_each_segment(text, |s| match s {
-            Segment::Added(id) => out.push(id),
-            Segment::Text(t) => {
-                let mut buf = String::new();
-                let t = self.normal.apply(t, &mut buf);
-                match &self.chain {
-                    None => map(self.engine.encode(t), &mut out),
-                    Some(chain) => {
-                        chain.for_each_piece(t, &mut |p| map(self.engine.encode(p), &mut out))
-                    }
-                }
+        let mut buf = String::new();
+        self.added.encode(text, |t, out| {
+            let t = self.normal.apply(t, &mut buf);
+            match &self.chain {
+                None => map(self.engine.encode(t), out),
+                Some(chain) => chain.for_each_piece(t, &mut |p| map(self.engine.encode(p), out)),
             }
-        });
-        out
+        })
     }
 }
 

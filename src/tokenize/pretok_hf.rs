@@ -175,6 +175,33 @@ impl AddedTokens {
             f(Segment::Text(&text[prev..]));
         }
     }
+
+    /// Tokens of `text`: one per added token, and `count(segment)` for the
+    /// text between them, as the crate's `encode` does.
+    #[inline]
+    pub fn count<'t>(&self, text: &'t str, mut count: impl FnMut(&'t str) -> u64) -> u64 {
+        let mut total = 0;
+        self.for_each_segment(text, |s| match s {
+            Segment::Added(_) => total += 1,
+            Segment::Text(t) => total += count(t),
+        });
+        total
+    }
+
+    /// Ids of `text`: each added token's, and what `encode(segment, out)`
+    /// appends for the text between them.
+    pub fn encode<'t>(
+        &self,
+        text: &'t str,
+        mut encode: impl FnMut(&'t str, &mut Vec<u32>),
+    ) -> Vec<u32> {
+        let mut out = Vec::new();
+        self.for_each_segment(text, |s| match s {
+            Segment::Added(id) => out.push(id),
+            Segment::Text(t) => encode(t, &mut out),
+        });
+        out
+    }
 }
 
 #[cfg(test)]

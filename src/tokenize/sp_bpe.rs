@@ -53,7 +53,7 @@ use serde_json::Value;
 use super::bpe::PieceCache;
 use super::hash::hash_bytes;
 use super::hf_bpe::{self, FAMILY};
-use super::pretok_hf::{AddedTokens, Segment};
+use super::pretok_hf::AddedTokens;
 use super::{Counter, Tokenizer, TokenizerInfo};
 
 /// An id no token has.
@@ -532,20 +532,15 @@ impl SpBpeCounter {
     /// Tokens of `text`; `at_start`: the first segment starts the input (a
     /// `Prepend` applies to it).
     fn count_from(&mut self, text: &str, at_start: bool) -> u64 {
-        let added = Arc::clone(&self.added);
         let model = Arc::clone(&self.model);
-        let mut total = 0;
-        added.for_each_segment(text, |s| match s {
-            Segment::Added(_) => total += 1,
-            Segment::Text(t) => {
-                let prefix = model.prefix_for(text, t, at_start);
-                model.cut(t, prefix, |part| match part {
-                    Part::Piece(p, prefix) => total += self.piece(p, prefix),
-                    Part::Bytes(c) => total += c.len_utf8() as u64,
-                });
-            }
-        });
-        total
+        Arc::clone(&self.added).count(text, |t| {
+            let mut total = 0;
+            model.cut(t, model.prefix_for(text, t, at_start), |part| match part {
+                Part::Piece(p, prefix) => total += self.piece(p, prefix),
+                Part::Bytes(c) => total += c.len_utf8() as u64,
+            });
+            total
+        })
     }
 }
 
@@ -574,16 +569,11 @@ impl Tokenizer for SpBpeTokenizer {
     }
 
     fn encode(&self, text: &str) -> Vec<u32> {
-        let mut out = Vec::new();
         let mut merger = Merger::default();
-        self.added.for_each_segment(text, |s| match s {
-            Segment::Added(id) => out.push(id),
-            Segment::Text(t) => {
-                let prefix = self.model.prefix_for(text, t, true);
-                self.encode_segment(t, prefix, &mut merger, &mut out)
-            }
-        });
-        out
+        self.added.encode(text, |t, out| {
+            let prefix = self.model.prefix_for(text, t, true);
+            self.encode_segment(t, prefix, &mut merger, out)
+        })
     }
 }
 

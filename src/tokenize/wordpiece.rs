@@ -36,7 +36,7 @@ use unicode_normalization_alignments::UnicodeNormalization;
 use super::bpe::PieceCache;
 use super::hash::hash_bytes;
 use super::hf_bpe::{self, FAMILY};
-use super::pretok_hf::{AddedTokens, Segment};
+use super::pretok_hf::AddedTokens;
 use super::{Counter, Tokenizer, TokenizerInfo};
 
 /// Slots of a counter's word cache (`bpe::PieceCache`, 64 bytes each):
@@ -349,13 +349,7 @@ impl WordPieceCounter {
 
 impl Counter for WordPieceCounter {
     fn count(&mut self, text: &str) -> u64 {
-        let added = Arc::clone(&self.added);
-        let mut total = 0;
-        added.for_each_segment(text, |s| match s {
-            Segment::Added(_) => total += 1,
-            Segment::Text(t) => total += self.segment(t),
-        });
-        total
+        Arc::clone(&self.added).count(text, |t| self.segment(t))
     }
 }
 
@@ -376,16 +370,11 @@ impl Tokenizer for WordPieceTokenizer {
     }
 
     fn encode(&self, text: &str) -> Vec<u32> {
-        let mut out = Vec::new();
         let (mut normalized, mut buf) = (String::new(), String::new());
-        self.added.for_each_segment(text, |s| match s {
-            Segment::Added(id) => out.push(id),
-            Segment::Text(t) => {
-                self.model.normalize(t, &mut normalized);
-                Model::words(&normalized, |w| self.model.word_ids(w, &mut buf, &mut out));
-            }
-        });
-        out
+        self.added.encode(text, |t, out| {
+            self.model.normalize(t, &mut normalized);
+            Model::words(&normalized, |w| self.model.word_ids(w, &mut buf, out));
+        })
     }
 }
 
