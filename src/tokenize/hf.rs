@@ -39,7 +39,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::hf_bpe::HfBpeTokenizer;
+use super::hf_bpe::{self, HfBpeTokenizer};
 use super::sp_bpe::SpBpeTokenizer;
 use super::wordpiece::WordPieceTokenizer;
 use super::{chunk, Counter, SharedTokenizer, Tokenizer, TokenizerInfo};
@@ -92,14 +92,19 @@ impl HfTokenizer {
 /// `sp_bpe` or `wordpiece` finds the file eligible (family `huggingface (engine)`),
 /// otherwise through the `tokenizers` crate (family `huggingface`).
 pub fn build(info: TokenizerInfo, data: &[u8], path: &str) -> Result<SharedTokenizer, String> {
-    if let Ok(engine) = HfBpeTokenizer::from_bytes(info.clone(), data) {
-        return Ok(Arc::new(engine));
-    }
-    if let Ok(engine) = SpBpeTokenizer::from_bytes(info.clone(), data) {
-        return Ok(Arc::new(engine));
-    }
-    if let Ok(engine) = WordPieceTokenizer::from_bytes(info.clone(), data) {
-        return Ok(Arc::new(engine));
+    // The head (all but the vocabulary and merges) is read once for the
+    // three engines: gemma3's file is 33 MB. A file it does not parse goes
+    // to the crate, whose error names the file.
+    if let Ok(head) = hf_bpe::read_head(data) {
+        if let Ok(engine) = HfBpeTokenizer::from_head(info.clone(), &head, data) {
+            return Ok(Arc::new(engine));
+        }
+        if let Ok(engine) = SpBpeTokenizer::from_head(info.clone(), &head, data) {
+            return Ok(Arc::new(engine));
+        }
+        if let Ok(engine) = WordPieceTokenizer::from_head(info.clone(), &head, data) {
+            return Ok(Arc::new(engine));
+        }
     }
     HfTokenizer::from_bytes(info, data, path).map(HfTokenizer::shared)
 }

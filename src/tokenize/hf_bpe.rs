@@ -251,11 +251,15 @@ pub(super) fn read_tables(data: &[u8]) -> Result<Tables<'_>, String> {
 /// Builds the engine's inputs from a tokenizer.json, or says why the file is
 /// not eligible (the caller then counts with the crate).
 pub fn convert(data: &[u8]) -> Result<Converted, String> {
-    let file = read_head(data)?;
+    convert_head(&read_head(data)?, data)
+}
+
+/// [`convert`], with the head of the file already read.
+fn convert_head(file: &Head, data: &[u8]) -> Result<Converted, String> {
     let normal = normalizer(&file.normalizer)?;
     let splits = pre_tokenizer(&file.pre_tokenizer)?;
     let added = added_tokens(&file.added_tokens, normal != Normal::None)?;
-    let model = file.model;
+    let model = &file.model;
     model.check_plain_bpe()?;
     if model.byte_fallback {
         return Err("byte_fallback".into());
@@ -623,8 +627,18 @@ pub struct HfBpeTokenizer {
 impl HfBpeTokenizer {
     /// From a tokenizer.json's bytes; `Err` says why it is not eligible.
     /// `info.vocab_size` and `info.family` are set here.
-    pub fn from_bytes(mut info: TokenizerInfo, data: &[u8]) -> Result<Self, String> {
-        let c = convert(data)?;
+    pub fn from_bytes(info: TokenizerInfo, data: &[u8]) -> Result<Self, String> {
+        Self::from_head(info, &read_head(data)?, data)
+    }
+
+    /// [`Self::from_bytes`], with the head of the file already read (`hf`
+    /// tries several engines on one file).
+    pub(super) fn from_head(
+        mut info: TokenizerInfo,
+        head: &Head,
+        data: &[u8],
+    ) -> Result<Self, String> {
+        let c = convert_head(head, data)?;
         info.vocab_size = c.vocab_size;
         info.family = FAMILY.to_string();
         let (pattern, chain) = match &c.splits[..] {

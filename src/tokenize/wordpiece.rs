@@ -93,8 +93,16 @@ pub struct WordPieceTokenizer {
 
 impl WordPieceTokenizer {
     /// From a tokenizer.json's bytes; `Err` says why it is not eligible.
-    pub fn from_bytes(mut info: TokenizerInfo, data: &[u8]) -> Result<Self, String> {
-        let head = hf_bpe::read_head(data)?;
+    pub fn from_bytes(info: TokenizerInfo, data: &[u8]) -> Result<Self, String> {
+        Self::from_head(info, &hf_bpe::read_head(data)?, data)
+    }
+
+    /// [`Self::from_bytes`], with the head of the file already read.
+    pub(super) fn from_head(
+        mut info: TokenizerInfo,
+        head: &hf_bpe::Head,
+        data: &[u8],
+    ) -> Result<Self, String> {
         if hf_bpe::kind(&head.normalizer) != Some("BertNormalizer") {
             return Err("not a BertNormalizer".into());
         }
