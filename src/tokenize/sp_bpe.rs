@@ -135,7 +135,12 @@ impl Model {
 
     #[inline]
     fn id_of(&self, c: char) -> u32 {
-        let c = unify(c);
+        self.id_unified(unify(c))
+    }
+
+    /// [`Self::id_of`] a character already [`unify`]-ed.
+    #[inline]
+    fn id_unified(&self, c: char) -> u32 {
         if c.is_ascii() {
             self.ascii[c as usize]
         } else {
@@ -143,10 +148,10 @@ impl Model {
         }
     }
 
-    /// Whether `a` then `b` occur inside some token (no cut between them).
+    /// Whether `a` then `b` ([`unify`]-ed) occur inside some token (no cut
+    /// between them).
     #[inline]
     fn joins(&self, a: char, b: char) -> bool {
-        let (a, b) = (unify(a), unify(b));
         if a.is_ascii() && b.is_ascii() {
             self.ascii_pairs[a as usize] >> (b as u32) & 1 != 0
         } else {
@@ -161,9 +166,11 @@ impl Model {
     fn cut<'t>(&self, text: &'t str, prefix: bool, mut on: impl FnMut(Part<'t>)) {
         let mut start = 0;
         let mut piece_prefix = prefix;
+        // The previous character, unified, if it is a token.
         let mut prev = prefix.then_some(' ');
         for (i, c) in text.char_indices() {
-            if self.id_of(c) == NONE {
+            let u = unify(c);
+            if self.id_unified(u) == NONE {
                 if i > start || piece_prefix {
                     on(Part::Piece(&text[start..i], piece_prefix));
                 }
@@ -173,15 +180,15 @@ impl Model {
                 prev = None;
                 continue;
             }
-            let word_start = self.split_words && unify(c) == ' ';
-            if prev.is_some_and(|p| word_start || !self.joins(p, c)) {
+            let word_start = self.split_words && u == ' ';
+            if prev.is_some_and(|p| word_start || !self.joins(p, u)) {
                 if i > start || piece_prefix {
                     on(Part::Piece(&text[start..i], piece_prefix));
                 }
                 start = i;
                 piece_prefix = false;
             }
-            prev = Some(c);
+            prev = Some(u);
         }
         if start < text.len() || piece_prefix {
             on(Part::Piece(&text[start..], piece_prefix));
