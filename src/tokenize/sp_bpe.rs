@@ -450,6 +450,7 @@ fn build(tables: &hf_bpe::Tables, spaces: Spaces) -> Result<Model, String> {
         prefix: spaces.prefix,
         split_words: spaces.split_words,
     };
+    let mut chars = Vec::new();
     for (token, &id) in &tables.vocab {
         // A byte token's own characters still count as pairs below: text
         // spelling `<0x41>` may be merged into it like any other token.
@@ -461,24 +462,22 @@ fn build(tables: &hf_bpe::Tables, spaces: Spaces) -> Result<Model, String> {
             // collide with `▁`, which the tables store as a space.
             return Err(format!("token {token:?} has a raw space"));
         }
-        let mut chars = token.chars().map(unify);
-        let first = chars.next();
-        match (first, chars.next()) {
-            (Some(c), None) if c.is_ascii() => model.ascii[c as usize] = id,
-            (Some(c), None) => {
+        chars.clear();
+        chars.extend(token.chars().map(unify));
+        match chars[..] {
+            [c] if c.is_ascii() => model.ascii[c as usize] = id,
+            [c] => {
                 model.chars.insert(c, id);
             }
             _ => {}
         }
-        let mut prev = first;
-        for c in token.chars().map(unify).skip(1) {
-            let a = prev.expect("a token with a second character has a first");
-            if a.is_ascii() && c.is_ascii() {
-                model.ascii_pairs[a as usize] |= 1 << (c as u32);
+        for pair in chars.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            if a.is_ascii() && b.is_ascii() {
+                model.ascii_pairs[a as usize] |= 1 << (b as u32);
             } else {
-                model.other_pairs.insert((a, c));
+                model.other_pairs.insert((a, b));
             }
-            prev = Some(c);
         }
     }
     if model.byte_ids.contains(&NONE) {
