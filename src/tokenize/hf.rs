@@ -39,7 +39,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::hf_bpe::{self, HfBpeTokenizer};
+use super::hf_bpe::{self, HfBpeTokenizer, HfEngine};
 use super::sp_bpe::SpBpeTokenizer;
 use super::wordpiece::WordPieceTokenizer;
 use super::{chunk, Counter, SharedTokenizer, Tokenizer, TokenizerInfo};

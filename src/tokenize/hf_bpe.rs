@@ -237,6 +237,21 @@ impl Model {
     }
 }
 
+/// A counting engine for the tokenizer.json files it accepts (`hf_bpe`,
+/// `sp_bpe`, `wordpiece`).
+pub(super) trait HfEngine: Sized {
+    /// From the file's head (read once for every engine `hf::build` tries)
+    /// and its bytes. `Err` says why the file is not eligible;
+    /// `info.vocab_size` and `info.family` are set here.
+    fn from_head(info: TokenizerInfo, head: &Head, data: &[u8]) -> Result<Self, String>;
+
+    /// [`Self::from_head`], reading the head itself (unit tests).
+    #[cfg(test)]
+    fn from_bytes(info: TokenizerInfo, data: &[u8]) -> Result<Self, String> {
+        Self::from_head(info, &read_head(data)?, data)
+    }
+}
+
 /// Parses everything but the vocabulary and merges.
 pub(super) fn read_head(data: &[u8]) -> Result<Head, String> {
     serde_json::from_slice(data).map_err(|e| format!("not parsed: {e}"))
@@ -624,20 +639,8 @@ pub struct HfBpeTokenizer {
     ids: Arc<Vec<u32>>,
 }
 
-impl HfBpeTokenizer {
-    /// From a tokenizer.json's bytes; `Err` says why it is not eligible.
-    /// `info.vocab_size` and `info.family` are set here.
-    pub fn from_bytes(info: TokenizerInfo, data: &[u8]) -> Result<Self, String> {
-        Self::from_head(info, &read_head(data)?, data)
-    }
-
-    /// [`Self::from_bytes`], with the head of the file already read (`hf`
-    /// tries several engines on one file).
-    pub(super) fn from_head(
-        mut info: TokenizerInfo,
-        head: &Head,
-        data: &[u8],
-    ) -> Result<Self, String> {
+impl HfEngine for HfBpeTokenizer {
+    fn from_head(mut info: TokenizerInfo, head: &Head, data: &[u8]) -> Result<Self, String> {
         let c = convert_head(head, data)?;
         info.vocab_size = c.vocab_size;
         info.family = FAMILY.to_string();
@@ -661,7 +664,9 @@ impl HfBpeTokenizer {
             ids: Arc::new(c.ids),
         })
     }
+}
 
+impl HfBpeTokenizer {
     /// Whether pieces come from a hand-written scanner (the engine's, or
     /// DeepSeek's), not from fancy-regex.
     pub fn uses_scanner(&self) -> bool {

@@ -52,7 +52,7 @@ use serde_json::Value;
 
 use super::bpe::PieceCache;
 use super::hash::hash_bytes;
-use super::hf_bpe::{self, FAMILY};
+use super::hf_bpe::{self, HfEngine, FAMILY};
 use super::pretok_hf::AddedTokens;
 use super::{Counter, Tokenizer, TokenizerInfo};
 
@@ -293,14 +293,8 @@ pub struct SpBpeTokenizer {
     added: Arc<AddedTokens>,
 }
 
-impl SpBpeTokenizer {
-    /// From a tokenizer.json's bytes; `Err` says why it is not eligible.
-    pub fn from_bytes(info: TokenizerInfo, data: &[u8]) -> Result<Self, String> {
-        Self::from_head(info, &hf_bpe::read_head(data)?, data)
-    }
-
-    /// [`Self::from_bytes`], with the head of the file already read.
-    pub(super) fn from_head(
+impl HfEngine for SpBpeTokenizer {
+    fn from_head(
         mut info: TokenizerInfo,
         head: &hf_bpe::Head,
         data: &[u8],
@@ -324,7 +318,9 @@ impl SpBpeTokenizer {
             added: Arc::new(AddedTokens::new(&added)?),
         })
     }
+}
 
+impl SpBpeTokenizer {
     /// Calls `f` with the ids of `segment` (text between added tokens).
     fn encode_segment(&self, segment: &str, prefix: bool, merger: &mut Merger, out: &mut Vec<u32>) {
         let model = &*self.model;

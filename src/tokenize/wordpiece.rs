@@ -35,7 +35,7 @@ use unicode_normalization_alignments::UnicodeNormalization;
 
 use super::bpe::PieceCache;
 use super::hash::hash_bytes;
-use super::hf_bpe::{self, FAMILY};
+use super::hf_bpe::{self, HfEngine, FAMILY};
 use super::pretok_hf::AddedTokens;
 use super::{Counter, Tokenizer, TokenizerInfo};
 
@@ -91,14 +91,8 @@ pub struct WordPieceTokenizer {
     added: Arc<AddedTokens>,
 }
 
-impl WordPieceTokenizer {
-    /// From a tokenizer.json's bytes; `Err` says why it is not eligible.
-    pub fn from_bytes(info: TokenizerInfo, data: &[u8]) -> Result<Self, String> {
-        Self::from_head(info, &hf_bpe::read_head(data)?, data)
-    }
-
-    /// [`Self::from_bytes`], with the head of the file already read.
-    pub(super) fn from_head(
+impl HfEngine for WordPieceTokenizer {
+    fn from_head(
         mut info: TokenizerInfo,
         head: &hf_bpe::Head,
         data: &[u8],
