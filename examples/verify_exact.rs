@@ -62,6 +62,7 @@ fn main() -> ExitCode {
             filters: Filters::default(),
             tokenizers: tokenizers.clone(),
             parse: Parse::Text,
+            documents: tokenaudit::extract::document::Limits::default(),
             threads,
             progress: false,
             command_line: Vec::new(),

@@ -21,6 +21,7 @@ use rayon::prelude::*;
 
 use crate::count::{Engine, Outcome};
 use crate::discover::{self, Entry, Filters, Skipped};
+use crate::extract::document::Limits;
 use crate::extract::Parse;
 use crate::pricing::{Priced, PricingPlan};
 use crate::report::{Report, Run};
@@ -67,6 +68,8 @@ pub struct AuditConfig {
     pub filters: Filters,
     pub tokenizers: Vec<SharedTokenizer>,
     pub parse: Parse,
+    /// Limits and choices for documents under `--parse auto`.
+    pub documents: Limits,
     /// Worker threads; 0 means one per core.
     pub threads: usize,
     /// Draw a progress bar on stderr.
@@ -188,7 +191,8 @@ impl Audit {
             self.config.tokenizers.clone(),
             self.config.parse,
             pool.current_num_threads(),
-        );
+        )
+        .with_documents(self.config.documents.clone());
         let mut tally = match &self.config.pricing {
             Some(plan) => Tally::watching(
                 &self
@@ -435,6 +439,7 @@ mod tests {
             filters: Filters::default(),
             tokenizers: vec![Arc::new(Scripted(info, count))],
             parse: Parse::Text,
+            documents: Limits::default(),
             threads: 2,
             progress: false,
             command_line: Vec::new(),

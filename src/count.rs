@@ -18,8 +18,10 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use crate::discover::{Skipped, Source};
+use crate::extract::document::{self, Format, Limits};
 use crate::extract::{self, Parse};
 use crate::load;
+use crate::skip::SkipReason;
 use crate::tally::FileTally;
 use crate::tokenize::{chunk, Counter, SharedTokenizer};
 
@@ -71,6 +73,22 @@ pub enum Outcome {
 pub struct Engine {
     pool: CounterPool,
     parse: Parse,
+    documents: Limits,
+}
+
+/// What a counted file was read as: its format's name (`text` for files
+/// counted as they decode) and its pages, sheets, slides or messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadAs {
+    pub format: &'static str,
+    pub pages: Option<u64>,
+}
+
+impl ReadAs {
+    pub const TEXT: ReadAs = ReadAs {
+        format: "text",
+        pages: None,
+    };
 }
 
 /// Counts of one stretch of text.
@@ -88,13 +106,61 @@ impl Engine {
         Engine {
             pool: CounterPool::new(tokenizers, threads),
             parse,
+            documents: Limits::default(),
         }
+    }
+
+    /// The same engine with these limits and choices for documents.
+    pub fn with_documents(mut self, documents: Limits) -> Self {
+        self.documents = documents;
+        self
+    }
+
+    /// Loads a source and, under `--parse auto`, takes a document's text
+    /// out of it (see [`document`]); anything else is decoded as text.
+    fn open(&self, source: &Source) -> Result<(load::Document, ReadAs), SkipReason> {
+        let bytes = load::read(source)?;
+        let format = match self.parse {
+            Parse::Auto => document::detect(&source.path, &bytes),
+            _ => None,
+        };
+        let Some(format) = format else {
+            return Ok((load::decode(bytes)?, ReadAs::TEXT));
+        };
+        let size = bytes.len() as u64;
+        let (extracted, encoding) = if format == Format::Html {
+            // HTML is text first: decoded like any text file (BOM, UTF-8,
+            // legacy encodings), then its visible text taken.
+            let decoded = load::decode(bytes)?;
+            let encoding = decoded.encoding;
+            let html = decoded.text().to_string();
+            let limits = self.documents.clone();
+            let extracted = document::guarded(format, &self.documents, move || {
+                document::html_text(&html, &limits)
+            })?;
+            (extracted, encoding)
+        } else {
+            let bytes = bytes.into_vec();
+            let limits = self.documents.clone();
+            let extracted = document::guarded(format, &self.documents, move || {
+                document::extract(format, &bytes, &limits)
+            })?;
+            (extracted, "binary")
+        };
+        let read_as = ReadAs {
+            format: format.name(),
+            pages: extracted.pages,
+        };
+        Ok((
+            load::Document::extracted(extracted.text, encoding, size),
+            read_as,
+        ))
     }
 
     /// Loads, extracts and counts one source.
     pub fn count_source(&self, source: &Source) -> Outcome {
-        let doc = match load::load(source) {
-            Ok(doc) => doc,
+        let (doc, read_as) = match self.open(source) {
+            Ok(opened) => opened,
             Err(reason) => {
                 return Outcome::Skipped(Skipped {
                     path: source.path.clone(),
@@ -121,6 +187,8 @@ impl Engine {
             path: source.path.clone(),
             category: source.category.clone(),
             encoding: doc.encoding,
+            format: read_as.format,
+            pages: read_as.pages,
             bytes: doc.bytes,
             chars: counts.chars,
             lines: counts.lines,

@@ -109,6 +109,16 @@ impl Document {
         }
     }
 
+    /// A document whose text was extracted from `bytes` bytes of a file
+    /// in a format that is not text (`encoding` says which).
+    pub fn extracted(text: String, encoding: &'static str, bytes: u64) -> Self {
+        Document {
+            text: Text::Owned(text),
+            encoding,
+            bytes,
+        }
+    }
+
     /// A document made from text already in memory (tests, libraries).
     pub fn from_string(text: String) -> Self {
         let bytes = text.len() as u64;
@@ -122,13 +132,18 @@ impl Document {
 
 /// Reads and decodes one source.
 pub fn load(source: &Source) -> Result<Document, SkipReason> {
+    decode(read(source)?)
+}
+
+/// Reads one source's bytes, undecoded: mapped when large, else in memory.
+pub fn read(source: &Source) -> Result<Bytes, SkipReason> {
     if source.is_stdin() {
         let mut buf = Vec::new();
         io::stdin()
             .lock()
             .read_to_end(&mut buf)
             .map_err(unreadable)?;
-        return decode(Bytes::Owned(buf));
+        return Ok(Bytes::Owned(buf));
     }
     let mut file = File::open(&source.path).map_err(unreadable)?;
     // The size decides read or map. Discovery's, when it looked, may be out
@@ -146,7 +161,7 @@ pub fn load(source: &Source) -> Result<Document, SkipReason> {
     } else {
         Bytes::Owned(read_whole(&mut file, len as usize).map_err(unreadable)?)
     };
-    decode(bytes)
+    Ok(bytes)
 }
 
 /// Reads `file` to its end into a buffer sized for `expected` bytes.
@@ -181,9 +196,20 @@ fn unreadable(e: io::Error) -> SkipReason {
     })
 }
 
-enum Bytes {
+/// A file's bytes as read: a mapping or a buffer.
+pub enum Bytes {
     Mapped(Mmap),
     Owned(Vec<u8>),
+}
+
+impl Bytes {
+    /// The bytes as an owned buffer (copied out of a mapping).
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            Bytes::Mapped(m) => m.to_vec(),
+            Bytes::Owned(v) => v,
+        }
+    }
 }
 
 impl Deref for Bytes {
@@ -199,7 +225,7 @@ impl Deref for Bytes {
 /// Decides the encoding and produces the text. The order matters: a BOM is
 /// the strongest evidence (UTF-16 text is full of NUL bytes), then the binary
 /// probe, then UTF-8 validity, then detection.
-fn decode(bytes: Bytes) -> Result<Document, SkipReason> {
+pub fn decode(bytes: Bytes) -> Result<Document, SkipReason> {
     let size = bytes.len() as u64;
     if let Some((encoding, bom_len)) = encoding_rs::Encoding::for_bom(&bytes) {
         if encoding == encoding_rs::UTF_8 {

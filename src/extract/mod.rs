@@ -1,18 +1,25 @@
 /*!
 Extract: decide which text of a document a model would actually be sent.
 
-For `--parse text` that is the whole document, as one input segment. Other
-formats (chat transcripts, tables) add their own parser here and produce
-several segments with roles; the counting stage only ever sees segments.
+For `--parse text` that is the whole file, as one input segment. Under
+`--parse auto` documents (PDF, DOCX, HTML, ...) are first turned into their
+text by [`document`]; other formats (chat transcripts, tables) add their own
+parser here and produce several segments with roles; the counting stage
+only ever sees segments.
 */
+
+pub mod document;
 
 use serde::Serialize;
 
-/// How documents are parsed into segments.
+/// How files are parsed into segments.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Parse {
-    /// The whole file is model input.
+    /// Each file by what it is: documents (PDF, DOCX, ODT, HTML, XLSX, ODS,
+    /// PPTX, EML, MBOX) by their text, anything else as text.
     #[default]
+    Auto,
+    /// The whole file is model input, as its bytes decode.
     Text,
 }
 
@@ -34,7 +41,7 @@ pub struct Segment<'a> {
 /// The segments of one document's text.
 pub fn extract(text: &str, parse: Parse) -> Vec<Segment<'_>> {
     match parse {
-        Parse::Text => vec![Segment {
+        Parse::Auto | Parse::Text => vec![Segment {
             role: Role::Input,
             text,
         }],

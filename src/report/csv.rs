@@ -19,7 +19,8 @@ impl<W: Write> CsvRows<W> {
     pub fn new(out: W, tokenizers: &[String]) -> csv::Result<Self> {
         let mut writer = csv::Writer::from_writer(out);
         let mut header: Vec<String> = [
-            "path", "category", "status", "reason", "encoding", "bytes", "chars", "lines",
+            "path", "category", "status", "reason", "encoding", "format", "pages", "bytes",
+            "chars", "lines",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -39,6 +40,8 @@ impl<W: Write> CsvRows<W> {
             "counted".to_string(),
             String::new(),
             f.encoding.to_string(),
+            f.format.to_string(),
+            f.pages.map(|p| p.to_string()).unwrap_or_default(),
             f.bytes.to_string(),
             f.chars.to_string(),
             f.lines.to_string(),
@@ -54,6 +57,8 @@ impl<W: Write> CsvRows<W> {
             "skipped".to_string(),
             s.reason.to_string(),
             String::new(),
+            String::new(),
+            s.reason.pages().map(|p| p.to_string()).unwrap_or_default(),
             s.bytes.to_string(),
             String::new(),
             String::new(),
