@@ -19,6 +19,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
+use crate::count::chat_format::{ChatFormat, Overheads};
 use crate::count::{Engine, Outcome};
 use crate::discover::{self, Entry, Filters, Skipped};
 use crate::extract::Parse;
@@ -67,6 +68,8 @@ pub struct AuditConfig {
     pub filters: Filters,
     pub tokenizers: Vec<SharedTokenizer>,
     pub parse: Parse,
+    /// Forces one chat format for every tokenizer (`--chat-format`).
+    pub chat_format: Option<ChatFormat>,
     /// Worker threads; 0 means one per core.
     pub threads: usize,
     /// Draw a progress bar on stderr.
@@ -138,7 +141,7 @@ impl Audit {
             .build()
             .map_err(|e| AuditError::Io(io::Error::other(e)))?;
         let threads = pool.current_num_threads();
-        let tally = self.tally(&pool, rows)?;
+        let (tally, chat_formats) = self.tally(&pool, rows)?;
         let names = self.tokenizer_names();
         let priced = match &self.config.pricing {
             Some(plan) => plan.price(&tally, &names)?,
@@ -171,7 +174,8 @@ impl Audit {
             self.config.pricing.as_ref().map(PricingPlan::provenance),
             priced,
             run,
-        ))
+        )
+        .with_transcripts(&tally, &chat_formats))
     }
 
     fn tokenizer_names(&self) -> Vec<String> {
@@ -182,13 +186,19 @@ impl Audit {
             .collect()
     }
 
-    fn tally(&self, pool: &rayon::ThreadPool, rows: &mut dyn RowSink) -> io::Result<Tally> {
+    /// The tally, and each tokenizer's chat-format figures.
+    fn tally(
+        &self,
+        pool: &rayon::ThreadPool,
+        rows: &mut dyn RowSink,
+    ) -> io::Result<(Tally, Vec<Overheads>)> {
         let progress = self.config.progress.then(Progress::new);
         let engine = Engine::new(
             self.config.tokenizers.clone(),
             self.config.parse,
             pool.current_num_threads(),
-        );
+        )
+        .with_chat_format(self.config.chat_format);
         let mut tally = match &self.config.pricing {
             Some(plan) => Tally::watching(
                 &self
@@ -304,7 +314,7 @@ impl Audit {
         if let Some(p) = progress {
             p.bar.finish_and_clear();
         }
-        Ok(tally)
+        Ok((tally, engine.chat_formats()))
     }
 }
 
@@ -435,6 +445,7 @@ mod tests {
             filters: Filters::default(),
             tokenizers: vec![Arc::new(Scripted(info, count))],
             parse: Parse::Text,
+            chat_format: None,
             threads: 2,
             progress: false,
             command_line: Vec::new(),
@@ -456,7 +467,7 @@ mod tests {
             .num_threads(2)
             .build()
             .unwrap();
-        let tally = audit.tally(&pool, &mut NoRows).unwrap();
+        let (tally, _) = audit.tally(&pool, &mut NoRows).unwrap();
         assert_eq!(tally.counted.files, 2);
         assert_eq!(tally.counted.tokens, vec![13]);
         assert_eq!(tally.skipped.len(), 1);
