@@ -272,10 +272,11 @@ fn read_part(part: &Value, role: ChatRole, at: &str, m: &mut Message) -> Result<
                 part.get("input").map(Value::to_string).unwrap_or_default(),
             );
         }
-        "tool_result" => match part.get("content") {
-            Some(content) => read_content(content, ChatRole::Tool, at, m)?,
-            None => {}
-        },
+        "tool_result" => {
+            if let Some(content) = part.get("content") {
+                read_content(content, ChatRole::Tool, at, m)?;
+            }
+        }
         "image_url" | "input_image" | "image" => m.non_text.push("image".into()),
         "input_audio" | "audio" => m.non_text.push("audio".into()),
         "file" | "input_file" => m.non_text.push("file".into()),
