@@ -26,16 +26,16 @@ use std::path::Path;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-#[path = "src/tokenize/unicode_class.rs"]
+#[path = "src/tokenize/pretok/unicode_class.rs"]
 mod unicode_class;
 
-#[path = "src/tokenize/hash.rs"]
+#[path = "src/tokenize/bpe/hash.rs"]
 #[allow(dead_code)]
 mod hash;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=src/tokenize/hash.rs");
+    println!("cargo:rerun-if-changed=src/tokenize/bpe/hash.rs");
     let out = env::var("OUT_DIR").expect("OUT_DIR");
     let out = Path::new(&out);
 
