@@ -21,7 +21,7 @@ const Q2: &str = "And of Italy, please?";
 /// The reference count of `text` with a tokenizer.json file.
 fn reference(name: &str, text: &str) -> u64 {
     let dir = TokenizerDir::locate(None);
-    let named = tokenaudit::tokenize::registry::named(name).unwrap();
+    let named = tokenaudit::tokenize::sources::registry::named(name).unwrap();
     let path = dir.file(named);
     let t = tokenizers::Tokenizer::from_file(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (run scripts/fetch-tokenizers)", path.display()));

@@ -282,7 +282,7 @@ mod tests {
     /// The figures of one conversation with o200k_base and its format.
     fn figures(record: Value, format: ChatFormat) -> TranscriptCounts {
         let conversation = shapes::conversation(&record).unwrap();
-        let tok = crate::tokenize::builtin::resolve("o200k_base").unwrap();
+        let tok = crate::tokenize::sources::builtin::resolve("o200k_base").unwrap();
         let mut counter = tok.counter();
         let overheads = Overheads::derive(format, counter.as_mut(), false);
         let mut t = TranscriptCounts::new(1);
@@ -495,7 +495,7 @@ mod tests {
                 "o200k_base"
             };
             let conversation = shapes::conversation(&json!({ "messages": messages })).unwrap();
-            let tok = crate::tokenize::builtin::resolve(tokenizer).unwrap();
+            let tok = crate::tokenize::sources::builtin::resolve(tokenizer).unwrap();
             let mut counter = tok.counter();
             let overheads = Overheads::derive(ChatFormat::Openai, counter.as_mut(), false);
             let mut t = TranscriptCounts::new(1);
