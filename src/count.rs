@@ -125,6 +125,7 @@ impl Engine {
             chars: counts.chars,
             lines: counts.lines,
             tokens: counts.tokens,
+            sha256: doc.sha256,
         })
     }
 

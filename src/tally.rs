@@ -28,6 +28,9 @@ pub struct FileTally {
     pub lines: u64,
     /// One count per selected tokenizer, in selection order.
     pub tokens: Vec<u64>,
+    /// SHA-256 of the file's bytes, for the corpus digest (`None` for text
+    /// that was never a file).
+    pub sha256: Option<[u8; 32]>,
 }
 
 impl FileTally {
@@ -350,6 +353,7 @@ mod tests {
             chars: bytes,
             lines: 1,
             tokens: tokens.to_vec(),
+            sha256: None,
         }
     }
 
