@@ -26,16 +26,16 @@ use std::path::Path;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-#[path = "src/tokenize/unicode_class.rs"]
+#[path = "src/tokenize/pretok/unicode_class.rs"]
 mod unicode_class;
 
-#[path = "src/tokenize/hash.rs"]
+#[path = "src/tokenize/bpe/hash.rs"]
 #[allow(dead_code)]
 mod hash;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=src/tokenize/hash.rs");
+    println!("cargo:rerun-if-changed=src/tokenize/bpe/hash.rs");
     commit();
     let out = env::var("OUT_DIR").expect("OUT_DIR");
     let out = Path::new(&out);
@@ -44,7 +44,7 @@ fn main() {
     let stamp = out.join("tables.stamp");
     let inputs = [
         fs::read("build.rs").unwrap_or_default(),
-        fs::read("src/tokenize/hash.rs").unwrap_or_default(),
+        fs::read("src/tokenize/bpe/hash.rs").unwrap_or_default(),
     ]
     .concat();
     let inputs = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&inputs));
