@@ -21,6 +21,7 @@ use rayon::prelude::*;
 
 use crate::count::chat_format::{ChatFormat, Overheads};
 use crate::count::{Engine, Outcome};
+use crate::digest::{CorpusDigest, DigestBuilder};
 use crate::discover::{self, Entry, Filters, Skipped};
 use crate::extract::Parse;
 use crate::pricing::{Priced, PricingPlan};
@@ -141,7 +142,8 @@ impl Audit {
             .build()
             .map_err(|e| AuditError::Io(io::Error::other(e)))?;
         let threads = pool.current_num_threads();
-        let (tally, chat_formats) = self.tally(&pool, rows)?;
+        let started_utc = jiff::Timestamp::now();
+        let (tally, digest, chat_formats) = self.tally(&pool, rows)?;
         let names = self.tokenizer_names();
         let priced = match &self.config.pricing {
             Some(plan) => plan.price(&tally, &names)?,
@@ -150,6 +152,7 @@ impl Audit {
         let wall = start.elapsed().as_secs_f64();
         let run = Run {
             command_line: self.config.command_line.clone(),
+            started_utc: started_utc.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
             threads,
             wall_seconds: (wall * 1000.0).round() / 1000.0,
             mb_per_second: if wall > 0.0 {
@@ -158,7 +161,7 @@ impl Audit {
                 0.0
             },
         };
-        Ok(Report::new(
+        let mut report = Report::new(
             &tally,
             self.config
                 .tokenizers
@@ -175,7 +178,9 @@ impl Audit {
             priced,
             run,
         )
-        .with_transcripts(&tally, &chat_formats))
+        .with_transcripts(&tally, &chat_formats);
+        report.provenance.corpus_digest = Some(digest);
+        Ok(report)
     }
 
     fn tokenizer_names(&self) -> Vec<String> {
@@ -186,12 +191,14 @@ impl Audit {
             .collect()
     }
 
-    /// The tally, and each tokenizer's chat-format figures.
+    /// The tally, the corpus digest, and each tokenizer's chat-format
+    /// figures.
     fn tally(
         &self,
         pool: &rayon::ThreadPool,
         rows: &mut dyn RowSink,
-    ) -> io::Result<(Tally, Vec<Overheads>)> {
+    ) -> io::Result<(Tally, CorpusDigest, Vec<Overheads>)> {
+        let mut digest = DigestBuilder::new(&self.config.paths);
         let progress = self.config.progress.then(Progress::new);
         let engine = Engine::new(
             self.config.tokenizers.clone(),
@@ -299,10 +306,12 @@ impl Audit {
                         match outcome {
                             Outcome::Counted(f) => {
                                 rows.counted(&f)?;
+                                digest.counted(&f.path, f.bytes, f.sha256.as_ref());
                                 tally.add_file(&f);
                             }
                             Outcome::Skipped(s) => {
                                 rows.skipped(&s)?;
+                                digest.skipped(&s.path, s.bytes);
                                 tally.add_skipped(s);
                             }
                         }
@@ -314,7 +323,7 @@ impl Audit {
         if let Some(p) = progress {
             p.bar.finish_and_clear();
         }
-        Ok((tally, engine.chat_formats()))
+        Ok((tally, digest.finish(), engine.chat_formats()))
     }
 }
 
@@ -467,7 +476,7 @@ mod tests {
             .num_threads(2)
             .build()
             .unwrap();
-        let (tally, _) = audit.tally(&pool, &mut NoRows).unwrap();
+        let (tally, _, _) = audit.tally(&pool, &mut NoRows).unwrap();
         assert_eq!(tally.counted.files, 2);
         assert_eq!(tally.counted.tokens, vec![13]);
         assert_eq!(tally.skipped.len(), 1);

@@ -36,6 +36,9 @@ pub struct FileTally {
     pub parser: Parser,
     /// A chat file's transcript figures.
     pub transcript: Option<Box<TranscriptCounts>>,
+    /// SHA-256 of the file's bytes, for the corpus digest (`None` for text
+    /// that was never a file).
+    pub sha256: Option<[u8; 32]>,
 }
 
 impl FileTally {
@@ -404,6 +407,7 @@ mod tests {
             tokens: tokens.to_vec(),
             parser: Parser::Text,
             transcript: None,
+            sha256: None,
         }
     }
 

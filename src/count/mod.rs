@@ -166,6 +166,7 @@ impl Engine {
                 tokens: transcript.billed(),
                 parser,
                 transcript: Some(Box::new(transcript)),
+                sha256: doc.sha256,
             });
         }
         let mut counts = TextCounts {
@@ -191,6 +192,7 @@ impl Engine {
             tokens: counts.tokens,
             parser,
             transcript: None,
+            sha256: doc.sha256,
         })
     }
 
