@@ -32,7 +32,7 @@ impl RowSink for Rows {
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
-    let mut names: Vec<String> = tokenize::builtin::NAMES
+    let mut names: Vec<String> = tokenize::sources::builtin::NAMES
         .iter()
         .map(|s| s.to_string())
         .collect();
@@ -62,6 +62,7 @@ fn main() -> ExitCode {
             filters: Filters::default(),
             tokenizers: tokenizers.clone(),
             parse: Parse::Text,
+            chat_format: None,
             documents: tokenaudit::extract::document::Limits::default(),
             threads,
             progress: false,

@@ -19,7 +19,9 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
+use crate::count::chat_format::{ChatFormat, Overheads};
 use crate::count::{Engine, Outcome};
+use crate::digest::{CorpusDigest, DigestBuilder};
 use crate::discover::{self, Entry, Filters, Skipped};
 use crate::extract::document::Limits;
 use crate::extract::Parse;
@@ -68,6 +70,8 @@ pub struct AuditConfig {
     pub filters: Filters,
     pub tokenizers: Vec<SharedTokenizer>,
     pub parse: Parse,
+    /// Forces one chat format for every tokenizer (`--chat-format`).
+    pub chat_format: Option<ChatFormat>,
     /// Limits and choices for documents under `--parse auto`.
     pub documents: Limits,
     /// Worker threads; 0 means one per core.
@@ -141,7 +145,8 @@ impl Audit {
             .build()
             .map_err(|e| AuditError::Io(io::Error::other(e)))?;
         let threads = pool.current_num_threads();
-        let tally = self.tally(&pool, rows)?;
+        let started_utc = jiff::Timestamp::now();
+        let (tally, digest, chat_formats) = self.tally(&pool, rows)?;
         let names = self.tokenizer_names();
         let priced = match &self.config.pricing {
             Some(plan) => plan.price(&tally, &names)?,
@@ -150,6 +155,7 @@ impl Audit {
         let wall = start.elapsed().as_secs_f64();
         let run = Run {
             command_line: self.config.command_line.clone(),
+            started_utc: started_utc.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
             threads,
             wall_seconds: (wall * 1000.0).round() / 1000.0,
             mb_per_second: if wall > 0.0 {
@@ -158,7 +164,7 @@ impl Audit {
                 0.0
             },
         };
-        Ok(Report::new(
+        let mut report = Report::new(
             &tally,
             self.config
                 .tokenizers
@@ -174,7 +180,10 @@ impl Audit {
             self.config.pricing.as_ref().map(PricingPlan::provenance),
             priced,
             run,
-        ))
+        )
+        .with_transcripts(&tally, &chat_formats);
+        report.provenance.corpus_digest = Some(digest);
+        Ok(report)
     }
 
     fn tokenizer_names(&self) -> Vec<String> {
@@ -185,13 +194,21 @@ impl Audit {
             .collect()
     }
 
-    fn tally(&self, pool: &rayon::ThreadPool, rows: &mut dyn RowSink) -> io::Result<Tally> {
+    /// The tally, the corpus digest, and each tokenizer's chat-format
+    /// figures.
+    fn tally(
+        &self,
+        pool: &rayon::ThreadPool,
+        rows: &mut dyn RowSink,
+    ) -> io::Result<(Tally, CorpusDigest, Vec<Overheads>)> {
+        let mut digest = DigestBuilder::new(&self.config.paths);
         let progress = self.config.progress.then(Progress::new);
         let engine = Engine::new(
             self.config.tokenizers.clone(),
             self.config.parse,
             pool.current_num_threads(),
         )
+        .with_chat_format(self.config.chat_format)
         .with_documents(self.config.documents.clone());
         let mut tally = match &self.config.pricing {
             Some(plan) => Tally::watching(
@@ -293,10 +310,12 @@ impl Audit {
                         match outcome {
                             Outcome::Counted(f) => {
                                 rows.counted(&f)?;
+                                digest.counted(&f.path, f.bytes, f.sha256.as_ref());
                                 tally.add_file(&f);
                             }
                             Outcome::Skipped(s) => {
                                 rows.skipped(&s)?;
+                                digest.skipped(&s.path, s.bytes);
                                 tally.add_skipped(s);
                             }
                         }
@@ -308,7 +327,7 @@ impl Audit {
         if let Some(p) = progress {
             p.bar.finish_and_clear();
         }
-        Ok(tally)
+        Ok((tally, digest.finish(), engine.chat_formats()))
     }
 }
 
@@ -439,6 +458,7 @@ mod tests {
             filters: Filters::default(),
             tokenizers: vec![Arc::new(Scripted(info, count))],
             parse: Parse::Text,
+            chat_format: None,
             documents: Limits::default(),
             threads: 2,
             progress: false,
@@ -461,7 +481,7 @@ mod tests {
             .num_threads(2)
             .build()
             .unwrap();
-        let tally = audit.tally(&pool, &mut NoRows).unwrap();
+        let (tally, _, _) = audit.tally(&pool, &mut NoRows).unwrap();
         assert_eq!(tally.counted.files, 2);
         assert_eq!(tally.counted.tokens, vec![13]);
         assert_eq!(tally.skipped.len(), 1);

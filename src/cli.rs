@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::audit::AuditConfig;
+use crate::count::chat_format::ChatFormat;
 use crate::discover::{self, CategoryRule, Filters};
 use crate::extract::document::{DocxParts, Limits};
 use crate::extract::Parse;
@@ -117,9 +118,16 @@ pub struct CorpusArgs {
     #[arg(long, value_name = "NAME=GLOB")]
     pub category: Vec<String>,
 
-    /// How files are turned into model input.
+    /// How files are turned into model input (auto: documents such as PDF,
+    /// DOCX and HTML by their extracted text, JSON/JSONL chat transcripts by
+    /// conversation, everything else as text).
     #[arg(long, value_enum, default_value_t = Parse::Auto)]
     pub parse: Parse,
+
+    /// The chat format whose per-message overhead transcripts are charged
+    /// with, for every tokenizer (default: each tokenizer's own).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub chat_format: Option<ChatFormat>,
 
     /// Skip a document whose text or zip parts unpack to more than SIZE
     /// (bytes, or K, M, G): a zip bomb stops here.
@@ -190,7 +198,11 @@ pub struct AuditArgs {
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
 
-    /// Exit with status 2 if any file was skipped.
+    #[command(flatten)]
+    pub outputs: ReportOutputs,
+
+    /// Exit with status 2 if any file was skipped or any chat record was
+    /// malformed.
     #[arg(long)]
     pub strict: bool,
 }
@@ -219,6 +231,25 @@ pub struct CheckArgs {
     /// Write the full JSON report to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+
+    /// Write the summary as Markdown to FILE (`-` for stdout), e.g. for a
+    /// pull-request comment.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+}
+
+/// The rendered reports `audit` can write besides the JSON and the CSV,
+/// all from the one count.
+#[derive(Debug, Args)]
+pub struct ReportOutputs {
+    /// Write the summary as Markdown tables to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+
+    /// Write the costs as a FOCUS 1.2 CSV (FinOps cost and usage) to FILE
+    /// (`-` for stdout); needs -m or --scenario.
+    #[arg(long, value_name = "FILE")]
+    pub focus: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -346,6 +377,7 @@ impl CorpusArgs {
             filters,
             tokenizers,
             parse: self.parse,
+            chat_format: self.chat_format,
             documents: Limits {
                 max_extracted: self.max_extracted_size,
                 timeout: std::time::Duration::try_from_secs_f64(self.extract_timeout)

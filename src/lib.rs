@@ -10,6 +10,7 @@ pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod count;
+pub mod digest;
 pub mod discover;
 pub mod extract;
 pub mod load;

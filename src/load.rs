@@ -41,6 +41,9 @@ pub struct Document {
     pub encoding: &'static str,
     /// Size of the file on disk (before decoding).
     pub bytes: u64,
+    /// SHA-256 of the bytes as read (before decoding), for the corpus
+    /// digest; `None` for text that was never a file.
+    pub sha256: Option<[u8; 32]>,
 }
 
 /// Where the text lives: borrowed from a mapping, or owned.
@@ -109,13 +112,20 @@ impl Document {
         }
     }
 
-    /// A document whose text was extracted from `bytes` bytes of a file
-    /// in a format that is not text (`encoding` says which).
-    pub fn extracted(text: String, encoding: &'static str, bytes: u64) -> Self {
+    /// A document whose text was extracted from a file of `bytes` bytes
+    /// whose content hashes to `sha256` (`encoding`: how the file decoded,
+    /// or `binary`).
+    pub fn extracted(
+        text: String,
+        encoding: &'static str,
+        bytes: u64,
+        sha256: Option<[u8; 32]>,
+    ) -> Self {
         Document {
             text: Text::Owned(text),
             encoding,
             bytes,
+            sha256,
         }
     }
 
@@ -126,13 +136,14 @@ impl Document {
             text: Text::Owned(text),
             encoding: "UTF-8",
             bytes,
+            sha256: None,
         }
     }
 }
 
 /// Reads and decodes one source.
 pub fn load(source: &Source) -> Result<Document, SkipReason> {
-    decode(read(source)?)
+    hashed(read(source)?)
 }
 
 /// Reads one source's bytes, undecoded: mapped when large, else in memory.
@@ -162,6 +173,24 @@ pub fn read(source: &Source) -> Result<Bytes, SkipReason> {
         Bytes::Owned(read_whole(&mut file, len as usize).map_err(unreadable)?)
     };
     Ok(bytes)
+}
+
+/// The SHA-256 of a file's bytes, for the corpus digest.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
+/// Decodes `bytes` after hashing them for the corpus digest, while they
+/// are in cache: just read, or just mapped (the hash touches each page once
+/// before the UTF-8 check does). SHA-256 runs at GB/s with the CPU's SHA
+/// extensions, tokenizing at tens of MB/s per thread; BENCHMARKS.md has the
+/// measured cost.
+pub fn hashed(bytes: Bytes) -> Result<Document, SkipReason> {
+    let sha256 = sha256(&bytes);
+    let mut doc = decode(bytes)?;
+    doc.sha256 = Some(sha256);
+    Ok(doc)
 }
 
 /// Reads `file` to its end into a buffer sized for `expected` bytes.
@@ -247,6 +276,7 @@ pub fn decode(bytes: Bytes) -> Result<Document, SkipReason> {
             text: Text::Owned(text.into_owned()),
             encoding: encoding.name(),
             bytes: size,
+            sha256: None,
         });
     }
     if bytes[..bytes.len().min(BINARY_PROBE)].contains(&0) {
@@ -282,6 +312,7 @@ fn utf8(bytes: Bytes, start: usize, size: u64) -> Result<Document, Bytes> {
         text,
         encoding: "UTF-8",
         bytes: size,
+        sha256: None,
     })
 }
 
@@ -351,6 +382,7 @@ fn legacy(bytes: &[u8], size: u64) -> Result<Document, SkipReason> {
         text: Text::Owned(text.into_owned()),
         encoding: encoding.name(),
         bytes: size,
+        sha256: None,
     })
 }
 

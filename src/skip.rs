@@ -85,6 +85,20 @@ impl SkipReason {
             _ => None,
         }
     }
+
+    /// The document format a skipped file was read as, where it got that
+    /// far.
+    pub fn format(&self) -> Option<&'static str> {
+        match self {
+            SkipReason::NoTextLayer { .. } => Some("pdf"),
+            SkipReason::Encrypted { format }
+            | SkipReason::Corrupt { format, .. }
+            | SkipReason::ExtractedTooLarge { format, .. }
+            | SkipReason::ExtractFailed { format, .. }
+            | SkipReason::ExtractTimedOut { format, .. } => Some(format),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for SkipReason {

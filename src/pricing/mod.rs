@@ -10,6 +10,8 @@ the tally already holds and turns them into money:
   context windows, and the user's own prices (override file, LiteLLM JSON).
 - [`cost`]: the cost of sending the whole corpus once, per model, with
   long-context tiers applied per document; documents over a context window.
+- [`charges`]: those costs and the projection's as priced lines (model,
+  category, meter, rate), for billing exports.
 - [`scenario`]: a workload description (`--scenario FILE`), checked.
 - [`projection`]: its monthly tokens and cost per workload and phase.
 - [`gate`]: the pass/fail logic of `tokenaudit check` and its JUnit XML.
@@ -24,6 +26,7 @@ it totals and per-document counts from the tally.
 */
 
 pub mod catalog;
+pub mod charges;
 pub mod cost;
 mod format;
 pub mod gate;
@@ -34,6 +37,7 @@ pub mod projection;
 pub mod scenario;
 
 pub use catalog::{Catalog, ModelPrice, PriceProvenance, Prices, Tier};
+pub use charges::{Charge, Meter};
 pub use cost::{corpus_cost, corpus_cost_from_documents, over_context, ModelCost, TokenTotals};
 pub use gate::{evaluate_gate, junit_xml, CheckStatus, GateCheck, GateInput, GateOutcome};
 pub use listing::render_models_table;

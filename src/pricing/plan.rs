@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{
-    corpus_cost, project, Catalog, CategoryProfile, CorpusProfile, ModelCost, ModelPrice,
-    PriceProvenance, PricingError, Projection, Scenario, SizeStats,
+    charges, corpus_cost, project, Catalog, CategoryProfile, Charge, CorpusProfile, ModelCost,
+    ModelPrice, PriceProvenance, PricingError, Projection, Scenario, SizeStats,
 };
 use crate::tally::{Group, Tally, TokenWatch};
 
@@ -33,6 +33,8 @@ pub struct PricingPlan {
 pub struct Priced {
     pub costs: Vec<ModelCost>,
     pub projection: Option<Projection>,
+    /// The costs above as priced lines (see [`super::charges`]).
+    pub charges: Vec<Charge>,
 }
 
 impl PricingPlan {
@@ -112,6 +114,7 @@ impl PricingPlan {
     pub fn price(&self, tally: &Tally, tokenizers: &[String]) -> Result<Priced, PricingError> {
         let column = |name: &str| tokenizers.iter().position(|t| t == name);
         let mut costs = Vec::new();
+        let mut lines = Vec::new();
         for m in &self.models {
             let i = column(&m.tokenizer).expect("the plan's tokenizers are counted");
             let over: Vec<String> = tally.over_window[i]
@@ -119,13 +122,28 @@ impl PricingPlan {
                 .filter(|(t, _)| m.max_input_tokens.is_some_and(|w| *t > w))
                 .map(|(_, p)| p.display().to_string())
                 .collect();
-            costs.push(corpus_cost(m, &tally.priced[i], over)?);
+            let cost = corpus_cost(m, &tally.priced[i], over)?;
+            let categories: Vec<(String, u64)> = tally
+                .by_category
+                .iter()
+                .map(|(c, g)| (c.clone(), g.tokens.get(i).copied().unwrap_or(0)))
+                .collect();
+            lines.extend(charges::corpus_charges(m, &cost, &categories));
+            costs.push(cost);
         }
         let projection = match &self.scenario {
-            Some(s) => Some(project(s, &self.catalog, &profile(tally, tokenizers))?),
+            Some(s) => {
+                let p = project(s, &self.catalog, &profile(tally, tokenizers))?;
+                lines.extend(charges::projection_charges(&p, s, &self.catalog));
+                Some(p)
+            }
             None => None,
         };
-        Ok(Priced { costs, projection })
+        Ok(Priced {
+            costs,
+            projection,
+            charges: lines,
+        })
     }
 }
 

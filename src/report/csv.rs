@@ -19,8 +19,19 @@ impl<W: Write> CsvRows<W> {
     pub fn new(out: W, tokenizers: &[String]) -> csv::Result<Self> {
         let mut writer = csv::Writer::from_writer(out);
         let mut header: Vec<String> = [
-            "path", "category", "status", "reason", "encoding", "format", "pages", "bytes",
-            "chars", "lines",
+            "path",
+            "category",
+            "status",
+            "reason",
+            "encoding",
+            "bytes",
+            "chars",
+            "lines",
+            "parse",
+            "records",
+            "malformed",
+            "format",
+            "pages",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -40,11 +51,18 @@ impl<W: Write> CsvRows<W> {
             "counted".to_string(),
             String::new(),
             f.encoding.to_string(),
-            f.format.to_string(),
-            f.pages.map(|p| p.to_string()).unwrap_or_default(),
             f.bytes.to_string(),
             f.chars.to_string(),
             f.lines.to_string(),
+            f.parser.as_str().to_string(),
+            f.transcript
+                .as_ref()
+                .map_or(String::new(), |t| t.records.to_string()),
+            f.transcript
+                .as_ref()
+                .map_or(String::new(), |t| t.malformed.to_string()),
+            f.format.to_string(),
+            f.pages.map(|p| p.to_string()).unwrap_or_default(),
         ];
         row.extend(f.tokens.iter().map(|t| t.to_string()));
         self.writer.write_record(&row)
@@ -57,17 +75,21 @@ impl<W: Write> CsvRows<W> {
             "skipped".to_string(),
             s.reason.to_string(),
             String::new(),
-            String::new(),
-            s.reason.pages().map(|p| p.to_string()).unwrap_or_default(),
             s.bytes.to_string(),
             String::new(),
             String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            s.reason.format().unwrap_or_default().to_string(),
+            s.reason.pages().map(|p| p.to_string()).unwrap_or_default(),
         ];
         row.extend(std::iter::repeat_n(String::new(), self.columns));
         self.writer.write_record(&row)
     }
 
-    pub fn finish(mut self) -> std::io::Result<()> {
-        self.writer.flush()
+    /// Flushes the rows and hands the output back.
+    pub fn finish(self) -> std::io::Result<W> {
+        self.writer.into_inner().map_err(|e| e.into_error())
     }
 }

@@ -9,16 +9,24 @@ identical input, whatever the thread count.
 */
 
 pub mod csv;
+pub mod focus;
+pub mod markdown;
 pub mod table;
+pub mod transcripts;
+pub mod view;
+pub mod write;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::pricing::{ModelCost, PriceProvenance, Priced, Projection};
+use crate::count::chat_format::Overheads;
+use crate::digest::CorpusDigest;
+use crate::pricing::{Charge, ModelCost, PriceProvenance, Priced, Projection};
 use crate::tally::{Group, Histogram, Tally};
 use crate::tokenize::TokenizerInfo;
+use transcripts::TranscriptsReport;
 
 pub const SCHEMA: &str = "tokenaudit.report/v1";
 
@@ -34,11 +42,18 @@ pub struct Report {
     pub by_format: BTreeMap<String, FormatReport>,
     pub distribution: Map<String, Value>,
     pub largest: Vec<LargestEntry>,
+    /// Chat transcripts (files read as `chat`): conversations, malformed
+    /// records, input/output/replayed tokens. Absent when there were none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transcripts: Option<TranscriptsReport>,
     /// Per priced model (`-m`): one-pass input cost, documents over its
     /// context window. Empty when no model is priced.
     pub costs: Vec<ModelCost>,
     /// The scenario's monthly projection (`--scenario`), or null.
     pub projection: Option<Projection>,
+    /// `costs` and `projection` as priced lines (model, category, meter,
+    /// rate): what the FOCUS export is written from.
+    pub charges: Vec<Charge>,
     pub skipped: Vec<SkippedEntry>,
     pub run: Run,
 }
@@ -47,11 +62,16 @@ pub struct Report {
 pub struct Provenance {
     pub tool: &'static str,
     pub version: &'static str,
+    /// The git commit the binary was built from (`unknown` when built
+    /// outside a git checkout), `-dirty` when the tree had changes.
+    pub commit: &'static str,
     pub parse: String,
     pub roots: Vec<String>,
     pub tokenizers: Vec<TokenizerInfo>,
     /// The price catalog's source and as-of date, when anything is priced.
     pub prices: Option<PriceProvenance>,
+    /// Which bytes were audited (see `digest`); set by the audit.
+    pub corpus_digest: Option<CorpusDigest>,
 }
 
 #[derive(Debug, Serialize)]
@@ -123,6 +143,8 @@ pub struct SkippedEntry {
 #[derive(Debug, Default, Serialize)]
 pub struct Run {
     pub command_line: Vec<String>,
+    /// When the audit started, UTC (`2026-12-04T21:58:37Z`).
+    pub started_utc: String,
     pub threads: usize,
     pub wall_seconds: f64,
     pub mb_per_second: f64,
@@ -206,10 +228,12 @@ impl Report {
             provenance: Provenance {
                 tool: "tokenaudit",
                 version: env!("CARGO_PKG_VERSION"),
+                commit: env!("TOKENAUDIT_COMMIT"),
                 parse,
                 roots,
                 tokenizers,
                 prices,
+                corpus_digest: None,
             },
             totals: Totals {
                 files_seen: tally.files_seen(),
@@ -261,8 +285,10 @@ impl Report {
                     tokens: *t,
                 })
                 .collect(),
+            transcripts: None,
             costs: priced.costs,
             projection: priced.projection,
+            charges: priced.charges,
             skipped: tally
                 .skipped
                 .iter()
@@ -276,6 +302,21 @@ impl Report {
                 .collect(),
             run,
         }
+    }
+
+    /// Adds the `transcripts` section from the tally's chat files.
+    pub fn with_transcripts(mut self, tally: &Tally, formats: &[Overheads]) -> Report {
+        let names: Vec<String> = self
+            .provenance
+            .tokenizers
+            .iter()
+            .map(|t| t.name.clone())
+            .collect();
+        self.transcripts = tally
+            .transcripts
+            .as_ref()
+            .map(|t| TranscriptsReport::new(t, &names, formats));
+        self
     }
 
     pub fn tokenizer_names(&self) -> Vec<&str> {
