@@ -383,7 +383,9 @@ impl CorpusArgs {
                 timeout: std::time::Duration::try_from_secs_f64(self.extract_timeout)
                     .ok()
                     .filter(|t| !t.is_zero())
-                    .ok_or_else(|| anyhow::anyhow!("--extract-timeout must be a positive number of seconds"))?,
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("--extract-timeout must be a positive number of seconds")
+                    })?,
                 docx_parts: self.docx_parts,
             },
             threads,

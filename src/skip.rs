@@ -42,12 +42,18 @@ pub enum SkipReason {
     NoTextLayer { pages: u64 },
     /// A document its format's reader rejects (truncated, corrupt, not what
     /// its extension says); the reader's message is kept.
-    Corrupt { format: &'static str, message: String },
+    Corrupt {
+        format: &'static str,
+        message: String,
+    },
     /// The text or parts a document unpacks to exceed
     /// `--max-extracted-size` (a zip bomb, or simply too large).
     ExtractedTooLarge { format: &'static str, limit: u64 },
     /// A document's extractor panicked; the message is kept.
-    ExtractFailed { format: &'static str, message: String },
+    ExtractFailed {
+        format: &'static str,
+        message: String,
+    },
     /// A document's extractor ran past the per-file time limit.
     ExtractTimedOut { format: &'static str, millis: u64 },
 }

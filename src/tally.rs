@@ -417,7 +417,11 @@ mod tests {
             path: path.into(),
             category: cat.into(),
             encoding: "UTF-8",
-            format: if path.ends_with(".pdf") { "pdf" } else { "text" },
+            format: if path.ends_with(".pdf") {
+                "pdf"
+            } else {
+                "text"
+            },
             pages: path.ends_with(".pdf").then_some(2),
             bytes,
             chars: bytes,

@@ -154,11 +154,7 @@ pub fn render(report: &Report) -> String {
         out.push('\n');
     }
 
-    if report
-        .by_format
-        .keys()
-        .any(|k| k != "text" && k != "chat")
-    {
+    if report.by_format.keys().any(|k| k != "text" && k != "chat") {
         let mut header = vec![
             "format".to_string(),
             "files".into(),
@@ -180,7 +176,9 @@ pub fn render(report: &Report) -> String {
             rows.push(row);
         }
         Grid { rows }.render(&mut out);
-        out.push_str("(pages: of PDFs; sheets, slides, messages of spreadsheets, decks, mailboxes)\n\n");
+        out.push_str(
+            "(pages: of PDFs; sheets, slides, messages of spreadsheets, decks, mailboxes)\n\n",
+        );
     }
 
     if !report.largest.is_empty() {

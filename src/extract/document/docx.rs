@@ -166,7 +166,9 @@ pub(super) mod tests {
         if !cells.is_empty() {
             body.push_str("<w:tbl><w:tr>");
             for c in cells {
-                body.push_str(&format!("<w:tc><w:p><w:r><w:t>{c}</w:t></w:r></w:p></w:tc>"));
+                body.push_str(&format!(
+                    "<w:tc><w:p><w:r><w:t>{c}</w:t></w:r></w:p></w:tc>"
+                ));
             }
             body.push_str("</w:tr></w:tbl>");
         }
@@ -200,7 +202,9 @@ pub(super) mod tests {
         assert_eq!(with("body"), "Clause 1.\nClause 2.\n");
         assert_eq!(with("comments"), "COMMENT\n");
         assert!(with("all").contains("COMMENT"));
-        assert!(!extract(&file, &Limits::default()).unwrap().contains("COMMENT"));
+        assert!(!extract(&file, &Limits::default())
+            .unwrap()
+            .contains("COMMENT"));
         assert!("body,pictures".parse::<DocxParts>().is_err());
     }
 

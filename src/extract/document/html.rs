@@ -82,11 +82,49 @@ fn is_hidden(name: &str) -> bool {
 fn is_block(name: &str) -> bool {
     matches!(
         name,
-        "address" | "article" | "aside" | "blockquote" | "body" | "caption" | "dd" | "details"
-            | "dialog" | "div" | "dl" | "dt" | "fieldset" | "figcaption" | "figure" | "footer"
-            | "form" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "header" | "hgroup" | "hr"
-            | "html" | "legend" | "li" | "main" | "menu" | "nav" | "ol" | "p" | "pre"
-            | "section" | "summary" | "table" | "tbody" | "tfoot" | "thead" | "tr" | "ul"
+        "address"
+            | "article"
+            | "aside"
+            | "blockquote"
+            | "body"
+            | "caption"
+            | "dd"
+            | "details"
+            | "dialog"
+            | "div"
+            | "dl"
+            | "dt"
+            | "fieldset"
+            | "figcaption"
+            | "figure"
+            | "footer"
+            | "form"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "header"
+            | "hgroup"
+            | "hr"
+            | "html"
+            | "legend"
+            | "li"
+            | "main"
+            | "menu"
+            | "nav"
+            | "ol"
+            | "p"
+            | "pre"
+            | "section"
+            | "summary"
+            | "table"
+            | "tbody"
+            | "tfoot"
+            | "thead"
+            | "tr"
+            | "ul"
     )
 }
 
@@ -174,7 +212,10 @@ mod tests {
     fn broken_markup_is_repaired_not_rejected() {
         // The stray `</div>` is ignored and `<b>` opens inside the second
         // paragraph, as in a browser.
-        assert_eq!(visible_text("<p>one<p>two</div><b>three"), "one\ntwothree\n");
+        assert_eq!(
+            visible_text("<p>one<p>two</div><b>three"),
+            "one\ntwothree\n"
+        );
         assert_eq!(visible_text(""), "");
     }
 }

@@ -40,7 +40,10 @@ pub(super) fn extract_message(
 }
 
 /// The text of every message in an MBOX, and how many messages there are.
-pub(super) fn extract_mbox(bytes: &[u8], limits: &Limits) -> Result<(String, Option<u64>), SkipReason> {
+pub(super) fn extract_mbox(
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<(String, Option<u64>), SkipReason> {
     let mut out = String::new();
     let mut messages = 0;
     for message in mail_parser::mailbox::mbox::MessageIterator::new(bytes) {
@@ -169,7 +172,9 @@ mod tests {
         assert_eq!(messages, Some(2));
         assert!(text.contains("One\n") && text.contains("Two\n"), "{text:?}");
         assert_eq!(
-            extract_mbox(b"no separator", &Limits::default()).unwrap_err().key(),
+            extract_mbox(b"no separator", &Limits::default())
+                .unwrap_err()
+                .key(),
             "corrupt"
         );
     }

@@ -67,10 +67,10 @@ fn text_of(xml: &str) -> Result<String, String> {
                 "table:table-cell" if in_body > 0 => out.push('\t'),
                 _ => {}
             },
-            Event::Text(t) if in_paragraph > 0 && skipping == 0 => collapse(&t.xml10_content(), &mut out),
-            Event::CData(t) if in_paragraph > 0 && skipping == 0 => {
-                out.push_str(t)
+            Event::Text(t) if in_paragraph > 0 && skipping == 0 => {
+                collapse(&t.xml10_content(), &mut out)
             }
+            Event::CData(t) if in_paragraph > 0 && skipping == 0 => out.push_str(t),
             Event::GeneralRef(r) if in_paragraph > 0 && skipping == 0 => {
                 if let Some(c) = r.resolve_char_ref().map_err(|e| e.to_string())? {
                     out.push(c);

@@ -63,7 +63,11 @@ pub(super) struct Package<'a> {
 
 impl<'a> Package<'a> {
     /// Opens `bytes` as a zip, or says why it cannot be one.
-    pub(super) fn open(format: Format, bytes: &'a [u8], limits: &Limits) -> Result<Self, SkipReason> {
+    pub(super) fn open(
+        format: Format,
+        bytes: &'a [u8],
+        limits: &Limits,
+    ) -> Result<Self, SkipReason> {
         if bytes.starts_with(COMPOUND_FILE) {
             return Err(SkipReason::Encrypted {
                 format: format.name(),
@@ -129,12 +133,12 @@ impl<'a> Package<'a> {
     pub(super) fn check_all(&mut self) -> Result<(), SkipReason> {
         let format = self.format;
         for i in 0..self.archive.len() {
-            let mut part = self
-                .archive
-                .by_index(i)
-                .map_err(|e| corrupt(format, e))?;
-            let read = std::io::copy(&mut part.by_ref().take(self.budget + 1), &mut std::io::sink())
-                .map_err(|e| corrupt(format, e))?;
+            let mut part = self.archive.by_index(i).map_err(|e| corrupt(format, e))?;
+            let read = std::io::copy(
+                &mut part.by_ref().take(self.budget + 1),
+                &mut std::io::sink(),
+            )
+            .map_err(|e| corrupt(format, e))?;
             if read > self.budget {
                 return Err(SkipReason::ExtractedTooLarge {
                     format: format.name(),
@@ -196,7 +200,10 @@ pub(super) mod tests {
             })
         );
         let mut package = Package::open(Format::Xlsx, &bomb, &limits).unwrap();
-        assert_eq!(package.check_all().unwrap_err().key(), "extracted-too-large");
+        assert_eq!(
+            package.check_all().unwrap_err().key(),
+            "extracted-too-large"
+        );
         // Under a larger limit the same part reads whole.
         let limits = Limits {
             max_extracted: 65 << 20,
@@ -216,7 +223,10 @@ pub(super) mod tests {
         };
         let mut package = Package::open(Format::Pptx, &zip, &limits).unwrap();
         assert!(package.read("a.xml").is_ok());
-        assert_eq!(package.read("b.xml").unwrap_err().key(), "extracted-too-large");
+        assert_eq!(
+            package.read("b.xml").unwrap_err().key(),
+            "extracted-too-large"
+        );
     }
 
     #[test]
@@ -225,7 +235,10 @@ pub(super) mod tests {
         let limits = Limits::default();
         let cut = &zip[..zip.len() / 2];
         assert_eq!(
-            Package::open(Format::Docx, cut, &limits).err().unwrap().key(),
+            Package::open(Format::Docx, cut, &limits)
+                .err()
+                .unwrap()
+                .key(),
             "corrupt"
         );
         let mut ole = COMPOUND_FILE.to_vec();
@@ -238,10 +251,14 @@ pub(super) mod tests {
 
     #[test]
     fn numbered_parts_sort_by_number() {
-        let names: Vec<String> = ["ppt/slides/slide10.xml", "ppt/slides/slide2.xml", "ppt/x.xml"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let names: Vec<String> = [
+            "ppt/slides/slide10.xml",
+            "ppt/slides/slide2.xml",
+            "ppt/x.xml",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         assert_eq!(
             numbered(&names, "ppt/slides/slide"),
             vec!["ppt/slides/slide2.xml", "ppt/slides/slide10.xml"]

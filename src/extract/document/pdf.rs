@@ -1,13 +1,10 @@
 /*!
 PDF: the text layer, page by page, read by `pdf-extract` on `lopdf`.
 
-Chosen over `pdf_oxide` after running both on the 38 registry PDFs of
-`scripts/fetch-doc-corpus` (31 languages, Japanese, Korean, Chinese,
-Hindi, Russian and Ukrainian among them): both read every file, and
-pdf-extract's text had the same non-space characters as poppler's
-`pdftotext` on the CJK and Hindi files where pdf_oxide's had 1-3% more;
-pdf_oxide, a much larger crate with image and layout dependencies, took
-28 minutes to build a test program here against a few for pdf-extract.
+pdf-extract is pure Rust on lopdf (which also decrypts), a small build;
+its text is checked against poppler's `pdftotext` on the PDFs that
+`scripts/fetch-document-corpus` takes from package registries (README,
+"Documents").
 
 lopdf opens a file encrypted with an empty user password itself, as
 viewers do; a file whose user password is not empty is reported as
@@ -96,7 +93,10 @@ mod tests {
                     Operation::new("Td", vec![72.into(), 700.into()]),
                     Operation::new(
                         "Tj",
-                        vec![Object::String(text.as_bytes().to_vec(), StringFormat::Literal)],
+                        vec![Object::String(
+                            text.as_bytes().to_vec(),
+                            StringFormat::Literal,
+                        )],
                     ),
                     Operation::new("ET", vec![]),
                 ],
@@ -104,7 +104,14 @@ mod tests {
                     Operation::new("q", vec![]),
                     Operation::new(
                         "cm",
-                        vec![500.into(), 0.into(), 0.into(), 700.into(), 50.into(), 50.into()],
+                        vec![
+                            500.into(),
+                            0.into(),
+                            0.into(),
+                            700.into(),
+                            50.into(),
+                            50.into(),
+                        ],
                     ),
                     Operation::new("Do", vec!["Im1".into()]),
                     Operation::new("Q", vec![]),

@@ -43,7 +43,9 @@ mod tests {
 
     #[test]
     fn slides_in_number_order() {
-        let slide = |t: &str| format!("<p:sld><p:txBody><a:p><a:r><a:t>{t}</a:t></a:r><a:br/><a:r><a:t>more</a:t></a:r></a:p></p:txBody></p:sld>");
+        let slide = |t: &str| {
+            format!("<p:sld><p:txBody><a:p><a:r><a:t>{t}</a:t></a:r><a:br/><a:r><a:t>more</a:t></a:r></a:p></p:txBody></p:sld>")
+        };
         let (s1, s2, s10) = (slide("one"), slide("two"), slide("ten"));
         let file = zip_of(&[
             ("ppt/presentation.xml", b"<p:presentation/>"),

@@ -52,7 +52,10 @@ where
             .worksheet_range(name)
             .map_err(|e| corrupt(format, format!("sheet {name}: {e}")))?;
         for row in range.rows() {
-            let used = row.iter().rposition(|c| *c != Data::Empty).map_or(0, |i| i + 1);
+            let used = row
+                .iter()
+                .rposition(|c| *c != Data::Empty)
+                .map_or(0, |i| i + 1);
             for (i, cell) in row[..used].iter().enumerate() {
                 if i > 0 {
                     out.push('\t');
