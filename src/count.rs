@@ -17,10 +17,11 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
+use crate::content;
 use crate::discover::{Skipped, Source};
 use crate::extract::{self, Parse};
 use crate::load;
-use crate::tally::FileTally;
+use crate::tally::{merge_by_class, ByClass, ClassTally, FileTally};
 use crate::tokenize::{chunk, Counter, SharedTokenizer};
 
 /// Pieces of a large document are about this long. Small enough that a
@@ -79,6 +80,8 @@ pub struct TextCounts {
     pub chars: u64,
     pub lines: u64,
     pub tokens: Vec<u64>,
+    /// The same tokens by the content class of each piece.
+    pub classes: ByClass,
 }
 
 impl Engine {
@@ -108,14 +111,21 @@ impl Engine {
             chars: 0,
             lines: 0,
             tokens: vec![0; self.pool.tokenizers.len()],
+            classes: ByClass::new(),
         };
+        let code = source
+            .path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| content::is_code_extension(&e.to_ascii_lowercase()));
         for segment in extract::extract(doc.text(), self.parse) {
-            let c = self.count_part(segment.text, true, Some(&doc));
+            let c = self.count_part(segment.text, true, Some(&doc), code);
             counts.chars += c.chars;
             counts.lines += c.lines;
             for (a, b) in counts.tokens.iter_mut().zip(&c.tokens) {
                 *a += b;
             }
+            merge_by_class(&mut counts.classes, &c.classes);
         }
         Outcome::Counted(FileTally {
             path: source.path.clone(),
@@ -125,23 +135,31 @@ impl Engine {
             chars: counts.chars,
             lines: counts.lines,
             tokens: counts.tokens,
+            classes: counts.classes,
         })
     }
 
     /// Counts one stretch of text with every tokenizer, in parallel pieces
     /// when it is long.
     pub fn count_text(&self, text: &str) -> TextCounts {
-        self.count_part(text, true, None)
+        self.count_part(text, true, None, false)
     }
 
     /// `first`: whether `text` starts its document (see
     /// [`Counter::count_continuation`]). `doc`: the document `text` lies in,
     /// whose pages each piece hands back once counted (see [`Released`]).
-    fn count_part(&self, text: &str, first: bool, doc: Option<&load::Document>) -> TextCounts {
+    /// `code`: the document is source code by its extension (`content`).
+    fn count_part(
+        &self,
+        text: &str,
+        first: bool,
+        doc: Option<&load::Document>,
+        code: bool,
+    ) -> TextCounts {
         // A last line without a newline counts too (as `wc -l` would not).
         let last_line = u64::from(!text.is_empty() && !text.ends_with('\n'));
-        let (chars, newlines, tokens) = if text.len() < 2 * PIECE_TARGET {
-            let counts = self.pool.with(|c| count_piece(c, text, first));
+        let (chars, newlines, tokens, classes) = if text.len() < 2 * PIECE_TARGET {
+            let counts = self.pool.with(|c| count_piece(c, text, first, code));
             if let Some(doc) = doc {
                 // Segments are counted in order: the text before is done.
                 doc.release_pages(text, true, false);
@@ -162,19 +180,22 @@ impl Engine {
                 .into_par_iter()
                 .map(|k| {
                     let piece = &text[chunk::grid_piece(text, k, PIECE_TARGET)];
-                    let counts = self.pool.with(|c| count_piece(c, piece, first && k == 0));
+                    let counts = self
+                        .pool
+                        .with(|c| count_piece(c, piece, first && k == 0, code));
                     if let Some(doc) = doc {
                         released.counted(doc, k, piece);
                     }
                     counts
                 })
                 .reduce(
-                    || (0, 0, vec![0; self.pool.tokenizers.len()]),
-                    |(ca, na, mut ta), (cb, nb, tb)| {
+                    || (0, 0, vec![0; self.pool.tokenizers.len()], ByClass::new()),
+                    |(ca, na, mut ta, mut ka), (cb, nb, tb, kb)| {
                         for (a, b) in ta.iter_mut().zip(&tb) {
                             *a += b;
                         }
-                        (ca + cb, na + nb, ta)
+                        merge_by_class(&mut ka, &kb);
+                        (ca + cb, na + nb, ta, ka)
                     },
                 )
         };
@@ -182,6 +203,7 @@ impl Engine {
             chars,
             lines: newlines + last_line,
             tokens,
+            classes,
         }
     }
 }
@@ -227,9 +249,15 @@ impl Released {
     }
 }
 
-/// Characters, newlines and each tokenizer's tokens in one piece.
-fn count_piece(counters: &mut [Box<dyn Counter>], text: &str, first: bool) -> (u64, u64, Vec<u64>) {
-    let tokens = counters
+/// Characters, newlines, each tokenizer's tokens in one piece, and the
+/// same tokens under the piece's content class.
+fn count_piece(
+    counters: &mut [Box<dyn Counter>],
+    text: &str,
+    first: bool,
+    code: bool,
+) -> (u64, u64, Vec<u64>, ByClass) {
+    let tokens: Vec<u64> = counters
         .iter_mut()
         .map(|c| {
             if first {
@@ -240,7 +268,13 @@ fn count_piece(counters: &mut [Box<dyn Counter>], text: &str, first: bool) -> (u
         })
         .collect();
     let (chars, newlines) = chars_and_newlines(text);
-    (chars, newlines, tokens)
+    let class = ClassTally {
+        pieces: 1,
+        bytes: text.len() as u64,
+        tokens: tokens.clone(),
+    };
+    let classes = ByClass::from([(content::classify(text, code), class)]);
+    (chars, newlines, tokens, classes)
 }
 
 /// Unicode scalar values (every byte that is not a UTF-8 continuation byte)

@@ -10,6 +10,9 @@ the tally already holds and turns them into money:
   context windows, and the user's own prices (override file, LiteLLM JSON).
 - [`cost`]: the cost of sending the whole corpus once, per model, with
   long-context tiers applied per document; documents over a context window.
+- [`calibration`]: the embedded table of closed models' multipliers over
+  their proxy tokenizers, per content class, with bands and sources.
+- [`band`]: a closed model's estimate and band from that table.
 - [`scenario`]: a workload description (`--scenario FILE`), checked.
 - [`projection`]: its monthly tokens and cost per workload and phase.
 - [`gate`]: the pass/fail logic of `tokenaudit check` and its JUnit XML.
@@ -23,6 +26,8 @@ This module does not count tokens or read the corpus; the integrator hands
 it totals and per-document counts from the tally.
 */
 
+pub mod band;
+pub mod calibration;
 pub mod catalog;
 pub mod cost;
 mod format;
@@ -33,6 +38,8 @@ pub mod plan;
 pub mod projection;
 pub mod scenario;
 
+pub use band::{Band, EstimateBand, EstimatePoint};
+pub use calibration::Calibration;
 pub use catalog::{Catalog, ModelPrice, PriceProvenance, Prices, Tier};
 pub use cost::{corpus_cost, corpus_cost_from_documents, over_context, ModelCost, TokenTotals};
 pub use gate::{evaluate_gate, junit_xml, CheckStatus, GateCheck, GateInput, GateOutcome};

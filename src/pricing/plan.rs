@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::band::{banded_cost, ClassFactor};
 use super::{
-    corpus_cost, project, Catalog, CategoryProfile, CorpusProfile, ModelCost, ModelPrice,
-    PriceProvenance, PricingError, Projection, Scenario, SizeStats,
+    corpus_cost, project, Calibration, Catalog, CategoryProfile, CorpusProfile, ModelCost,
+    ModelPrice, PriceProvenance, PricingError, Projection, Scenario, SizeStats,
 };
 use crate::tally::{Group, Tally, TokenWatch};
 
@@ -26,6 +27,9 @@ pub struct PricingPlan {
     /// Models priced one-pass in `costs`, as the user selected them.
     pub models: Vec<ModelPrice>,
     pub scenario: Option<Scenario>,
+    /// Corrections of closed models' proxy counts (the embedded table, with
+    /// the user's `--calibration` file on top).
+    pub calibration: Calibration,
 }
 
 /// What the price stage adds to a report.
@@ -58,7 +62,16 @@ impl PricingPlan {
             catalog,
             models,
             scenario,
+            calibration: Calibration::embedded(),
         })
+    }
+
+    /// Layers a user's calibration file on top of the embedded table,
+    /// checked against the catalog.
+    pub fn with_calibration(mut self, mine: Calibration) -> Result<Self, PricingError> {
+        mine.check_against(&self.catalog)?;
+        self.calibration = self.calibration.with(mine);
+        Ok(self)
     }
 
     /// Every tokenizer the priced models and the scenario's models need, in
@@ -119,13 +132,65 @@ impl PricingPlan {
                 .filter(|(t, _)| m.max_input_tokens.is_some_and(|w| *t > w))
                 .map(|(_, p)| p.display().to_string())
                 .collect();
-            costs.push(corpus_cost(m, &tally.priced[i], over)?);
+            costs.push(self.model_cost(m, tally, i, over)?);
         }
         let projection = match &self.scenario {
             Some(s) => Some(project(s, &self.catalog, &profile(tally, tokenizers))?),
             None => None,
         };
         Ok(Priced { costs, projection })
+    }
+}
+
+impl PricingPlan {
+    /// One model's cost from column `i` of the tally: banded through its
+    /// calibration family when it is an estimate that has one.
+    fn model_cost(
+        &self,
+        m: &ModelPrice,
+        tally: &Tally,
+        i: usize,
+        over: Vec<String>,
+    ) -> Result<ModelCost, PricingError> {
+        let family = self
+            .calibration
+            .family_of(&m.id)
+            .filter(|f| m.estimate && f.proxy == m.tokenizer);
+        let Some(family) = family else {
+            return corpus_cost(m, &tally.priced[i], over);
+        };
+        let method = if family.origin.ends_with("(embedded)") {
+            "table".to_string()
+        } else {
+            format!("calibration file {}", family.origin)
+        };
+        let factors = family
+            .classes
+            .iter()
+            .map(|(c, f)| {
+                (
+                    *c,
+                    ClassFactor {
+                        factor: f.clone(),
+                        method: method.clone(),
+                    },
+                )
+            })
+            .collect();
+        let by_class = tally
+            .by_class
+            .iter()
+            .map(|(c, t)| (*c, t.tokens.get(i).copied().unwrap_or(0)))
+            .collect();
+        banded_cost(
+            m,
+            &family.id,
+            &factors,
+            &by_class,
+            None,
+            &tally.priced[i],
+            over,
+        )
     }
 }
 
