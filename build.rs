@@ -26,19 +26,71 @@ use std::path::Path;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-#[path = "src/tokenize/unicode_class.rs"]
+#[path = "src/tokenize/pretok/unicode_class.rs"]
 mod unicode_class;
 
-#[path = "src/tokenize/hash.rs"]
+#[path = "src/tokenize/bpe/hash.rs"]
 #[allow(dead_code)]
 mod hash;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=src/tokenize/hash.rs");
+    println!("cargo:rerun-if-changed=src/tokenize/bpe/hash.rs");
+    commit();
     let out = env::var("OUT_DIR").expect("OUT_DIR");
     let out = Path::new(&out);
+    // The commit lookup reruns this script at every commit; the tables only
+    // change with this file and hash.rs, so they are rebuilt only then.
+    let stamp = out.join("tables.stamp");
+    let inputs = [
+        fs::read("build.rs").unwrap_or_default(),
+        fs::read("src/tokenize/bpe/hash.rs").unwrap_or_default(),
+    ]
+    .concat();
+    let inputs = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&inputs));
+    if fs::read_to_string(&stamp).ok().as_deref() == Some(inputs.as_str()) {
+        return;
+    }
+    tables(out);
+    fs::write(&stamp, inputs).expect("write stamp");
+}
 
+/// `TOKENAUDIT_COMMIT`: the git commit being built, for the report's
+/// provenance. From the environment when set (a build from a source
+/// tarball can say), else from `git` when there is one, else `unknown`.
+/// Reruns when HEAD or the branch it points at moves.
+fn commit() {
+    println!("cargo:rerun-if-env-changed=TOKENAUDIT_COMMIT");
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let commit = env::var("TOKENAUDIT_COMMIT")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| git(&["rev-parse", "HEAD"]))
+        .unwrap_or_else(|| "unknown".to_string());
+    println!("cargo:rustc-env=TOKENAUDIT_COMMIT={commit}");
+    let mut watched = vec![git(&["rev-parse", "--git-path", "HEAD"])];
+    if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+        watched.push(git(&["rev-parse", "--git-path", &branch]));
+        watched.push(git(&["rev-parse", "--git-path", "packed-refs"]));
+    }
+    // Only files that exist: cargo reruns at every build for a missing one.
+    for path in watched.into_iter().flatten() {
+        if Path::new(&path).exists() {
+            println!("cargo:rerun-if-changed={path}");
+        }
+    }
+}
+
+fn tables(out: &Path) {
     type Constructor = fn() -> tiktoken_rs::CoreBPE;
     let encodings: [(&str, Constructor); 4] = [
         ("o200k_base", || {

@@ -10,7 +10,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use tokenaudit::tokenize::builtin::{self, Reference};
+use tokenaudit::tokenize::sources::builtin::{self, Reference};
 use tokenaudit::tokenize::Tokenizer;
 
 fn corpus() -> String {

@@ -34,7 +34,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use tokenaudit::tokenize::reference::reference;
-use tokenaudit::tokenize::registry::{self, Family};
+use tokenaudit::tokenize::sources::registry::{self, Family};
 use tokenaudit::tokenize::TokenizerDir;
 
 /// A counter owned by one thread.

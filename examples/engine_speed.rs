@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use tokenaudit::tokenize::builtin::{self, Reference};
+use tokenaudit::tokenize::sources::builtin::{self, Reference};
 use tokenaudit::tokenize::Tokenizer;
 
 fn best<T>(reps: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
@@ -45,11 +45,11 @@ fn main() {
             ranks.len()
         );
         let t = Instant::now();
-        let tok = tokenaudit::tokenize::builtin::resolve("o200k_base").unwrap();
+        let tok = tokenaudit::tokenize::sources::builtin::resolve("o200k_base").unwrap();
         let n = tok.counter().count("hello world");
         let o200k = t.elapsed();
         let t = Instant::now();
-        let tok = tokenaudit::tokenize::builtin::resolve("cl100k_base").unwrap();
+        let tok = tokenaudit::tokenize::sources::builtin::resolve("cl100k_base").unwrap();
         let m = tok.counter().count("hello world");
         let cl100k = t.elapsed();
         let t = Instant::now();

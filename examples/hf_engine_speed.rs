@@ -2,7 +2,7 @@
 //! pre-tokenizer alone, then the whole count.
 //! `cargo run --release --example hf_engine_speed -- FILE MB`
 use std::time::Instant;
-use tokenaudit::tokenize::pretok_deepseek::{DeepSeekScanner, PATTERNS};
+use tokenaudit::tokenize::pretok::deepseek::{DeepSeekScanner, PATTERNS};
 use tokenaudit::tokenize::{self, TokenizerDir};
 
 fn main() {
@@ -14,7 +14,7 @@ fn main() {
         end += 1;
     }
     let text = std::str::from_utf8(&data[..end]).unwrap();
-    let docs: Vec<&str> = tokenize::chunk::pieces(text, 4096);
+    let docs: Vec<&str> = tokenize::pretok::chunk::pieces(text, 4096);
     let mbs = |s: f64| text.len() as f64 / 1e6 / s;
     let patterns: Vec<String> = PATTERNS.iter().map(|p| p.to_string()).collect();
     let t = Instant::now();
@@ -42,8 +42,10 @@ fn main() {
     );
     let dir = TokenizerDir::locate(None);
     let json = std::fs::read(dir.path().join("deepseek-v3.json")).unwrap();
-    let added = tokenaudit::tokenize::pretok_hf::AddedTokens::new(
-        &tokenaudit::tokenize::hf_bpe::convert(&json).unwrap().added,
+    let added = tokenaudit::tokenize::pretok::hf::AddedTokens::new(
+        &tokenaudit::tokenize::hf::byte_level::convert(&json)
+            .unwrap()
+            .added,
     )
     .unwrap();
     let t = Instant::now();

@@ -32,7 +32,7 @@ impl RowSink for Rows {
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
-    let mut names: Vec<String> = tokenize::builtin::NAMES
+    let mut names: Vec<String> = tokenize::sources::builtin::NAMES
         .iter()
         .map(|s| s.to_string())
         .collect();

@@ -20,6 +20,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::count::{Engine, Outcome};
+use crate::digest::{CorpusDigest, DigestBuilder};
 use crate::discover::{self, Entry, Filters, Skipped};
 use crate::extract::Parse;
 use crate::pricing::{Priced, PricingPlan};
@@ -138,7 +139,8 @@ impl Audit {
             .build()
             .map_err(|e| AuditError::Io(io::Error::other(e)))?;
         let threads = pool.current_num_threads();
-        let tally = self.tally(&pool, rows)?;
+        let started_utc = jiff::Timestamp::now();
+        let (tally, digest) = self.tally(&pool, rows)?;
         let names = self.tokenizer_names();
         let priced = match &self.config.pricing {
             Some(plan) => plan.price(&tally, &names)?,
@@ -147,6 +149,7 @@ impl Audit {
         let wall = start.elapsed().as_secs_f64();
         let run = Run {
             command_line: self.config.command_line.clone(),
+            started_utc: started_utc.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
             threads,
             wall_seconds: (wall * 1000.0).round() / 1000.0,
             mb_per_second: if wall > 0.0 {
@@ -155,7 +158,7 @@ impl Audit {
                 0.0
             },
         };
-        Ok(Report::new(
+        let mut report = Report::new(
             &tally,
             self.config
                 .tokenizers
@@ -171,7 +174,9 @@ impl Audit {
             self.config.pricing.as_ref().map(PricingPlan::provenance),
             priced,
             run,
-        ))
+        );
+        report.provenance.corpus_digest = Some(digest);
+        Ok(report)
     }
 
     fn tokenizer_names(&self) -> Vec<String> {
@@ -182,7 +187,12 @@ impl Audit {
             .collect()
     }
 
-    fn tally(&self, pool: &rayon::ThreadPool, rows: &mut dyn RowSink) -> io::Result<Tally> {
+    fn tally(
+        &self,
+        pool: &rayon::ThreadPool,
+        rows: &mut dyn RowSink,
+    ) -> io::Result<(Tally, CorpusDigest)> {
+        let mut digest = DigestBuilder::new(&self.config.paths);
         let progress = self.config.progress.then(Progress::new);
         let engine = Engine::new(
             self.config.tokenizers.clone(),
@@ -289,10 +299,12 @@ impl Audit {
                         match outcome {
                             Outcome::Counted(f) => {
                                 rows.counted(&f)?;
+                                digest.counted(&f.path, f.bytes, f.sha256.as_ref());
                                 tally.add_file(&f);
                             }
                             Outcome::Skipped(s) => {
                                 rows.skipped(&s)?;
+                                digest.skipped(&s.path, s.bytes);
                                 tally.add_skipped(s);
                             }
                         }
@@ -304,7 +316,7 @@ impl Audit {
         if let Some(p) = progress {
             p.bar.finish_and_clear();
         }
-        Ok(tally)
+        Ok((tally, digest.finish()))
     }
 }
 
@@ -456,7 +468,7 @@ mod tests {
             .num_threads(2)
             .build()
             .unwrap();
-        let tally = audit.tally(&pool, &mut NoRows).unwrap();
+        let (tally, _) = audit.tally(&pool, &mut NoRows).unwrap();
         assert_eq!(tally.counted.files, 2);
         assert_eq!(tally.counted.tokens, vec![13]);
         assert_eq!(tally.skipped.len(), 1);

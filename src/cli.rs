@@ -177,6 +177,9 @@ pub struct AuditArgs {
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub outputs: ReportOutputs,
+
     /// Exit with status 2 if any file was skipped.
     #[arg(long)]
     pub strict: bool,
@@ -210,6 +213,25 @@ pub struct CheckArgs {
     /// Write the full JSON report to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+
+    /// Write the summary as Markdown to FILE (`-` for stdout), e.g. for a
+    /// pull-request comment.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+}
+
+/// The rendered reports `audit` can write besides the JSON and the CSV,
+/// all from the one count.
+#[derive(Debug, Args)]
+pub struct ReportOutputs {
+    /// Write the summary as Markdown tables to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+
+    /// Write the costs as a FOCUS 1.2 CSV (FinOps cost and usage) to FILE
+    /// (`-` for stdout); needs -m or --scenario.
+    #[arg(long, value_name = "FILE")]
+    pub focus: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

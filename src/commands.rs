@@ -9,9 +9,9 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 
 use crate::audit::{Audit, NoRows, RowSink};
-use crate::cli::{self, AuditArgs, CheckArgs, Cli, Command, ModelsArgs};
+use crate::cli::{self, AuditArgs, CheckArgs, Cli, Command, ModelsArgs, ReportOutputs};
 use crate::pricing::{self, evaluate_gate, junit_xml, GateInput};
-use crate::report::{csv::CsvRows, table, Report};
+use crate::report::{csv::CsvRows, focus, markdown, table, write, Report};
 use crate::tokenize;
 
 /// The process exit status of a completed command.
@@ -49,17 +49,37 @@ fn is_stdout(path: &Option<std::path::PathBuf>) -> bool {
 }
 
 fn write_json(path: &Path, report: &Report) -> Result<()> {
-    let mut out = cli::output(path)?;
-    out.write_all(report.to_json().as_bytes())?;
-    out.flush()?;
+    write::whole(path, report.to_json().as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Writes the rendered reports asked for, each whole or not at all.
+fn write_outputs(outputs: &ReportOutputs, report: &Report) -> Result<()> {
+    if let Some(path) = &outputs.markdown {
+        write::whole(path, markdown::render(report).as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &outputs.focus {
+        let csv = focus::render(report).context("cannot render the FOCUS CSV")?;
+        write::whole(path, csv.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     Ok(())
 }
 
 fn audit(args: AuditArgs, command_line: Vec<String>) -> Result<Status> {
-    if is_stdout(&args.json) && is_stdout(&args.csv) {
-        bail!("--json - and --csv - cannot both write to standard output");
+    let o = &args.outputs;
+    let to_stdout = [&args.json, &args.csv, &o.markdown, &o.focus]
+        .into_iter()
+        .filter(|p| is_stdout(p))
+        .count();
+    if to_stdout > 1 {
+        bail!("only one of --json, --csv, --markdown and --focus can write to standard output (-)");
     }
     let plan = args.pricing.plan()?;
+    if o.focus.is_some() && plan.is_none() {
+        bail!("--focus writes costs: give a model to price (-m NAME) or a --scenario");
+    }
     let config = args.corpus.into_config(plan, command_line)?;
     let names: Vec<String> = config
         .tokenizers
@@ -68,8 +88,14 @@ fn audit(args: AuditArgs, command_line: Vec<String>) -> Result<Status> {
         .collect();
     let audit = Audit::new(config);
 
+    // The CSV streams as files are counted, under a temporary name until
+    // the audit is done (see `report::write`).
     let mut csv_rows = match &args.csv {
-        Some(path) => Some(CsvRows::new(cli::output(path)?, &names)?),
+        Some(path) => {
+            let staged = write::Staged::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            Some(CsvRows::new(staged, &names)?)
+        }
         None => None,
     };
     let report = match csv_rows.as_mut() {
@@ -77,12 +103,15 @@ fn audit(args: AuditArgs, command_line: Vec<String>) -> Result<Status> {
         None => audit.run_with_rows(&mut NoRows),
     }?;
     if let Some(rows) = csv_rows {
-        rows.finish().context("cannot write the CSV")?;
+        rows.finish()
+            .and_then(write::Staged::commit)
+            .context("cannot write the CSV")?;
     }
     if let Some(path) = &args.json {
         write_json(path, &report)?;
     }
-    if !is_stdout(&args.json) && !is_stdout(&args.csv) {
+    write_outputs(&args.outputs, &report)?;
+    if to_stdout == 0 {
         let mut out = std::io::stdout().lock();
         out.write_all(table::render(&report).as_bytes())?;
         out.flush()?;
@@ -121,9 +150,14 @@ fn check(args: CheckArgs, command_line: Vec<String>) -> Result<Status> {
     if let Some(path) = &args.json {
         write_json(path, &report)?;
     }
-    // The summary goes to stderr when stdout carries the JSON.
+    if let Some(path) = &args.markdown {
+        let text = format!("{}\n\n{}", outcome.summary(), markdown::render(&report));
+        write::whole(path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    // The summary goes to stderr when stdout carries a report.
     let line = outcome.summary();
-    if is_stdout(&args.json) {
+    if is_stdout(&args.json) || is_stdout(&args.markdown) {
         eprintln!("{line}");
     } else {
         println!("{line}");

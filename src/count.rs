@@ -2,7 +2,7 @@
 Count: the parallel engine that turns sources into per-file tallies.
 
 Work units are files, and pieces of large files cut at exact-safe boundaries
-(`tokenize::chunk`), so a single 1 GB file still uses every core. Each rayon
+(`tokenize::pretok::chunk`), so a single 1 GB file still uses every core. Each rayon
 worker owns one counter per tokenizer (a [`CounterPool`] slot), taken without
 contention, because tokenizers keep per-thread caches. A unit's text is
 counted by every selected tokenizer while it is hot in cache: read once,
@@ -136,6 +136,7 @@ impl Engine {
             lines: counts.lines,
             tokens: counts.tokens,
             classes: counts.classes,
+            sha256: doc.sha256,
         })
     }
 
@@ -348,7 +349,7 @@ mod tests {
 
     #[test]
     fn pieces_sum_to_whole() {
-        let tok = crate::tokenize::builtin::resolve("cl100k_base").unwrap();
+        let tok = crate::tokenize::sources::builtin::resolve("cl100k_base").unwrap();
         let engine = Engine::new(vec![tok.clone()], Parse::Text, rayon::current_num_threads());
         let text =
             "Line one of the text.\nZweite Zeile, mit Umlauten: äöü.\n中文的一行\n".repeat(20_000);

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod content;
 pub mod count;
+pub mod digest;
 pub mod discover;
 pub mod extract;
 pub mod load;

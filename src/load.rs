@@ -41,6 +41,9 @@ pub struct Document {
     pub encoding: &'static str,
     /// Size of the file on disk (before decoding).
     pub bytes: u64,
+    /// SHA-256 of the bytes as read (before decoding), for the corpus
+    /// digest; `None` for text that was never a file.
+    pub sha256: Option<[u8; 32]>,
 }
 
 /// Where the text lives: borrowed from a mapping, or owned.
@@ -116,6 +119,7 @@ impl Document {
             text: Text::Owned(text),
             encoding: "UTF-8",
             bytes,
+            sha256: None,
         }
     }
 }
@@ -128,7 +132,7 @@ pub fn load(source: &Source) -> Result<Document, SkipReason> {
             .lock()
             .read_to_end(&mut buf)
             .map_err(unreadable)?;
-        return decode(Bytes::Owned(buf));
+        return hashed(Bytes::Owned(buf));
     }
     let mut file = File::open(&source.path).map_err(unreadable)?;
     // The size decides read or map. Discovery's, when it looked, may be out
@@ -146,7 +150,20 @@ pub fn load(source: &Source) -> Result<Document, SkipReason> {
     } else {
         Bytes::Owned(read_whole(&mut file, len as usize).map_err(unreadable)?)
     };
-    decode(bytes)
+    hashed(bytes)
+}
+
+/// Decodes `bytes` after hashing them for the corpus digest, while they
+/// are in cache: just read, or just mapped (the hash touches each page once
+/// before the UTF-8 check does). SHA-256 runs at GB/s with the CPU's SHA
+/// extensions, tokenizing at tens of MB/s per thread; BENCHMARKS.md has the
+/// measured cost.
+fn hashed(bytes: Bytes) -> Result<Document, SkipReason> {
+    use sha2::Digest;
+    let sha256: [u8; 32] = sha2::Sha256::digest(&*bytes).into();
+    let mut doc = decode(bytes)?;
+    doc.sha256 = Some(sha256);
+    Ok(doc)
 }
 
 /// Reads `file` to its end into a buffer sized for `expected` bytes.
@@ -221,6 +238,7 @@ fn decode(bytes: Bytes) -> Result<Document, SkipReason> {
             text: Text::Owned(text.into_owned()),
             encoding: encoding.name(),
             bytes: size,
+            sha256: None,
         });
     }
     if bytes[..bytes.len().min(BINARY_PROBE)].contains(&0) {
@@ -256,6 +274,7 @@ fn utf8(bytes: Bytes, start: usize, size: u64) -> Result<Document, Bytes> {
         text,
         encoding: "UTF-8",
         bytes: size,
+        sha256: None,
     })
 }
 
@@ -325,6 +344,7 @@ fn legacy(bytes: &[u8], size: u64) -> Result<Document, SkipReason> {
         text: Text::Owned(text.into_owned()),
         encoding: encoding.name(),
         bytes: size,
+        sha256: None,
     })
 }
 

@@ -32,6 +32,9 @@ pub struct FileTally {
     /// The same counts split by the content class of each piece (see
     /// `content`): one entry for most files, more for a large mixed one.
     pub classes: ByClass,
+    /// SHA-256 of the file's bytes, for the corpus digest (`None` for text
+    /// that was never a file).
+    pub sha256: Option<[u8; 32]>,
 }
 
 /// Pieces, bytes and tokens (per tokenizer) of one content class.
@@ -380,6 +383,7 @@ mod tests {
             chars: bytes,
             lines: 1,
             tokens: tokens.to_vec(),
+            sha256: None,
             classes: ByClass::from([(
                 if cat == "ja" {
                     ContentClass::Cjk

@@ -6,7 +6,8 @@
 
 mod common;
 
-use tokenaudit::tokenize::{chunk, registry};
+use tokenaudit::tokenize::chunk;
+use tokenaudit::tokenize::sources::registry;
 
 /// A small deterministic generator, so failures reproduce.
 struct Rng(u64);

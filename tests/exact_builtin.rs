@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
-use tokenaudit::tokenize::builtin::{self, Reference};
+use tokenaudit::tokenize::sources::builtin::{self, Reference};
 use tokenaudit::tokenize::Tokenizer;
 
 const ENCODINGS: [&str; 4] = ["o200k_base", "cl100k_base", "p50k_base", "r50k_base"];
@@ -176,7 +176,7 @@ fn sha256_is_the_official_files() {
         ),
     ];
     for (name, sha) in expected {
-        let t = tokenaudit::tokenize::builtin::resolve(name).unwrap();
+        let t = tokenaudit::tokenize::sources::builtin::resolve(name).unwrap();
         assert_eq!(t.info().sha256, sha, "{name}");
     }
 }
@@ -287,7 +287,7 @@ fn tiktoken_text_round_trip_reproduces_the_builtin_table() {
         .map(|b| format!("{b:02x}"))
         .collect();
     assert_eq!(sha, builtin::sha256("cl100k_base").unwrap());
-    let parsed = tokenaudit::tokenize::ranks::Ranks::from_tiktoken_text(&text).unwrap();
+    let parsed = tokenaudit::tokenize::bpe::ranks::Ranks::from_tiktoken_text(&text).unwrap();
     assert_eq!(parsed.len(), builtin.len());
     assert_eq!(parsed.max_token_len(), builtin.max_token_len());
     for rank in 0..builtin.rank_bound() as u32 {

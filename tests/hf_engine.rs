@@ -7,7 +7,7 @@
 mod common;
 
 use common::{corpus, count_chunked, installed_dir, load};
-use tokenaudit::tokenize::hf_bpe;
+use tokenaudit::tokenize::hf;
 use tokenaudit::tokenize::reference::{reference, ReferenceCount};
 use tokenaudit::tokenize::SharedTokenizer;
 
@@ -42,7 +42,7 @@ fn engine_pairs() -> Vec<(&'static str, SharedTokenizer, ReferenceCount)> {
 fn eligible_files_use_the_engine_and_others_the_crate() {
     for &(name, sample) in ENGINE {
         let Some(t) = load(name) else { continue };
-        assert_eq!(t.info().family, hf_bpe::FAMILY, "{name}");
+        assert_eq!(t.info().family, hf::ENGINE_FAMILY, "{name}");
         assert_eq!(t.counter().count(common::SAMPLE), sample, "{name}");
     }
     for name in CRATE {
@@ -232,7 +232,7 @@ fn bench_corpus_prefix_is_exact() {
         let mut c = t.counter();
         // Blocks of ~64 KB keep the crate's memory small and localise a
         // difference.
-        for block in tokenaudit::tokenize::chunk::pieces(text, 64 << 10) {
+        for block in tokenaudit::tokenize::pretok::chunk::pieces(text, 64 << 10) {
             assert_eq!(
                 c.count(block),
                 reference(block),
@@ -305,7 +305,7 @@ fn metaspace_variants_of_a_sentencepiece_file_are_exact() {
             vocab_size: 0,
         };
         let t = tokenaudit::tokenize::hf::build(info, &data, "metaspace.json").unwrap();
-        assert_eq!(t.info().family, hf_bpe::FAMILY, "{pre}");
+        assert_eq!(t.info().family, hf::ENGINE_FAMILY, "{pre}");
         let reference = tokenizers::Tokenizer::from_bytes(&data).unwrap();
         let mut c = t.counter();
         for (label, text) in &texts {

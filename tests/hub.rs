@@ -5,8 +5,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use tokenaudit::tokenize::hub::Hub;
-use tokenaudit::tokenize::registry::{resolve_with_hub, sha256_hex};
+use tokenaudit::tokenize::sources::hub::Hub;
+use tokenaudit::tokenize::sources::registry::{resolve_with_hub, sha256_hex};
 use tokenaudit::tokenize::{TokenizerDir, TokenizerError};
 
 /// A word-level tokenizer.json small enough to write by hand, with padding

@@ -8,7 +8,7 @@
 //! by default: slow in a debug build) a full megabyte is compared with the
 //! reference.
 
-use tokenaudit::tokenize::builtin::{self, Reference};
+use tokenaudit::tokenize::sources::builtin::{self, Reference};
 use tokenaudit::tokenize::Tokenizer;
 
 const RUNS: [&str; 4] = ["a", "🙂", " ", "="];

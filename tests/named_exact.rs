@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use common::{corpus, corpus_with, count_chunked, installed_dir, load};
 use tokenaudit::tokenize::reference::reference;
-use tokenaudit::tokenize::registry::{self, Family};
+use tokenaudit::tokenize::sources::registry::{self, Family};
 
 /// Checks `name` on every text, whole and chunked; returns the counts.
 fn check(name: &str, texts: &[(&'static str, String)]) -> Option<Vec<u64>> {
@@ -95,7 +95,8 @@ fn long_texts_are_cut_inside_the_counter_and_stay_exact() {
     let text =
         format!("{}\n", all).repeat(2 * tokenaudit::tokenize::hf::PIECE_BYTES / all.len() + 1);
     assert!(
-        tokenaudit::tokenize::chunk::pieces(&text, tokenaudit::tokenize::hf::PIECE_BYTES).len()
+        tokenaudit::tokenize::pretok::chunk::pieces(&text, tokenaudit::tokenize::hf::PIECE_BYTES)
+            .len()
             >= 3
     );
     for named in registry::NAMED

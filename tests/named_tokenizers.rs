@@ -6,7 +6,7 @@
 mod common;
 
 use common::{installed_dir, load, SAMPLE};
-use tokenaudit::tokenize::registry::{self, Family};
+use tokenaudit::tokenize::sources::registry::{self, Family};
 use tokenaudit::tokenize::{self, TokenizerDir, TokenizerError};
 
 /// Counts of [`SAMPLE`], from the reference implementations (TOKENIZERS.md:
@@ -68,7 +68,7 @@ fn vocabulary_sizes_match_the_table() {
         if named.family != Family::Builtin {
             // A tokenizer.json counted by our engine says so.
             let engine = named.family == Family::Huggingface
-                && info.family == tokenaudit::tokenize::hf_bpe::FAMILY;
+                && info.family == tokenaudit::tokenize::hf::ENGINE_FAMILY;
             if !engine {
                 assert_eq!(info.family, named.family.as_str(), "{}", named.name);
             }
@@ -185,7 +185,7 @@ fn the_other_spec_forms_load_the_same_vocabularies() {
     assert_eq!(by_path.counter().count(SAMPLE), by_name);
     assert_eq!(by_path.info().name, spec);
     // A regex works as well as a name.
-    let by_regex = tokenize::resolve(&spec, &dir, Some(tokenize::patterns::QWEN2)).unwrap();
+    let by_regex = tokenize::resolve(&spec, &dir, Some(tokenize::pretok::patterns::QWEN2)).unwrap();
     assert_eq!(by_regex.counter().count(SAMPLE), by_name);
     // A rank file without a pattern is refused, naming the option.
     let err = tokenize::resolve(&spec, &dir, None)

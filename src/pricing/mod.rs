@@ -13,6 +13,8 @@ the tally already holds and turns them into money:
 - [`calibration`]: the embedded table of closed models' multipliers over
   their proxy tokenizers, per content class, with bands and sources.
 - [`band`]: a closed model's estimate and band from that table.
+- [`charges`]: those costs and the projection's as priced lines (model,
+  category, meter, rate), for billing exports.
 - [`scenario`]: a workload description (`--scenario FILE`), checked.
 - [`projection`]: its monthly tokens and cost per workload and phase.
 - [`gate`]: the pass/fail logic of `tokenaudit check` and its JUnit XML.
@@ -29,6 +31,7 @@ it totals and per-document counts from the tally.
 pub mod band;
 pub mod calibration;
 pub mod catalog;
+pub mod charges;
 pub mod cost;
 mod format;
 pub mod gate;
@@ -41,6 +44,7 @@ pub mod scenario;
 pub use band::{Band, EstimateBand, EstimatePoint};
 pub use calibration::Calibration;
 pub use catalog::{Catalog, ModelPrice, PriceProvenance, Prices, Tier};
+pub use charges::{Charge, Meter};
 pub use cost::{corpus_cost, corpus_cost_from_documents, over_context, ModelCost, TokenTotals};
 pub use gate::{evaluate_gate, junit_xml, CheckStatus, GateCheck, GateInput, GateOutcome};
 pub use listing::render_models_table;

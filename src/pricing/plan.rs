@@ -15,8 +15,8 @@ use serde::Serialize;
 
 use super::band::{banded_cost, ClassFactor};
 use super::{
-    corpus_cost, project, Calibration, Catalog, CategoryProfile, CorpusProfile, ModelCost,
-    ModelPrice, PriceProvenance, PricingError, Projection, Scenario, SizeStats,
+    charges, corpus_cost, project, Calibration, Catalog, CategoryProfile, Charge, CorpusProfile,
+    ModelCost, ModelPrice, PriceProvenance, PricingError, Projection, Scenario, SizeStats,
 };
 use crate::tally::{Group, Tally, TokenWatch};
 
@@ -37,6 +37,8 @@ pub struct PricingPlan {
 pub struct Priced {
     pub costs: Vec<ModelCost>,
     pub projection: Option<Projection>,
+    /// The costs above as priced lines (see [`super::charges`]).
+    pub charges: Vec<Charge>,
 }
 
 impl PricingPlan {
@@ -125,6 +127,7 @@ impl PricingPlan {
     pub fn price(&self, tally: &Tally, tokenizers: &[String]) -> Result<Priced, PricingError> {
         let column = |name: &str| tokenizers.iter().position(|t| t == name);
         let mut costs = Vec::new();
+        let mut lines = Vec::new();
         for m in &self.models {
             let i = column(&m.tokenizer).expect("the plan's tokenizers are counted");
             let over: Vec<String> = tally.over_window[i]
@@ -132,13 +135,31 @@ impl PricingPlan {
                 .filter(|(t, _)| m.max_input_tokens.is_some_and(|w| *t > w))
                 .map(|(_, p)| p.display().to_string())
                 .collect();
-            costs.push(self.model_cost(m, tally, i, over)?);
+            let cost = self.model_cost(m, tally, i, over)?;
+            let categories: Vec<(String, u64)> = tally
+                .by_category
+                .iter()
+                .map(|(c, g)| (c.clone(), g.tokens.get(i).copied().unwrap_or(0)))
+                .collect();
+            // A calibrated estimate's lines carry its central tokens, split
+            // over the categories in proportion to the proxy's counts.
+            let categories = scale_to(categories, cost.input_tokens);
+            lines.extend(charges::corpus_charges(m, &cost, &categories));
+            costs.push(cost);
         }
         let projection = match &self.scenario {
-            Some(s) => Some(project(s, &self.catalog, &profile(tally, tokenizers))?),
+            Some(s) => {
+                let p = project(s, &self.catalog, &profile(tally, tokenizers))?;
+                lines.extend(charges::projection_charges(&p, s, &self.catalog));
+                Some(p)
+            }
             None => None,
         };
-        Ok(Priced { costs, projection })
+        Ok(Priced {
+            costs,
+            projection,
+            charges: lines,
+        })
     }
 }
 
@@ -192,6 +213,31 @@ impl PricingPlan {
             over,
         )
     }
+}
+
+/// `parts` scaled so that they sum to `total`: each rounded down, and the
+/// tokens left over given one each to the largest remainders (ties to the
+/// first), so the lines reconcile with the total exactly.
+fn scale_to(parts: Vec<(String, u64)>, total: u64) -> Vec<(String, u64)> {
+    let sum: u64 = parts.iter().map(|(_, t)| t).sum();
+    if sum == total || sum == 0 {
+        return parts;
+    }
+    let (total, sum) = (u128::from(total), u128::from(sum));
+    let mut out: Vec<(String, u64, u128)> = parts
+        .into_iter()
+        .map(|(c, t)| {
+            let x = u128::from(t) * total;
+            (c, (x / sum) as u64, x % sum)
+        })
+        .collect();
+    let given: u128 = out.iter().map(|(_, t, _)| u128::from(*t)).sum();
+    let mut order: Vec<usize> = (0..out.len()).collect();
+    order.sort_by(|&a, &b| out[b].2.cmp(&out[a].2).then(a.cmp(&b)));
+    for &k in order.iter().take((total - given) as usize) {
+        out[k].1 += 1;
+    }
+    out.into_iter().map(|(c, t, _)| (c, t)).collect()
 }
 
 /// Document counts and sizes per category, for projections.

@@ -62,7 +62,8 @@ impl<W: Write> CsvRows<W> {
         self.writer.write_record(&row)
     }
 
-    pub fn finish(mut self) -> std::io::Result<()> {
-        self.writer.flush()
+    /// Flushes the rows and hands the output back.
+    pub fn finish(self) -> std::io::Result<W> {
+        self.writer.into_inner().map_err(|e| e.into_error())
     }
 }

@@ -9,14 +9,19 @@ identical input, whatever the thread count.
 */
 
 pub mod csv;
+pub mod focus;
+pub mod markdown;
 pub mod table;
+pub mod view;
+pub mod write;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::pricing::{ModelCost, PriceProvenance, Priced, Projection};
+use crate::digest::CorpusDigest;
+use crate::pricing::{Charge, ModelCost, PriceProvenance, Priced, Projection};
 use crate::tally::{Group, Histogram, Tally};
 use crate::tokenize::TokenizerInfo;
 
@@ -36,6 +41,9 @@ pub struct Report {
     pub costs: Vec<ModelCost>,
     /// The scenario's monthly projection (`--scenario`), or null.
     pub projection: Option<Projection>,
+    /// `costs` and `projection` as priced lines (model, category, meter,
+    /// rate): what the FOCUS export is written from.
+    pub charges: Vec<Charge>,
     pub skipped: Vec<SkippedEntry>,
     pub run: Run,
 }
@@ -44,11 +52,16 @@ pub struct Report {
 pub struct Provenance {
     pub tool: &'static str,
     pub version: &'static str,
+    /// The git commit the binary was built from (`unknown` when built
+    /// outside a git checkout), `-dirty` when the tree had changes.
+    pub commit: &'static str,
     pub parse: String,
     pub roots: Vec<String>,
     pub tokenizers: Vec<TokenizerInfo>,
     /// The price catalog's source and as-of date, when anything is priced.
     pub prices: Option<PriceProvenance>,
+    /// Which bytes were audited (see `digest`); set by the audit.
+    pub corpus_digest: Option<CorpusDigest>,
 }
 
 #[derive(Debug, Serialize)]
@@ -108,6 +121,8 @@ pub struct SkippedEntry {
 #[derive(Debug, Default, Serialize)]
 pub struct Run {
     pub command_line: Vec<String>,
+    /// When the audit started, UTC (`2026-12-04T21:58:37Z`).
+    pub started_utc: String,
     pub threads: usize,
     pub wall_seconds: f64,
     pub mb_per_second: f64,
@@ -191,10 +206,12 @@ impl Report {
             provenance: Provenance {
                 tool: "tokenaudit",
                 version: env!("CARGO_PKG_VERSION"),
+                commit: env!("TOKENAUDIT_COMMIT"),
                 parse,
                 roots,
                 tokenizers,
                 prices,
+                corpus_digest: None,
             },
             totals: Totals {
                 files_seen: tally.files_seen(),
@@ -234,6 +251,7 @@ impl Report {
                 .collect(),
             costs: priced.costs,
             projection: priced.projection,
+            charges: priced.charges,
             skipped: tally
                 .skipped
                 .iter()

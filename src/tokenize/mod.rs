@@ -13,30 +13,14 @@ work is split between threads (that is `count`).
 */
 
 pub mod bpe;
-pub mod builtin;
-pub mod chunk;
-mod hash;
 pub mod hf;
-pub mod hf_bpe;
-pub mod hub;
-mod huge;
-pub mod listing;
-pub mod patterns;
 pub mod pretok;
-pub mod pretok_deepseek;
-pub mod pretok_hf;
-pub mod ranked;
-pub mod ranks;
 pub mod reference;
-pub mod registry;
-pub mod sp_bpe;
-pub mod tekken;
-pub mod tiktoken_file;
-mod unicode_class;
-pub mod wordpiece;
+pub mod sources;
 
-pub use listing::{list, render_table, TokenizerListing};
-pub use registry::TokenizerDir;
+pub use pretok::chunk;
+pub use sources::listing::{list, render_table, TokenizerListing};
+pub use sources::registry::TokenizerDir;
 
 use std::sync::Arc;
 
@@ -131,11 +115,11 @@ pub enum TokenizerError {
 /// Resolves a tokenizer spec as given on the command line (`-t SPEC`): a
 /// name, `path/tokenizer.json`, `tiktoken:FILE` (needs `pattern`, from
 /// `--pattern NAME|REGEX`), `tekken:FILE` or `hf:ORG/NAME`. Named files are
-/// looked up in `dir` (see [`TokenizerDir::locate`]). Details in [`registry::resolve`].
+/// looked up in `dir` (see [`TokenizerDir::locate`]). Details in [`sources::registry::resolve`].
 pub fn resolve(
     spec: &str,
     dir: &TokenizerDir,
     pattern: Option<&str>,
 ) -> Result<SharedTokenizer, TokenizerError> {
-    registry::resolve(spec, dir, pattern)
+    sources::registry::resolve(spec, dir, pattern)
 }

@@ -9,8 +9,9 @@ Built independently of the counting path, so that comparing the two means
 something: a bug in our loaders or engine does not reach the reference.
 */
 
-use super::registry::{self, Family, TokenizerDir};
-use super::{builtin, ranked, tekken, tiktoken_file, Tokenizer};
+use super::sources::{builtin, ranked, tekken, tiktoken_file};
+use super::Tokenizer;
+use crate::tokenize::sources::registry::{self, Family, TokenizerDir};
 
 /// Counts tokens the way the reference implementation does.
 pub type ReferenceCount = Box<dyn FnMut(&str) -> u64 + Send>;

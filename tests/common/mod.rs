@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::{Mutex, OnceLock};
 
-use tokenaudit::tokenize::registry::{self, Family};
+use tokenaudit::tokenize::sources::registry::{self, Family};
 use tokenaudit::tokenize::{self, chunk, SharedTokenizer, TokenizerDir};
 
 /// Every named tokenizer that lives in a file.

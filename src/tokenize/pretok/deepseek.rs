@@ -1,6 +1,6 @@
 /*!
 A hand-written scanner for DeepSeek V3/V4's pre-tokenizer chain, which the
-generic [`SplitChain`](super::pretok_hf::SplitChain) runs as three
+generic [`SplitChain`](crate::tokenize::pretok::hf::SplitChain) runs as three
 fancy-regex passes. The chain (three `Split`s, `Isolated`, each applied to
 every piece of the one before):
 
@@ -42,8 +42,8 @@ with and without).
 
 use std::sync::Arc;
 
-use super::pretok::decode_at;
-use super::unicode_class;
+use crate::tokenize::pretok::decode_at;
+use crate::tokenize::pretok::unicode_class;
 
 /// The chain's three regexes, as `tokenizer.json` spells them (DeepSeek V3
 /// and V4 ship the same ones).
@@ -252,8 +252,8 @@ impl Default for DeepSeekScanner {
 
 #[cfg(test)]
 mod tests {
-    use super::super::pretok_hf::SplitChain;
     use super::*;
+    use crate::tokenize::pretok::hf::SplitChain;
     use std::sync::OnceLock;
 
     fn both() -> &'static (DeepSeekScanner, SplitChain) {

@@ -34,15 +34,24 @@ Two things make a long text different from a short one here:
   it did in the document ([`Counter::count_continuation`]).
 */
 
+pub mod byte_level;
+pub(crate) mod json;
+
+/// `TokenizerInfo.family` of a tokenizer.json counted by one of our engines.
+pub use json::FAMILY as ENGINE_FAMILY;
+pub mod sentencepiece;
+pub mod wordpiece;
+
 use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::hf_bpe::{self, HfBpeTokenizer, HfEngine};
-use super::sp_bpe::SpBpeTokenizer;
-use super::wordpiece::WordPieceTokenizer;
-use super::{chunk, Counter, SharedTokenizer, Tokenizer, TokenizerInfo};
+use crate::tokenize::hf::byte_level::HfBpeTokenizer;
+use crate::tokenize::hf::json::HfEngine;
+use crate::tokenize::hf::sentencepiece::SpBpeTokenizer;
+use crate::tokenize::hf::wordpiece::WordPieceTokenizer;
+use crate::tokenize::{chunk, Counter, SharedTokenizer, Tokenizer, TokenizerInfo};
 
 /// Size after which a counter cuts a text at the next exact-safe cut before
 /// handing it to the `tokenizers` crate, so the crate's working memory stays
@@ -95,7 +104,7 @@ pub fn build(info: TokenizerInfo, data: &[u8], path: &str) -> Result<SharedToken
     // The head (all but the vocabulary and merges) is read once for the
     // three engines: gemma3's file is 33 MB. A file it does not parse goes
     // to the crate, whose error names the file.
-    if let Ok(head) = hf_bpe::read_head(data) {
+    if let Ok(head) = json::read_head(data) {
         if let Ok(engine) = HfBpeTokenizer::from_head(info.clone(), &head, data) {
             return Ok(Arc::new(engine));
         }

@@ -50,11 +50,10 @@ use std::sync::Arc;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 
-use super::bpe::PieceCache;
-use super::hash::hash_bytes;
-use super::hf_bpe::{self, HfEngine, FAMILY};
-use super::pretok_hf::AddedTokens;
-use super::{Counter, Tokenizer, TokenizerInfo};
+use crate::tokenize::bpe::PieceCache;
+use crate::tokenize::hf::json::{self, HfEngine, FAMILY};
+use crate::tokenize::pretok::hf::AddedTokens;
+use crate::tokenize::{Counter, Tokenizer, TokenizerInfo};
 
 /// An id no token has.
 const NONE: u32 = u32::MAX;
@@ -294,11 +293,7 @@ pub struct SpBpeTokenizer {
 }
 
 impl HfEngine for SpBpeTokenizer {
-    fn from_head(
-        mut info: TokenizerInfo,
-        head: &hf_bpe::Head,
-        data: &[u8],
-    ) -> Result<Self, String> {
+    fn from_head(mut info: TokenizerInfo, head: &json::Head, data: &[u8]) -> Result<Self, String> {
         let spaces = spaces(&head.normalizer, &head.pre_tokenizer)?;
         head.model.check_plain_bpe()?;
         if !head.model.byte_fallback {
@@ -307,8 +302,8 @@ impl HfEngine for SpBpeTokenizer {
         if head.model.ignore_merges {
             return Err("ignore_merges".into());
         }
-        let added = hf_bpe::added_tokens(&head.added_tokens, true)?;
-        let tables = hf_bpe::read_tables(data)?;
+        let added = json::added_tokens(&head.added_tokens, true)?;
+        let tables = json::read_tables(data)?;
         let model = build(&tables, spaces)?;
         info.vocab_size = tables.vocab.len();
         info.family = FAMILY.to_string();
@@ -362,7 +357,7 @@ fn spaces(normalizer: &Value, pre_tokenizer: &Value) -> Result<Spaces, String> {
 /// `prepend_scheme` defaults to `always`, an older `add_prefix_space: false`
 /// means `never`, and `split` defaults to true.
 fn metaspace(p: &Value) -> Result<Spaces, String> {
-    if hf_bpe::kind(p) != Some("Metaspace")
+    if json::kind(p) != Some("Metaspace")
         || p.get("replacement").and_then(Value::as_str) != Some("\u{2581}")
     {
         return Err("neither a SentencePiece normalizer nor a Metaspace with '▁'".into());
@@ -386,12 +381,12 @@ fn metaspace(p: &Value) -> Result<Spaces, String> {
 /// for the `Replace` alone.
 fn sp_normalizer(n: &Value) -> Result<bool, String> {
     let is_replace = |v: &Value| {
-        hf_bpe::kind(v) == Some("Replace")
+        json::kind(v) == Some("Replace")
             && v.pointer("/pattern/String").and_then(Value::as_str) == Some(" ")
             && v.get("content").and_then(Value::as_str) == Some("\u{2581}")
     };
     let is_prepend = |v: &Value| {
-        hf_bpe::kind(v) == Some("Prepend")
+        json::kind(v) == Some("Prepend")
             && v.get("prepend").and_then(Value::as_str) == Some("\u{2581}")
     };
     if is_replace(n) {
@@ -402,7 +397,7 @@ fn sp_normalizer(n: &Value) -> Result<bool, String> {
         .and_then(Value::as_array)
         .map(Vec::as_slice)
     {
-        Some([p, r]) if hf_bpe::kind(n) == Some("Sequence") && is_prepend(p) && is_replace(r) => {
+        Some([p, r]) if json::kind(n) == Some("Sequence") && is_prepend(p) && is_replace(r) => {
             Ok(true)
         }
         _ => Err("not a SentencePiece normalizer (Replace ' ' with '▁')".into()),
@@ -414,7 +409,7 @@ fn sp_pre_tokenizer(p: &Value) -> Result<(), String> {
     if p.is_null() {
         return Ok(());
     }
-    let split_on_space = hf_bpe::kind(p) == Some("Split")
+    let split_on_space = json::kind(p) == Some("Split")
         && p.pointer("/pattern/String").and_then(Value::as_str) == Some(" ")
         && p.get("behavior").and_then(Value::as_str) == Some("MergedWithPrevious")
         && p.get("invert").and_then(Value::as_bool) == Some(false);
@@ -435,7 +430,7 @@ fn byte_token(s: &str) -> Option<u8> {
     (hex.len() == 2 && upper).then(|| u8::from_str_radix(hex, 16).ok())?
 }
 
-fn build(tables: &hf_bpe::Tables, spaces: Spaces) -> Result<Model, String> {
+fn build(tables: &json::Tables, spaces: Spaces) -> Result<Model, String> {
     let mut model = Model {
         ascii: [NONE; 128],
         chars: FxHashMap::default(),
@@ -526,17 +521,17 @@ struct SpBpeCounter {
 
 impl SpBpeCounter {
     fn piece(&mut self, piece: &str, prefix: bool) -> u64 {
-        let bytes = piece.as_bytes();
-        let hash = (!prefix && bytes.len() <= PieceCache::MAX_KEY).then(|| hash_bytes(bytes));
-        if let Some(n) = hash.and_then(|h| self.cache.get(h, bytes)) {
-            return n as u64;
+        let (model, merger) = (&self.model, &mut self.merger);
+        let mut merge = || {
+            merger.run(model, piece, prefix);
+            merger.live().count() as u32
+        };
+        // A prefixed piece is not the bytes it is cached by.
+        if prefix {
+            merge() as u64
+        } else {
+            self.cache.get_or_insert_with(piece.as_bytes(), merge) as u64
         }
-        self.merger.run(&self.model, piece, prefix);
-        let n = self.merger.live().count() as u32;
-        if let Some(h) = hash {
-            self.cache.put(h, bytes, n);
-        }
-        n as u64
     }
 
     /// Tokens of `text`; `at_start`: the first segment starts the input (a

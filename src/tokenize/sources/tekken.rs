@@ -11,7 +11,7 @@ them, so counts do not depend on the rest.
 use base64::Engine as _;
 use serde::Deserialize;
 
-use super::ranked::RankedVocab;
+use crate::tokenize::sources::ranked::RankedVocab;
 
 #[derive(Deserialize)]
 struct TekkenFile {

@@ -10,7 +10,7 @@ defined by the code that ships with it, so the pattern is an argument here
 
 use base64::Engine as _;
 
-use super::ranked::RankedVocab;
+use crate::tokenize::sources::ranked::RankedVocab;
 
 /// Parses rank-file `data` (from `path`, named in errors). Ranks must be
 /// exactly `0..n`, in any order.

@@ -32,9 +32,8 @@ have gaps (ids used by special tokens, or unused).
 
 use base64::Engine as _;
 
-pub(crate) use super::hash::{hash_bytes, pack};
-use super::hash::{slot_key, table_slots};
-use super::huge::HugeZeroed;
+use crate::tokenize::bpe::hash::{slot_key, table_slots};
+use crate::tokenize::bpe::huge::HugeZeroed;
 
 /// Token bytes → rank, and back.
 pub struct Ranks {
@@ -392,6 +391,7 @@ fn filter_bits(hash: u64, words: usize) -> (usize, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tokenize::bpe::hash::hash_bytes;
 
     #[test]
     fn ordered_ranks_round_trip() {

@@ -71,6 +71,11 @@ the table slots of their 3- and 4-byte substrings; an out-of-line scanner
 with the commonest pieces decided inline; fat LTO with one codegen unit.
 */
 
+mod cache;
+pub(crate) mod hash;
+mod huge;
+pub mod ranks;
+
 use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
 use std::collections::BinaryHeap;
@@ -78,10 +83,12 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use super::huge::HugeZeroed;
-use super::pretok::{PieceSink, SplitPattern};
-use super::ranks::{hash_bytes, pack, Ranks};
-use super::{Counter, Tokenizer, TokenizerInfo};
+pub(crate) use crate::tokenize::bpe::cache::PieceCache;
+use crate::tokenize::bpe::hash::pack;
+use crate::tokenize::bpe::huge::HugeZeroed;
+use crate::tokenize::bpe::ranks::Ranks;
+use crate::tokenize::pretok::{PieceSink, SplitPattern};
+use crate::tokenize::{Counter, Tokenizer, TokenizerInfo};
 
 /// A tiktoken-style BPE tokenizer: ranks plus a split pattern.
 pub struct BpeTokenizer {
@@ -189,16 +196,9 @@ impl BpeCounter {
     /// Pieces over [`ShortCache::MAX_KEY`] bytes: rare, kept out of line.
     #[inline(never)]
     fn count_long(caches: &mut Caches, merge: &mut Merge, ranks: &Ranks, piece: &[u8]) -> u64 {
-        if piece.len() > PieceCache::MAX_KEY {
-            return Self::uncached(merge, ranks, piece) as u64;
-        }
-        let hash = hash_bytes(piece);
-        if let Some(count) = caches.long.get(hash, piece) {
-            return count as u64;
-        }
-        let count = Self::uncached(merge, ranks, piece);
-        caches.long.put(hash, piece, count);
-        count as u64
+        caches
+            .long
+            .get_or_insert_with(piece, || Self::uncached(merge, ranks, piece)) as u64
     }
 
     /// A piece no cache knows. One that is itself a token is that token, as
@@ -307,75 +307,6 @@ impl PieceSink for &mut Sum<'_> {
             }
         } else {
             self.total += BpeCounter::count_unbatched(self.caches, self.merge, self.ranks, piece);
-        }
-    }
-}
-
-/// A direct-mapped piece → token count cache. Each slot is one 64-byte cache
-/// line holding the piece inline (pieces over [`Self::MAX_KEY`] bytes bypass
-/// the cache: they are rare, rarely repeat, and would need an arena). A new
-/// piece simply overwrites whatever its slot held: no allocation, no
-/// clearing, memory fixed at `SLOTS × 64` bytes, allocated zeroed so a new
-/// counter costs no writes.
-///
-/// A slot is eight words: the piece's hash, `len | count << 32`, then the
-/// piece as six little-endian words. The all-zero slot has length 0, which
-/// no cached piece has (empty pieces are never cached).
-/// Comparing words instead of bytes avoids a libc `memcmp` call, which was
-/// 11% of an early profile.
-///
-/// The SentencePiece and WordPiece engines (`sp_bpe`, `wordpiece`) keep
-/// their pieces and words in one too, larger.
-pub(super) struct PieceCache {
-    slots: Vec<[u64; 8]>,
-}
-
-impl PieceCache {
-    pub(super) const MAX_KEY: usize = 48;
-    /// 2^12 slots = 256 KiB per thread. Since [`ShortCache`] took the
-    /// pieces of up to 24 bytes, only pieces of 25..=48 bytes come here
-    /// (46 k of 11.4 M cacheable pieces in 80 MB of the corpus). Before
-    /// that this was the only cache, with 2^15 slots (chosen on 9.4 MB of
-    /// docs and code, where it beat 2^16 and 2^17 by staying in L2/L3).
-    const SLOTS: usize = 1 << 12;
-
-    fn new() -> Self {
-        Self::with_slots(Self::SLOTS)
-    }
-
-    /// A cache of `slots` slots (a power of two) of 64 bytes, allocated
-    /// zeroed: pages no piece reaches are never touched.
-    pub(super) fn with_slots(slots: usize) -> Self {
-        assert!(slots.is_power_of_two(), "{slots} slots");
-        PieceCache {
-            slots: vec![[0; 8]; slots],
-        }
-    }
-
-    /// `piece`'s count, if its slot holds it (`hash` is `hash_bytes(piece)`,
-    /// `piece` at most [`Self::MAX_KEY`] bytes).
-    #[inline]
-    pub(super) fn get(&self, hash: u64, piece: &[u8]) -> Option<u32> {
-        let slot = &self.slots[hash as usize & (self.slots.len() - 1)];
-        if slot[0] != hash || slot[1] as u32 as usize != piece.len() {
-            return None;
-        }
-        for (k, chunk) in piece.chunks(8).enumerate() {
-            if slot[2 + k] != pack(chunk) {
-                return None;
-            }
-        }
-        Some((slot[1] >> 32) as u32)
-    }
-
-    #[inline]
-    pub(super) fn put(&mut self, hash: u64, piece: &[u8], count: u32) {
-        let mask = self.slots.len() - 1;
-        let slot = &mut self.slots[hash as usize & mask];
-        slot[0] = hash;
-        slot[1] = piece.len() as u64 | (count as u64) << 32;
-        for (k, chunk) in piece.chunks(8).enumerate() {
-            slot[2 + k] = pack(chunk);
         }
     }
 }
@@ -964,7 +895,7 @@ mod tests {
     #[test]
     fn long_runs_merge_in_linear_work() {
         for name in ["cl100k_base", "o200k_base"] {
-            let engine = crate::tokenize::builtin::engine(name).unwrap();
+            let engine = crate::tokenize::sources::builtin::engine(name).unwrap();
             let ranks = engine.ranks();
             for c in ["a", "🙂", " ", "=", "ab"] {
                 let mut merge = Merge::default();

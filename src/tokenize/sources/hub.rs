@@ -16,7 +16,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::TokenizerError;
+use crate::tokenize::TokenizerError;
 
 /// Where `hf:` specs are fetched from.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -13,10 +13,10 @@ use std::sync::{Arc, OnceLock};
 
 use tiktoken_rs::CoreBPE;
 
-use super::bpe::BpeTokenizer;
-use super::pretok::SplitPattern;
-use super::ranks::Ranks;
-use super::{Counter, SharedTokenizer, Tokenizer, TokenizerInfo};
+use crate::tokenize::bpe::ranks::Ranks;
+use crate::tokenize::bpe::BpeTokenizer;
+use crate::tokenize::pretok::SplitPattern;
+use crate::tokenize::{Counter, SharedTokenizer, Tokenizer, TokenizerInfo};
 
 /// Names accepted by `-t`, in the order `tokenaudit tokenizers` lists them.
 pub const NAMES: &[&str] = &["o200k_base", "cl100k_base", "p50k_base", "r50k_base"];

@@ -33,11 +33,10 @@ use serde::Deserialize;
 use unicode_categories::UnicodeCategories;
 use unicode_normalization_alignments::UnicodeNormalization;
 
-use super::bpe::PieceCache;
-use super::hash::hash_bytes;
-use super::hf_bpe::{self, HfEngine, FAMILY};
-use super::pretok_hf::AddedTokens;
-use super::{Counter, Tokenizer, TokenizerInfo};
+use crate::tokenize::bpe::PieceCache;
+use crate::tokenize::hf::json::{self, HfEngine, FAMILY};
+use crate::tokenize::pretok::hf::AddedTokens;
+use crate::tokenize::{Counter, Tokenizer, TokenizerInfo};
 
 /// Slots of a counter's word cache (`bpe::PieceCache`, 64 bytes each):
 /// 4 MiB per thread. Longer words than it takes are counted each time.
@@ -92,20 +91,16 @@ pub struct WordPieceTokenizer {
 }
 
 impl HfEngine for WordPieceTokenizer {
-    fn from_head(
-        mut info: TokenizerInfo,
-        head: &hf_bpe::Head,
-        data: &[u8],
-    ) -> Result<Self, String> {
-        if hf_bpe::kind(&head.normalizer) != Some("BertNormalizer") {
+    fn from_head(mut info: TokenizerInfo, head: &json::Head, data: &[u8]) -> Result<Self, String> {
+        if json::kind(&head.normalizer) != Some("BertNormalizer") {
             return Err("not a BertNormalizer".into());
         }
         let normalizer: BertNormalizer = serde_json::from_value(head.normalizer.clone())
             .map_err(|e| format!("BertNormalizer: {e}"))?;
-        if hf_bpe::kind(&head.pre_tokenizer) != Some("BertPreTokenizer") {
+        if json::kind(&head.pre_tokenizer) != Some("BertPreTokenizer") {
             return Err("not a BertPreTokenizer".into());
         }
-        let added = hf_bpe::added_tokens(&head.added_tokens, true)?;
+        let added = json::added_tokens(&head.added_tokens, true)?;
         let file: File = serde_json::from_slice(data).map_err(|e| format!("not parsed: {e}"))?;
         let m = file.model;
         if m.kind != "WordPiece" {
@@ -332,18 +327,11 @@ impl WordPieceCounter {
         model.normalize(segment, normalized);
         let mut total = 0;
         Model::words(normalized, |word| {
-            let bytes = word.as_bytes();
-            let hash = (bytes.len() <= PieceCache::MAX_KEY).then(|| hash_bytes(bytes));
-            if let Some(n) = hash.and_then(|h| cache.get(h, bytes)) {
-                total += n as u64;
-                return;
-            }
-            ids.clear();
-            model.word_ids(word, buf, ids);
-            if let Some(h) = hash {
-                cache.put(h, bytes, ids.len() as u32);
-            }
-            total += ids.len() as u64;
+            total += cache.get_or_insert_with(word.as_bytes(), || {
+                ids.clear();
+                model.word_ids(word, buf, ids);
+                ids.len() as u32
+            }) as u64;
         });
         total
     }

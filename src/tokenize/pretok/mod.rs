@@ -18,11 +18,15 @@ The scanners are proven equal to the regex by tests, not by argument alone:
 fancy-regex's `find_iter` on real, multilingual and adversarial text.
 */
 
+pub mod chunk;
+pub mod deepseek;
+pub mod hf;
+pub mod patterns;
+mod unicode_class;
+
 mod tables {
     include!(concat!(env!("OUT_DIR"), "/unicode_classes.rs"));
 }
-
-use super::patterns;
 
 /// How text is cut into pieces before BPE.
 #[derive(Clone, Debug)]

@@ -7,7 +7,7 @@ serialised as they are.
 
 use serde::Serialize;
 
-use super::registry::{sha256_hex, Family, TokenizerDir, NAMED};
+use crate::tokenize::sources::registry::{sha256_hex, Family, TokenizerDir, NAMED};
 
 /// One row of `tokenaudit tokenizers`.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -140,7 +140,7 @@ mod tests {
             .filter(|r| r.installed)
             .map(|r| r.name.as_str())
             .collect();
-        assert_eq!(installed, super::super::builtin::NAMES);
+        assert_eq!(installed, crate::tokenize::sources::builtin::NAMES);
         let table = render_table(&rows);
         assert!(table.starts_with("name "), "{table}");
         assert!(table.contains("not installed: llama3,"), "{table}");

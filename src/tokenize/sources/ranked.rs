@@ -14,10 +14,10 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 use tiktoken_rs::CoreBPE;
 
-use super::bpe::BpeTokenizer;
-use super::pretok::SplitPattern;
-use super::ranks::Ranks;
-use super::{SharedTokenizer, TokenizerInfo};
+use crate::tokenize::bpe::ranks::Ranks;
+use crate::tokenize::bpe::BpeTokenizer;
+use crate::tokenize::pretok::SplitPattern;
+use crate::tokenize::{SharedTokenizer, TokenizerInfo};
 
 /// An ordered byte-pair vocabulary: `ranks[i]` is the byte string of rank `i`
 /// (lower ranks merge first), and the regex that splits text into pieces.

@@ -18,12 +18,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::hf;
-use super::hub::{self, Hub};
-use super::ranked::{self, RankedVocab};
-use super::{
-    builtin, patterns, tekken, tiktoken_file, SharedTokenizer, TokenizerError, TokenizerInfo,
-};
+use crate::tokenize::hf;
+use crate::tokenize::pretok::patterns;
+use crate::tokenize::sources::hub::{self, Hub};
+use crate::tokenize::sources::ranked::{self, RankedVocab};
+use crate::tokenize::sources::{builtin, tekken, tiktoken_file};
+use crate::tokenize::{SharedTokenizer, TokenizerError, TokenizerInfo};
 
 /// How a tokenizer's data is stored, and so which loader reads it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -456,7 +456,7 @@ mod tests {
     /// anything is built); the two must name the same files.
     #[test]
     fn fetch_script_table_matches_the_registry() {
-        let script = include_str!("../../scripts/fetch-tokenizers");
+        let script = include_str!("../../../scripts/fetch-tokenizers");
         let table = script
             .split("TABLE='")
             .nth(1)

@@ -1,0 +1,77 @@
+/*!
+What the renderers for people (Markdown, HTML) share: the report's groups cut
+to the largest N plus one `other` row, so that a corpus of hundreds of
+categories still gives a table and a chart one can read, and the totals
+still add up (the `other` row carries the rest).
+*/
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::GroupReport;
+
+/// Categories, extensions or folders shown by name; the rest are summed.
+pub const TOP: usize = 15;
+
+/// One row of a cut group table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    pub name: String,
+    pub files: u64,
+    pub bytes: u64,
+    /// Tokens per tokenizer, in the report's tokenizer order.
+    pub tokens: Vec<u64>,
+    /// Groups summed into this row (1 unless it is `other`).
+    pub groups: usize,
+}
+
+pub fn tokens_of(map: &Map<String, Value>, name: &str) -> u64 {
+    map.get(name).and_then(Value::as_u64).unwrap_or(0)
+}
+
+/// The `n` groups with the most tokens of the first tokenizer (ties by
+/// name), then one `other (k)` row with the rest, if any.
+pub fn top(groups: &BTreeMap<String, GroupReport>, names: &[&str], n: usize) -> Vec<Row> {
+    let mut rows: Vec<Row> = groups
+        .iter()
+        .map(|(k, g)| Row {
+            name: k.clone(),
+            files: g.files,
+            bytes: g.bytes,
+            tokens: names.iter().map(|t| tokens_of(&g.tokens, t)).collect(),
+            groups: 1,
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        let key = |r: &Row| std::cmp::Reverse(r.tokens.first().copied().unwrap_or(0));
+        key(a).cmp(&key(b)).then_with(|| a.name.cmp(&b.name))
+    });
+    if rows.len() > n + 1 {
+        let rest = rows.split_off(n);
+        let mut other = Row {
+            name: format!("other ({} more)", rest.len()),
+            files: 0,
+            bytes: 0,
+            tokens: vec![0; names.len()],
+            groups: rest.len(),
+        };
+        for r in rest {
+            other.files += r.files;
+            other.bytes += r.bytes;
+            for (a, b) in other.tokens.iter_mut().zip(&r.tokens) {
+                *a += b;
+            }
+        }
+        rows.push(other);
+    }
+    rows
+}
+
+/// A share as a percentage with one decimal: `12.3%`.
+pub fn percent(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        return "0.0%".to_string();
+    }
+    format!("{:.1}%", part as f64 * 100.0 / whole as f64)
+}
