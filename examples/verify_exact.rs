@@ -62,6 +62,7 @@ fn main() -> ExitCode {
             filters: Filters::default(),
             tokenizers: tokenizers.clone(),
             parse: Parse::Text,
+            chat_format: None,
             threads,
             progress: false,
             command_line: Vec::new(),

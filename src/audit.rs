@@ -19,6 +19,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
+use crate::count::chat_format::{ChatFormat, Overheads};
 use crate::count::{Engine, Outcome};
 use crate::digest::{CorpusDigest, DigestBuilder};
 use crate::discover::{self, Entry, Filters, Skipped};
@@ -68,6 +69,8 @@ pub struct AuditConfig {
     pub filters: Filters,
     pub tokenizers: Vec<SharedTokenizer>,
     pub parse: Parse,
+    /// Forces one chat format for every tokenizer (`--chat-format`).
+    pub chat_format: Option<ChatFormat>,
     /// Worker threads; 0 means one per core.
     pub threads: usize,
     /// Draw a progress bar on stderr.
@@ -140,7 +143,7 @@ impl Audit {
             .map_err(|e| AuditError::Io(io::Error::other(e)))?;
         let threads = pool.current_num_threads();
         let started_utc = jiff::Timestamp::now();
-        let (tally, digest) = self.tally(&pool, rows)?;
+        let (tally, digest, chat_formats) = self.tally(&pool, rows)?;
         let names = self.tokenizer_names();
         let priced = match &self.config.pricing {
             Some(plan) => plan.price(&tally, &names)?,
@@ -174,7 +177,8 @@ impl Audit {
             self.config.pricing.as_ref().map(PricingPlan::provenance),
             priced,
             run,
-        );
+        )
+        .with_transcripts(&tally, &chat_formats);
         report.provenance.corpus_digest = Some(digest);
         Ok(report)
     }
@@ -187,18 +191,21 @@ impl Audit {
             .collect()
     }
 
+    /// The tally, the corpus digest, and each tokenizer's chat-format
+    /// figures.
     fn tally(
         &self,
         pool: &rayon::ThreadPool,
         rows: &mut dyn RowSink,
-    ) -> io::Result<(Tally, CorpusDigest)> {
+    ) -> io::Result<(Tally, CorpusDigest, Vec<Overheads>)> {
         let mut digest = DigestBuilder::new(&self.config.paths);
         let progress = self.config.progress.then(Progress::new);
         let engine = Engine::new(
             self.config.tokenizers.clone(),
             self.config.parse,
             pool.current_num_threads(),
-        );
+        )
+        .with_chat_format(self.config.chat_format);
         let mut tally = match &self.config.pricing {
             Some(plan) => Tally::watching(
                 &self
@@ -316,7 +323,7 @@ impl Audit {
         if let Some(p) = progress {
             p.bar.finish_and_clear();
         }
-        Ok((tally, digest.finish()))
+        Ok((tally, digest.finish(), engine.chat_formats()))
     }
 }
 
@@ -447,6 +454,7 @@ mod tests {
             filters: Filters::default(),
             tokenizers: vec![Arc::new(Scripted(info, count))],
             parse: Parse::Text,
+            chat_format: None,
             threads: 2,
             progress: false,
             command_line: Vec::new(),
@@ -468,7 +476,7 @@ mod tests {
             .num_threads(2)
             .build()
             .unwrap();
-        let (tally, _) = audit.tally(&pool, &mut NoRows).unwrap();
+        let (tally, _, _) = audit.tally(&pool, &mut NoRows).unwrap();
         assert_eq!(tally.counted.files, 2);
         assert_eq!(tally.counted.tokens, vec![13]);
         assert_eq!(tally.skipped.len(), 1);

@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::audit::AuditConfig;
+use crate::count::chat_format::ChatFormat;
 use crate::discover::{self, CategoryRule, Filters};
 use crate::extract::Parse;
 use crate::pricing::{Catalog, PricingPlan, Scenario};
@@ -116,9 +117,15 @@ pub struct CorpusArgs {
     #[arg(long, value_name = "NAME=GLOB")]
     pub category: Vec<String>,
 
-    /// How files are turned into model input.
-    #[arg(long, value_enum, default_value_t = Parse::Text)]
+    /// How files are turned into model input (auto: JSON/JSONL chat
+    /// transcripts by conversation, everything else as text).
+    #[arg(long, value_enum, default_value_t = Parse::Auto)]
     pub parse: Parse,
+
+    /// The chat format whose per-message overhead transcripts are charged
+    /// with, for every tokenizer (default: each tokenizer's own).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub chat_format: Option<ChatFormat>,
 
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
@@ -174,7 +181,8 @@ pub struct AuditArgs {
     #[command(flatten)]
     pub outputs: ReportOutputs,
 
-    /// Exit with status 2 if any file was skipped.
+    /// Exit with status 2 if any file was skipped or any chat record was
+    /// malformed.
     #[arg(long)]
     pub strict: bool,
 }
@@ -353,6 +361,7 @@ impl CorpusArgs {
             filters,
             tokenizers,
             parse: self.parse,
+            chat_format: self.chat_format,
             threads,
             progress: !self.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             command_line,

@@ -127,6 +127,10 @@ fn audit(args: AuditArgs, command_line: Vec<String>) -> Result<Status> {
             report.totals.files_skipped
         );
     }
+    let malformed = report.transcripts.as_ref().map_or(0, |t| t.malformed.count);
+    if args.strict && malformed > 0 {
+        bail!("{malformed} chat records were malformed (--strict); the report lists them");
+    }
     Ok(Status::Success)
 }
 

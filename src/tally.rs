@@ -14,7 +14,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::count::transcript::{TranscriptCounts, MALFORMED_KEPT};
 use crate::discover::Skipped;
+use crate::extract::chat::Malformed;
+use crate::extract::Parser;
 use crate::pricing::TokenTotals;
 
 /// The measurements of one counted file.
@@ -26,8 +29,13 @@ pub struct FileTally {
     pub bytes: u64,
     pub chars: u64,
     pub lines: u64,
-    /// One count per selected tokenizer, in selection order.
+    /// One count per selected tokenizer, in selection order. For a chat
+    /// file: its conversations' input plus output tokens.
     pub tokens: Vec<u64>,
+    /// The parser that took the file.
+    pub parser: Parser,
+    /// A chat file's transcript figures.
+    pub transcript: Option<Box<TranscriptCounts>>,
     /// SHA-256 of the file's bytes, for the corpus digest (`None` for text
     /// that was never a file).
     pub sha256: Option<[u8; 32]>,
@@ -260,6 +268,40 @@ pub struct Tally {
     /// window, sorted by path.
     pub over_window: Vec<Vec<(u64, PathBuf)>>,
     windows: Vec<Option<u64>>,
+    /// Chat files' figures summed, with malformed records by path (the
+    /// first [`MALFORMED_KEPT`] in path and line order); `None` when no
+    /// file was read as chat.
+    pub transcripts: Option<Transcripts>,
+}
+
+/// The transcript figures of every chat file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Transcripts {
+    pub counts: TranscriptCounts,
+    pub malformed: Vec<(PathBuf, Malformed)>,
+}
+
+impl Transcripts {
+    fn add(&mut self, path: &std::path::Path, t: &TranscriptCounts) {
+        let kept = std::mem::take(&mut self.counts.malformed_kept);
+        self.counts.merge(t);
+        self.counts.malformed_kept = kept;
+        for m in &t.malformed_kept {
+            self.malformed.push((path.to_path_buf(), m.clone()));
+        }
+        self.normalize();
+    }
+
+    fn merge(&mut self, other: &Transcripts) {
+        self.counts.merge(&other.counts);
+        self.malformed.extend(other.malformed.iter().cloned());
+        self.normalize();
+    }
+
+    fn normalize(&mut self) {
+        self.malformed.sort();
+        self.malformed.truncate(MALFORMED_KEPT);
+    }
 }
 
 impl Tally {
@@ -287,6 +329,11 @@ impl Tally {
 
     pub fn add_file(&mut self, f: &FileTally) {
         self.counted.add(f);
+        if let Some(t) = &f.transcript {
+            self.transcripts
+                .get_or_insert_with(Transcripts::default)
+                .add(&f.path, t);
+        }
         group(&mut self.by_category, &f.category).add(f);
         group(&mut self.by_extension, &f.extension()).add(f);
         if let Some(&first) = f.tokens.first() {
@@ -329,6 +376,11 @@ impl Tally {
             self.by_extension.entry(k.clone()).or_default().merge(g);
         }
         self.largest.merge(&other.largest);
+        if let Some(t) = &other.transcripts {
+            self.transcripts
+                .get_or_insert_with(Transcripts::default)
+                .merge(t);
+        }
         for (a, b) in self.priced.iter_mut().zip(&other.priced) {
             a.merge(b);
         }
@@ -353,6 +405,8 @@ mod tests {
             chars: bytes,
             lines: 1,
             tokens: tokens.to_vec(),
+            parser: Parser::Text,
+            transcript: None,
             sha256: None,
         }
     }

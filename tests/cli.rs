@@ -24,9 +24,13 @@ fn fixture_counts_equal_tiktoken_rs_with_one_and_many_threads() {
     for threads in ["1", "2", "4"] {
         let csv_path = tmp.path().join(format!("rows-{threads}.csv"));
         let json_path = tmp.path().join(format!("report-{threads}.json"));
+        // Whole files as text: the chat files are counted by conversation
+        // otherwise (tests/transcripts.rs).
         let out = run(&[
             "audit",
             "fixtures/corpus",
+            "--parse",
+            "text",
             "-t",
             &ENCODINGS.join(","),
             "-j",

@@ -1,19 +1,67 @@
 /*!
 Extract: decide which text of a document a model would actually be sent.
 
-For `--parse text` that is the whole document, as one input segment. Other
-formats (chat transcripts, tables) add their own parser here and produce
-several segments with roles; the counting stage only ever sees segments.
+For `--parse text` that is the whole document, as one input segment. Chat
+transcripts (`chat`) are read into conversations whose messages the counting
+stage charges by role and chat format. `--parse auto` (the default) chooses
+per file, by extension and, for JSON, by the shape of the first record:
+[`choose`].
 */
+
+pub mod chat;
+
+use std::path::Path;
 
 use serde::Serialize;
 
-/// How documents are parsed into segments.
+/// How documents are parsed, as asked on the command line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Parse {
-    /// The whole file is model input.
+    /// Choose per file: JSON/JSONL chat transcripts as `chat`, the rest as
+    /// `text`.
     #[default]
+    Auto,
+    /// The whole file is model input.
     Text,
+    /// Every file is JSON or JSONL chat records (a record of no known shape
+    /// is malformed).
+    Chat,
+}
+
+/// The parser that took a file (the CSV column `parse`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Parser {
+    Text,
+    Chat,
+}
+
+impl Parser {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Parser::Text => "text",
+            Parser::Chat => "chat",
+        }
+    }
+}
+
+/// The parser for one file: `parse` unless it is `auto`, then by extension
+/// (`.json`, `.jsonl`, `.ndjson`) and the shape of the first record.
+pub fn choose(path: &Path, text: &str, parse: Parse) -> Parser {
+    match parse {
+        Parse::Text => Parser::Text,
+        Parse::Chat => Parser::Chat,
+        Parse::Auto => {
+            let ext = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase);
+            match ext.as_deref() {
+                Some("json" | "jsonl" | "ndjson") if chat::looks_like_chat(text) => Parser::Chat,
+                _ => Parser::Text,
+            }
+        }
+    }
 }
 
 /// Who a segment is attributed to. Plain text is all `input`; transcripts
@@ -31,12 +79,28 @@ pub struct Segment<'a> {
     pub text: &'a str,
 }
 
-/// The segments of one document's text.
-pub fn extract(text: &str, parse: Parse) -> Vec<Segment<'_>> {
-    match parse {
-        Parse::Text => vec![Segment {
-            role: Role::Input,
-            text,
-        }],
+/// The segments of a plain-text document's text.
+pub fn extract(text: &str) -> Vec<Segment<'_>> {
+    vec![Segment {
+        role: Role::Input,
+        text,
+    }]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_takes_json_chat_records_and_leaves_the_rest_as_text() {
+        let chat = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}\n";
+        let other = "{\"id\":1,\"name\":\"x\"}\n";
+        let auto = |p: &str, t: &str| choose(Path::new(p), t, Parse::Auto);
+        assert_eq!(auto("a.jsonl", chat), Parser::Chat);
+        assert_eq!(auto("a.JSON", chat), Parser::Chat);
+        assert_eq!(auto("a.txt", chat), Parser::Text);
+        assert_eq!(auto("a.jsonl", other), Parser::Text);
+        assert_eq!(auto("a.jsonl", "not json"), Parser::Text);
+        assert_eq!(choose(Path::new("a.txt"), "x", Parse::Chat), Parser::Chat);
     }
 }

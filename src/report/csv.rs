@@ -19,7 +19,17 @@ impl<W: Write> CsvRows<W> {
     pub fn new(out: W, tokenizers: &[String]) -> csv::Result<Self> {
         let mut writer = csv::Writer::from_writer(out);
         let mut header: Vec<String> = [
-            "path", "category", "status", "reason", "encoding", "bytes", "chars", "lines",
+            "path",
+            "category",
+            "status",
+            "reason",
+            "encoding",
+            "bytes",
+            "chars",
+            "lines",
+            "parse",
+            "records",
+            "malformed",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -42,6 +52,13 @@ impl<W: Write> CsvRows<W> {
             f.bytes.to_string(),
             f.chars.to_string(),
             f.lines.to_string(),
+            f.parser.as_str().to_string(),
+            f.transcript
+                .as_ref()
+                .map_or(String::new(), |t| t.records.to_string()),
+            f.transcript
+                .as_ref()
+                .map_or(String::new(), |t| t.malformed.to_string()),
         ];
         row.extend(f.tokens.iter().map(|t| t.to_string()));
         self.writer.write_record(&row)
@@ -55,6 +72,9 @@ impl<W: Write> CsvRows<W> {
             s.reason.to_string(),
             String::new(),
             s.bytes.to_string(),
+            String::new(),
+            String::new(),
+            String::new(),
             String::new(),
             String::new(),
         ];

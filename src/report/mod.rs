@@ -13,6 +13,7 @@ pub mod focus;
 pub mod html;
 pub mod markdown;
 pub mod table;
+pub mod transcripts;
 pub mod view;
 pub mod write;
 
@@ -21,10 +22,12 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::count::chat_format::Overheads;
 use crate::digest::CorpusDigest;
 use crate::pricing::{Charge, ModelCost, PriceProvenance, Priced, Projection};
 use crate::tally::{Group, Histogram, Tally};
 use crate::tokenize::TokenizerInfo;
+use transcripts::TranscriptsReport;
 
 pub const SCHEMA: &str = "tokenaudit.report/v1";
 
@@ -37,6 +40,10 @@ pub struct Report {
     pub by_extension: BTreeMap<String, GroupReport>,
     pub distribution: Map<String, Value>,
     pub largest: Vec<LargestEntry>,
+    /// Chat transcripts (files read as `chat`): conversations, malformed
+    /// records, input/output/replayed tokens. Absent when there were none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transcripts: Option<TranscriptsReport>,
     /// Per priced model (`-m`): one-pass input cost, documents over its
     /// context window. Empty when no model is priced.
     pub costs: Vec<ModelCost>,
@@ -250,6 +257,7 @@ impl Report {
                     tokens: *t,
                 })
                 .collect(),
+            transcripts: None,
             costs: priced.costs,
             projection: priced.projection,
             charges: priced.charges,
@@ -266,6 +274,21 @@ impl Report {
                 .collect(),
             run,
         }
+    }
+
+    /// Adds the `transcripts` section from the tally's chat files.
+    pub fn with_transcripts(mut self, tally: &Tally, formats: &[Overheads]) -> Report {
+        let names: Vec<String> = self
+            .provenance
+            .tokenizers
+            .iter()
+            .map(|t| t.name.clone())
+            .collect();
+        self.transcripts = tally
+            .transcripts
+            .as_ref()
+            .map(|t| TranscriptsReport::new(t, &names, formats));
+        self
     }
 
     pub fn tokenizer_names(&self) -> Vec<&str> {

@@ -168,6 +168,7 @@ pub fn render(report: &Report) -> String {
         out.push('\n');
     }
 
+    render_transcripts(report, &mut out);
     render_costs(report, &mut out);
     render_projection(report, &mut out);
 
@@ -195,6 +196,75 @@ pub fn render(report: &Report) -> String {
         }
     }
     out
+}
+
+/// Chat files: conversations, malformed records, and per tokenizer what
+/// they send, return, and send again when replayed turn by turn.
+fn render_transcripts(report: &Report, out: &mut String) {
+    let Some(t) = &report.transcripts else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "transcripts: {} records: {} conversations ({} messages), {} malformed",
+        thousands(t.records),
+        thousands(t.conversations),
+        thousands(t.messages),
+        thousands(t.malformed.count),
+    );
+    let mut rows = vec![vec![
+        "tokenizer".to_string(),
+        "chat format".into(),
+        "input".into(),
+        "output".into(),
+        "replayed input".into(),
+        "of which cacheable".into(),
+    ]];
+    let mut estimates = false;
+    for name in report.tokenizer_names() {
+        let format = t.chat_format.get(name);
+        let estimate = format
+            .and_then(|f| f.get("estimate"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        estimates |= estimate;
+        let format = format
+            .and_then(|f| f.get("format"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        rows.push(vec![
+            name.to_string(),
+            if estimate {
+                format!("{format}*")
+            } else {
+                format.to_string()
+            },
+            thousands(tokens_of(&t.input_tokens, name)),
+            thousands(tokens_of(&t.output_tokens, name)),
+            thousands(tokens_of(&t.replayed_input_tokens, name)),
+            thousands(tokens_of(&t.replayed_cached_input_tokens, name)),
+        ]);
+    }
+    Grid { rows }.render(out);
+    if estimates {
+        out.push_str("* estimate: per-message overhead not from the model's own template\n");
+    }
+    if !t.non_text.is_empty() {
+        let kinds: Vec<String> = t.non_text.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let _ = writeln!(out, "non-text parts (not tokenized): {}", kinds.join(", "));
+    }
+    for m in t.malformed.records.iter().take(SKIPPED_LISTED) {
+        let _ = writeln!(out, "  malformed {}:{}: {}", m.path, m.line, m.reason);
+    }
+    if t.malformed.count > SKIPPED_LISTED as u64 {
+        let _ = writeln!(
+            out,
+            "  ... and {} more malformed records (--json lists the first {})",
+            t.malformed.count - SKIPPED_LISTED as u64,
+            t.malformed.kept
+        );
+    }
+    out.push('\n');
 }
 
 fn opt_usd(d: Option<rust_decimal::Decimal>) -> String {

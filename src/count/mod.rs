@@ -8,9 +8,16 @@ contention, because tokenizers keep per-thread caches. A unit's text is
 counted by every selected tokenizer while it is hot in cache: read once,
 tokenize many.
 
+Chat transcripts are counted by conversation (`transcript`), with each
+tokenizer's chat format (`chat_format`); large JSONL files in pieces cut at
+line boundaries, like text.
+
 Which files to count and how results are summed are other modules' jobs
 (`discover`, `tally`).
 */
+
+pub mod chat_format;
+pub mod transcript;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -18,10 +25,14 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use crate::discover::{Skipped, Source};
-use crate::extract::{self, Parse};
+use crate::extract::chat::{self, records, Record};
+use crate::extract::{self, Parse, Parser};
 use crate::load;
 use crate::tally::FileTally;
 use crate::tokenize::{chunk, Counter, SharedTokenizer};
+
+use chat_format::{ChatFormat, Overheads};
+use transcript::TranscriptCounts;
 
 /// Pieces of a large document are about this long. Small enough that a
 /// piece stays in L2 while every tokenizer counts it and that a 1 GB file
@@ -71,6 +82,9 @@ pub enum Outcome {
 pub struct Engine {
     pool: CounterPool,
     parse: Parse,
+    /// Per tokenizer: its chat format's figures, and the cookbook's
+    /// per-function figure for tool definitions.
+    formats: Vec<(Overheads, u64)>,
 }
 
 /// Counts of one stretch of text.
@@ -85,10 +99,45 @@ impl Engine {
     /// `threads` is the size of the rayon pool that will run it: one slot
     /// of counters per worker.
     pub fn new(tokenizers: Vec<SharedTokenizer>, parse: Parse, threads: usize) -> Self {
-        Engine {
+        let mut engine = Engine {
             pool: CounterPool::new(tokenizers, threads),
             parse,
+            formats: Vec::new(),
+        };
+        engine.formats = engine.derive_formats(None);
+        engine
+    }
+
+    /// Uses `format` for every tokenizer instead of each one's own.
+    pub fn with_chat_format(mut self, format: Option<ChatFormat>) -> Self {
+        if format.is_some() {
+            self.formats = self.derive_formats(format);
         }
+        self
+    }
+
+    /// Each tokenizer's chat format (or `forced`), tokenized by it.
+    fn derive_formats(&self, forced: Option<ChatFormat>) -> Vec<(Overheads, u64)> {
+        self.pool
+            .tokenizers
+            .iter()
+            .map(|t| {
+                let info = t.info();
+                let format = forced.unwrap_or_else(|| ChatFormat::for_tokenizer(&info.name));
+                let mut counter = t.counter();
+                let overheads =
+                    Overheads::derive(format, counter.as_mut(), info.family == "huggingface");
+                // The cookbook: 10 for gpt-3.5-turbo and gpt-4 (cl100k), 7
+                // for gpt-4o and later.
+                let function_init = if info.name == "cl100k_base" { 10 } else { 7 };
+                (overheads, function_init)
+            })
+            .collect()
+    }
+
+    /// Each tokenizer's chat-format figures, in selection order.
+    pub fn chat_formats(&self) -> Vec<Overheads> {
+        self.formats.iter().map(|(o, _)| o.clone()).collect()
     }
 
     /// Loads, extracts and counts one source.
@@ -104,12 +153,28 @@ impl Engine {
                 })
             }
         };
+        let parser = extract::choose(&source.path, doc.text(), self.parse);
+        if parser == Parser::Chat {
+            let (counts, transcript) = self.count_chat(&doc);
+            return Outcome::Counted(FileTally {
+                path: source.path.clone(),
+                category: source.category.clone(),
+                encoding: doc.encoding,
+                bytes: doc.bytes,
+                chars: counts.chars,
+                lines: counts.lines,
+                tokens: transcript.billed(),
+                parser,
+                transcript: Some(Box::new(transcript)),
+                sha256: doc.sha256,
+            });
+        }
         let mut counts = TextCounts {
             chars: 0,
             lines: 0,
             tokens: vec![0; self.pool.tokenizers.len()],
         };
-        for segment in extract::extract(doc.text(), self.parse) {
+        for segment in extract::extract(doc.text()) {
             let c = self.count_part(segment.text, true, Some(&doc));
             counts.chars += c.chars;
             counts.lines += c.lines;
@@ -125,8 +190,106 @@ impl Engine {
             chars: counts.chars,
             lines: counts.lines,
             tokens: counts.tokens,
+            parser,
+            transcript: None,
             sha256: doc.sha256,
         })
+    }
+
+    /// Counts a chat file's records: conversations by role and format,
+    /// malformed records with their lines. A JSONL file of two pieces or
+    /// more is read in pieces cut at line boundaries on the pool, its
+    /// pages handed back as they are done, so memory stays a few pieces
+    /// per thread; line numbers are fixed up in order afterwards.
+    fn count_chat(&self, doc: &load::Document) -> (TextCounts, TranscriptCounts) {
+        let text = doc.text();
+        let n = self.pool.tokenizers.len();
+        let layout = records::layout(text);
+        let (chars, newlines) = chars_and_newlines(text);
+        let last_line = u64::from(!text.is_empty() && !text.ends_with('\n'));
+        let counts = TextCounts {
+            chars,
+            lines: newlines + last_line,
+            tokens: Vec::new(),
+        };
+        let mut transcript = TranscriptCounts::new(n);
+        match layout {
+            records::Layout::Lines if text.len() >= 2 * CHAT_PIECE && !first_is_message(text) => {
+                let pieces = text.len().div_ceil(CHAT_PIECE);
+                let released = Released::new(pieces);
+                let parts: Vec<(TranscriptCounts, u64)> = (0..pieces)
+                    .into_par_iter()
+                    .map(|k| {
+                        let piece = &text[line_piece(text, k, CHAT_PIECE)];
+                        let mut t = TranscriptCounts::new(n);
+                        for record in records::lines(piece, 1) {
+                            self.add_record(&mut t, record);
+                        }
+                        let newlines = memchr_count(piece);
+                        released.counted(doc, k, piece);
+                        (t, newlines)
+                    })
+                    .collect();
+                let mut offset = 0;
+                for (mut t, newlines) in parts {
+                    for m in &mut t.malformed_kept {
+                        m.line += offset;
+                    }
+                    transcript.merge(&t);
+                    offset += newlines;
+                }
+            }
+            records::Layout::Lines => {
+                let lines = records::lines(text, 1);
+                if first_is_message(text) {
+                    // One conversation, a message per line.
+                    let mut messages = Vec::new();
+                    for record in lines {
+                        match record {
+                            Record::Value { value, .. } => messages.push(value),
+                            Record::Malformed(m) => transcript.add_malformed(m),
+                        }
+                    }
+                    let value = serde_json::Value::Array(messages);
+                    self.add_record(&mut transcript, Record::Value { line: 1, value });
+                } else {
+                    for record in lines {
+                        self.add_record(&mut transcript, record);
+                    }
+                }
+            }
+            records::Layout::Array(items) => {
+                for record in records::array_records(text, items) {
+                    self.add_record(&mut transcript, record);
+                }
+            }
+            records::Layout::One { line, value } => {
+                self.add_record(&mut transcript, Record::Value { line, value });
+            }
+        }
+        (counts, transcript)
+    }
+
+    /// One record: a conversation counted with every tokenizer, or a
+    /// malformed entry.
+    fn add_record(&self, t: &mut TranscriptCounts, record: Record) {
+        let (line, value) = match record {
+            Record::Value { line, value } => (line, value),
+            Record::Malformed(m) => return t.add_malformed(m),
+        };
+        match chat::shapes::conversation(&value) {
+            Ok(c) => {
+                t.add_structure(&c);
+                self.pool.with(|counters| {
+                    for (i, (counter, (format, init))) in
+                        counters.iter_mut().zip(&self.formats).enumerate()
+                    {
+                        t.add_conversation(&c, i, counter.as_mut(), format, *init);
+                    }
+                });
+            }
+            Err(reason) => t.add_malformed(chat::Malformed { line, reason }),
+        }
     }
 
     /// Counts one stretch of text with every tokenizer, in parallel pieces
@@ -185,6 +348,39 @@ impl Engine {
             tokens,
         }
     }
+}
+
+/// Whether the first record of JSONL text is a bare message (the file is
+/// then one conversation, a message per line).
+fn first_is_message(text: &str) -> bool {
+    matches!(
+        records::lines(text, 1).next(),
+        Some(Record::Value { value, .. }) if chat::shapes::is_message(&value)
+    )
+}
+
+/// Pieces of a large JSONL file are about this long (cut after a newline).
+const CHAT_PIECE: usize = 1024 * 1024;
+
+/// The `k`-th piece of `text` cut every `target` bytes, each cut moved to
+/// just after the next newline: pieces hold whole lines, and they tile the
+/// text.
+fn line_piece(text: &str, k: usize, target: usize) -> std::ops::Range<usize> {
+    let cut = |i: usize| -> usize {
+        if i == 0 {
+            return 0;
+        }
+        let at = (i * target).min(text.len());
+        text.as_bytes()[at..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(text.len(), |p| at + p + 1)
+    };
+    cut(k)..cut(k + 1).max(cut(k))
+}
+
+fn memchr_count(s: &str) -> u64 {
+    s.bytes().filter(|&b| b == b'\n').count() as u64
 }
 
 /// Hands a mapped document's pages back to the kernel piece by piece as the

@@ -1,0 +1,107 @@
+/*!
+The report's `transcripts` section: what chat files' conversations send and
+return, per tokenizer.
+*/
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::by_name;
+use crate::count::chat_format::Overheads;
+use crate::extract::chat::ChatRole;
+use crate::tally::Transcripts;
+
+#[derive(Debug, Serialize)]
+pub struct TranscriptsReport {
+    /// Records read from chat files: `conversations + malformed.count`.
+    pub records: u64,
+    pub conversations: u64,
+    /// Message objects (a top-level `system`/`instructions` is not one).
+    pub messages: u64,
+    pub malformed: MalformedReport,
+    /// Non-text parts (images, audio, files, documents) by kind: counted,
+    /// not tokenized.
+    pub non_text: Map<String, Value>,
+    /// Tokenizer name → its chat format's figures.
+    pub chat_format: Map<String, Value>,
+    pub input_tokens: Map<String, Value>,
+    pub output_tokens: Map<String, Value>,
+    pub replayed_input_tokens: Map<String, Value>,
+    /// The part of `replayed_input_tokens` that the previous turn had
+    /// already sent: what a prompt cache can serve.
+    pub replayed_cached_input_tokens: Map<String, Value>,
+    /// Tool definitions' tokens, included in `input_tokens`: an estimate
+    /// (see the README).
+    pub tool_definition_tokens_estimate: Map<String, Value>,
+    /// Role → tokenizer → content tokens (without the chat format's
+    /// overhead).
+    pub content_by_role: Map<String, Value>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MalformedReport {
+    pub count: u64,
+    /// How many are listed in `records` (at most 100).
+    pub kept: usize,
+    pub records: Vec<MalformedEntry>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MalformedEntry {
+    pub path: String,
+    pub line: u64,
+    pub reason: String,
+}
+
+impl TranscriptsReport {
+    pub fn new(t: &Transcripts, names: &[String], formats: &[Overheads]) -> Self {
+        let c = &t.counts;
+        TranscriptsReport {
+            records: c.records,
+            conversations: c.conversations,
+            messages: c.messages,
+            malformed: MalformedReport {
+                count: c.malformed,
+                kept: t.malformed.len(),
+                records: t
+                    .malformed
+                    .iter()
+                    .map(|(path, m)| MalformedEntry {
+                        path: path.display().to_string(),
+                        line: m.line,
+                        reason: m.reason.clone(),
+                    })
+                    .collect(),
+            },
+            non_text: c
+                .non_text
+                .iter()
+                .map(|(k, n)| (k.clone(), Value::from(*n)))
+                .collect(),
+            chat_format: names
+                .iter()
+                .zip(formats)
+                .map(|(n, f)| {
+                    (
+                        n.clone(),
+                        serde_json::to_value(f).expect("figures serialize"),
+                    )
+                })
+                .collect(),
+            input_tokens: by_name(names, &c.input),
+            output_tokens: by_name(names, &c.output),
+            replayed_input_tokens: by_name(names, &c.replayed_input),
+            replayed_cached_input_tokens: by_name(names, &c.replayed_cached),
+            tool_definition_tokens_estimate: by_name(names, &c.tool_definitions),
+            content_by_role: ChatRole::ALL
+                .iter()
+                .map(|r| {
+                    (
+                        r.as_str().to_string(),
+                        Value::Object(by_name(names, &c.content_by_role[r.index()])),
+                    )
+                })
+                .collect(),
+        }
+    }
+}
