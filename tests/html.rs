@@ -139,6 +139,7 @@ fn every_section_and_chart_is_there_with_the_jsons_totals_and_nothing_external()
         "distribution",
         "context",
         "comparison",
+        "transcripts",
         "skipped",
         "provenance",
     ] {
@@ -158,8 +159,20 @@ fn every_section_and_chart_is_there_with_the_jsons_totals_and_nothing_external()
         "distribution",
         "overflows",
         "comparison",
+        "transcripts",
     ] {
         assert_chart(&page, chart);
+    }
+    // The transcripts' input and output, as the JSON has them.
+    let transcripts = cell_texts(&page, "transcripts");
+    let t = &report["transcripts"];
+    for row in &transcripts {
+        let name = &row[0];
+        assert_eq!(row[1], thousands(t["input_tokens"][name].as_u64().unwrap()));
+        assert_eq!(
+            row[2],
+            thousands(t["output_tokens"][name].as_u64().unwrap())
+        );
     }
     // The histogram marks its quantiles.
     let histogram: String = page

@@ -43,6 +43,7 @@ pub struct Page {
     pub overflows: Vec<OverflowRow>,
     pub overflows_chart: String,
     pub comparison: Option<Comparison>,
+    pub transcripts: Option<TranscriptsView>,
     pub skipped_reasons: Vec<(String, String)>,
     pub skipped: Vec<SkippedRow>,
     pub skipped_more: u64,
@@ -144,6 +145,19 @@ pub struct Comparison {
     /// corpus, then each compared category.
     pub rows: Vec<(String, Vec<String>)>,
     pub chart: String,
+}
+
+pub struct TranscriptsView {
+    pub conversations: String,
+    pub messages: String,
+    pub malformed: String,
+    /// Tokenizer, input, output, replayed input, of which cached.
+    pub rows: Vec<[String; 5]>,
+    pub chart: String,
+    pub tokenizer: String,
+    /// File, line, reason of each malformed record listed.
+    pub malformed_records: Vec<[String; 3]>,
+    pub malformed_more: u64,
 }
 
 pub struct SkippedRow {
@@ -485,6 +499,7 @@ impl Page {
         };
 
         let comparison = comparison(r, &names)?;
+        let transcripts = transcripts(r, &names)?;
 
         let mut by_reason: BTreeMap<&str, u64> = BTreeMap::new();
         for s in &r.skipped {
@@ -554,6 +569,7 @@ impl Page {
             overflows,
             overflows_chart,
             comparison,
+            transcripts,
             skipped_reasons: by_reason
                 .iter()
                 .map(|(k, n)| (k.to_string(), thousands(*n)))
@@ -584,6 +600,63 @@ impl Page {
                 .collect(),
         })
     }
+}
+
+/// The chat transcripts: input, output and replayed input per tokenizer;
+/// the chart for the first tokenizer.
+fn transcripts(r: &Report, names: &[&str]) -> Result<Option<TranscriptsView>, String> {
+    let Some(t) = &r.transcripts else {
+        return Ok(None);
+    };
+    let rows: Vec<[String; 5]> = names
+        .iter()
+        .map(|n| {
+            [
+                n.to_string(),
+                thousands(tokens_of(&t.input_tokens, n)),
+                thousands(tokens_of(&t.output_tokens, n)),
+                thousands(tokens_of(&t.replayed_input_tokens, n)),
+                thousands(tokens_of(&t.replayed_cached_input_tokens, n)),
+            ]
+        })
+        .collect();
+    let first = names.first().copied().unwrap_or("");
+    let chart = charts::bars(
+        &[
+            ("input", &t.input_tokens),
+            ("output", &t.output_tokens),
+            ("replayed input", &t.replayed_input_tokens),
+            ("replayed, cacheable", &t.replayed_cached_input_tokens),
+        ]
+        .iter()
+        .map(|(label, map)| Bar {
+            label: label.to_string(),
+            value: tokens_of(map, first) as f64,
+            alert: false,
+        })
+        .collect::<Vec<_>>(),
+        &format!("tokens ({first})"),
+        &compact,
+        &[],
+    )?;
+    Ok(Some(TranscriptsView {
+        conversations: thousands(t.conversations),
+        messages: thousands(t.messages),
+        malformed: thousands(t.malformed.count),
+        rows,
+        chart,
+        tokenizer: first.to_string(),
+        malformed_records: t
+            .malformed
+            .records
+            .iter()
+            .map(|m| [m.path.clone(), m.line.to_string(), m.reason.clone()])
+            .collect(),
+        malformed_more: t
+            .malformed
+            .count
+            .saturating_sub(t.malformed.records.len() as u64),
+    }))
 }
 
 /// Bins per decade of tokens per document in the histogram.
