@@ -161,6 +161,25 @@ pub struct PricingArgs {
     #[arg(long, value_name = "FILE")]
     pub prices_litellm: Option<PathBuf>,
 
+    /// Count a sample of the corpus with the provider's free token-counting
+    /// API (sends text: key from ANTHROPIC_API_KEY / GEMINI_API_KEY, address
+    /// from ANTHROPIC_BASE_URL / GEMINI_BASE_URL); repeat for both.
+    #[arg(long, value_enum, value_name = "PROVIDER")]
+    pub count_api: Vec<CountApiArg>,
+
+    /// Documents per category and content class sent by --count-api, or `all`.
+    #[arg(long, value_name = "N|all", default_value = "3", value_parser = parse_sample)]
+    pub count_api_sample: usize,
+
+    /// Where --count-api answers are cached [default: the user cache
+    /// folder, tokenaudit/count-api].
+    #[arg(long, value_name = "DIR")]
+    pub count_api_cache: Option<PathBuf>,
+
+    /// Requests per minute sent by --count-api (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub count_api_rpm: u32,
+
     /// Closed models' corrections over their proxy tokenizers, layered on
     /// the embedded table (the format of data/calibration.toml; `tokenaudit
     /// calibrate` writes one).
@@ -261,6 +280,26 @@ pub struct ModelsArgs {
     pub prices_litellm: Option<PathBuf>,
 }
 
+/// `--count-api`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CountApiArg {
+    Anthropic,
+    Gemini,
+}
+
+/// `--count-api-sample N|all`.
+pub fn parse_sample(s: &str) -> Result<usize, String> {
+    match s.trim() {
+        "all" => Ok(usize::MAX),
+        n => match n.parse::<usize>() {
+            Ok(0) | Err(_) => Err(format!(
+                "`{s}`: expected a number of documents (1 or more) or `all`"
+            )),
+            Ok(n) => Ok(n),
+        },
+    }
+}
+
 /// `check --estimate`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum EstimateArg {
@@ -328,6 +367,35 @@ impl PricingArgs {
             plan = plan.with_calibration(crate::pricing::Calibration::load(path)?)?;
         }
         Ok(Some(plan))
+    }
+}
+
+impl PricingArgs {
+    /// The count APIs the user allowed, with keys and addresses from the
+    /// environment.
+    pub fn count_api(&self) -> Result<Vec<crate::count_api::CountApiConfig>> {
+        use crate::count_api::{CountApiConfig, Provider};
+        if !self.count_api.is_empty() && self.models.is_empty() {
+            bail!("--count-api needs a model to count for (-m NAME)");
+        }
+        let mut out: Vec<CountApiConfig> = Vec::new();
+        for a in &self.count_api {
+            let provider = match a {
+                CountApiArg::Anthropic => Provider::Anthropic,
+                CountApiArg::Gemini => Provider::Gemini,
+            };
+            if out.iter().any(|c| c.provider == provider) {
+                continue;
+            }
+            let mut c = CountApiConfig::from_env(provider, self.count_api_sample)
+                .map_err(anyhow::Error::msg)?;
+            if let Some(dir) = &self.count_api_cache {
+                c.cache_dir = Some(dir.clone());
+            }
+            c.requests_per_minute = self.count_api_rpm;
+            out.push(c);
+        }
+        Ok(out)
     }
 }
 
@@ -399,6 +467,7 @@ impl CorpusArgs {
             progress: !self.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             command_line,
             pricing,
+            count_api: Vec::new(),
         })
     }
 }

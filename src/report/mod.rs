@@ -52,6 +52,9 @@ pub struct Report {
     /// `costs` and `projection` as priced lines (model, category, meter,
     /// rate): what the FOCUS export is written from.
     pub charges: Vec<Charge>,
+    /// Per provider asked with `--count-api`: documents and bytes sent, the
+    /// endpoint, the fitted multipliers, warnings. Empty otherwise.
+    pub count_api: Vec<crate::count_api::CountApiReport>,
     pub skipped: Vec<SkippedEntry>,
     pub run: Run,
 }
@@ -261,6 +264,7 @@ impl Report {
             costs: priced.costs,
             projection: priced.projection,
             charges: priced.charges,
+            count_api: priced.count_api,
             skipped: tally
                 .skipped
                 .iter()
