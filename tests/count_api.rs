@@ -49,6 +49,14 @@ fn rule(text: &str) -> u64 {
     (o200k(text) as f64 * 1.4).round() as u64 + FRAMING
 }
 
+const GEMINI_FRAMING: u64 = 3;
+
+/// The Gemini mock's rule: a token per three bytes begun (so the probe
+/// `a` is one), plus its framing.
+fn gemini_rule(text: &str) -> u64 {
+    text.len().div_ceil(3) as u64 + GEMINI_FRAMING
+}
+
 fn serve(faults: Faults) -> (String, Arc<Mutex<Seen>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
@@ -94,6 +102,13 @@ fn serve(faults: Faults) -> (String, Arc<Mutex<Seen>>) {
                 (
                     "200 OK".into(),
                     format!("{{\"input_tokens\": {}}}", rule(text)),
+                )
+            } else if first.starts_with("POST /v1beta/models/") && first.contains(":countTokens ") {
+                let v: Value = serde_json::from_slice(&body).unwrap();
+                let text = v["contents"][0]["parts"][0]["text"].as_str().unwrap();
+                (
+                    "200 OK".into(),
+                    format!("{{\"totalTokens\": {}}}", gemini_rule(text)),
                 )
             } else {
                 ("404 Not Found".into(), "{}".into())
@@ -295,4 +310,72 @@ fn nothing_is_sent_without_the_flag_and_a_missing_key_is_an_error() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("ANTHROPIC_API_KEY"), "{}", stderr(&o));
+}
+
+#[test]
+fn gemini_is_asked_at_its_own_path_with_its_own_key_and_framing() {
+    let (endpoint, seen) = serve(Faults::default());
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = corpus(tmp.path());
+    let out = tmp.path().join("report.json");
+    let o = Command::new(bin())
+        .args(["audit", tmp.path().join("docs").to_str().unwrap()])
+        .args(["-m", "gemini-2.5-flash", "--count-api", "gemini"])
+        .args(["--count-api-rpm", "0", "--count-api-sample", "4"])
+        .arg("--count-api-cache")
+        .arg(tmp.path().join("cache"))
+        .arg("--json")
+        .arg(&out)
+        .env("GEMINI_API_KEY", "gemini-key")
+        .env("GEMINI_BASE_URL", &endpoint)
+        .env_remove("ANTHROPIC_API_KEY")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = json(&out);
+    let api = &report["count_api"][0];
+    assert_eq!(api["provider"], "gemini");
+    assert_eq!(
+        api["endpoint"],
+        format!("{endpoint}/v1beta/models/gemini-2.5-flash:countTokens")
+    );
+    assert!(api["warnings"].as_array().unwrap().is_empty(), "{api}");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.requests.len(), 5);
+    for (line, key) in &seen.requests {
+        assert!(
+            line.starts_with("POST /v1beta/models/gemini-2.5-flash:countTokens "),
+            "{line}"
+        );
+        assert_eq!(key, "gemini-key");
+    }
+    drop(seen);
+    let m = &api["models"][0];
+    assert_eq!(m["framing_tokens"], GEMINI_FRAMING);
+    assert_eq!(m["documents"], 4);
+    // The four sent documents' exact counts, framing subtracted: the fit is
+    // their total over their proxy total.
+    let fit = &m["fitted"][0];
+    let api_tokens = fit["api_tokens"].as_u64().unwrap();
+    let proxy_tokens = fit["proxy_tokens"].as_u64().unwrap();
+    assert_eq!(m["api_tokens"].as_u64(), Some(api_tokens));
+    let counts: Vec<u64> = docs
+        .iter()
+        .map(|d| gemini_rule(d) - GEMINI_FRAMING)
+        .collect();
+    let plausible = (0..1u32 << docs.len())
+        .filter(|s| s.count_ones() == 4)
+        .any(|s| {
+            (0..docs.len())
+                .filter(|i| s & (1 << i) != 0)
+                .map(|i| counts[i])
+                .sum::<u64>()
+                == api_tokens
+        });
+    assert!(plausible, "{api_tokens} is not four documents' counts");
+    let fitted = dec(&fit["multiplier"]).to_f64().unwrap();
+    assert!((fitted - api_tokens as f64 / proxy_tokens as f64).abs() < 1e-3);
+    let band = &report["costs"][0]["estimate_band"];
+    assert_eq!(band["exact"]["documents"], 4);
+    assert_eq!(band["classes"][0]["method"], "count-api");
 }
