@@ -231,6 +231,10 @@ pub struct CheckArgs {
 /// all from the one count.
 #[derive(Debug, Args)]
 pub struct ReportOutputs {
+    /// Write a self-contained HTML report with charts to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
     /// Write the summary as Markdown tables to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,

@@ -77,17 +77,22 @@ fn write_outputs(outputs: &ReportOutputs, report: &Report) -> Result<()> {
         write::whole(path, csv.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
+    if let Some(path) = &outputs.html {
+        let html = crate::report::html::render(report).context("cannot render the HTML")?;
+        write::whole(path, html.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     Ok(())
 }
 
 fn audit(args: AuditArgs, command_line: Vec<String>) -> Result<Status> {
     let o = &args.outputs;
-    let to_stdout = [&args.json, &args.csv, &o.markdown, &o.focus]
+    let to_stdout = [&args.json, &args.csv, &o.markdown, &o.focus, &o.html]
         .into_iter()
         .filter(|p| is_stdout(p))
         .count();
     if to_stdout > 1 {
-        bail!("only one of --json, --csv, --markdown and --focus can write to standard output (-)");
+        bail!("only one of --json, --csv, --markdown, --focus and --html can write to standard output (-)");
     }
     let plan = args.pricing.plan()?;
     if o.focus.is_some() && plan.is_none() {

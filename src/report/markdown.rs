@@ -98,6 +98,7 @@ pub fn render(report: &Report) -> String {
 
     render_costs(report, &mut out);
     render_projection(report, &mut out);
+    render_transcripts(report, &names, &mut out);
 
     if !report.by_category.is_empty() {
         let first = names.first().copied().unwrap_or("");
@@ -248,6 +249,42 @@ fn render_projection(report: &Report, out: &mut String) {
     if !p.notes.is_empty() {
         out.push('\n');
     }
+}
+
+fn render_transcripts(report: &Report, names: &[&str], out: &mut String) {
+    let Some(t) = &report.transcripts else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "### Chat transcripts\n\n{} conversations, {} messages, {} malformed records.\n",
+        thousands(t.conversations),
+        thousands(t.messages),
+        thousands(t.malformed.count)
+    );
+    Table {
+        header: &[
+            "tokenizer",
+            "input",
+            "output",
+            "replayed input",
+            "of which cacheable",
+        ],
+        right: &[false, true, true, true, true],
+        rows: names
+            .iter()
+            .map(|n| {
+                vec![
+                    code(n),
+                    thousands(view::tokens_of(&t.input_tokens, n)),
+                    thousands(view::tokens_of(&t.output_tokens, n)),
+                    thousands(view::tokens_of(&t.replayed_input_tokens, n)),
+                    thousands(view::tokens_of(&t.replayed_cached_input_tokens, n)),
+                ]
+            })
+            .collect(),
+    }
+    .render(out);
 }
 
 fn render_provenance(report: &Report, out: &mut String) {

@@ -1,0 +1,334 @@
+//! `--html`: the page parsed with an HTML parser (scraper, on html5ever):
+//! every section and chart is there, each chart beside a table of its
+//! numbers, its totals are the JSON's, and nothing outside the file is
+//! referenced. And its size: a 700-file corpus of hundreds of categories,
+//! counted by 14 tokenizers and priced for 5 models, stays under 2 MB.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use scraper::{Html, Selector};
+use tokenaudit::pricing::format_usd;
+use tokenaudit::report::table::thousands;
+
+fn sel(s: &str) -> Selector {
+    Selector::parse(s).unwrap()
+}
+
+fn audit_html(root: &Path, args: &[&str], dir: &Path) -> (Html, serde_json::Value, usize) {
+    let html = dir.join("r.html");
+    let json = dir.join("r.json");
+    let mut all = vec![
+        "audit",
+        root.to_str().unwrap(),
+        "-q",
+        "--html",
+        html.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    let o = run(&all);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&html).unwrap();
+    (Html::parse_document(&text), common::json(&json), text.len())
+}
+
+/// Nothing the browser would fetch: no script, stylesheet link, image,
+/// frame, object or form target; links only to anchors in the page; no
+/// `url(` or `@import` in the style; no URL in any attribute but the SVG
+/// namespace declarations (names, not requests).
+fn assert_self_contained(page: &Html) {
+    for tag in [
+        "script", "link", "img", "iframe", "object", "embed", "video", "audio", "source", "image",
+        "use", "form", "base",
+    ] {
+        assert!(page.select(&sel(tag)).next().is_none(), "a <{tag}> element");
+    }
+    for el in page.select(&sel("*")) {
+        for (name, value) in el.value().attrs() {
+            let external = value.contains("://") || value.trim_start().starts_with("//");
+            let namespace = name == "xmlns" || name.starts_with("xmlns:");
+            assert!(
+                !external || namespace,
+                "<{} {name}=\"{value}\">",
+                el.value().name()
+            );
+            if name == "href" {
+                assert!(value.starts_with('#'), "a link out of the page: {value}");
+            }
+            assert!(
+                !["src", "srcset", "action", "poster", "data"].contains(&name),
+                "<{} {name}>",
+                el.value().name()
+            );
+        }
+    }
+    for style in page.select(&sel("style")) {
+        let css = style.text().collect::<String>();
+        assert!(!css.contains("url(") && !css.contains("@import"), "{css}");
+    }
+    // Print: a stylesheet for paper that keeps charts and tables whole.
+    let css: String = page.select(&sel("style")).flat_map(|s| s.text()).collect();
+    assert!(css.contains("@media print") && css.contains("break-inside: avoid"));
+}
+
+/// The chart and the table beside it, both present and not empty.
+fn assert_chart(page: &Html, name: &str) {
+    let figure = page
+        .select(&sel(&format!("figure[data-chart=\"{name}\"]")))
+        .next()
+        .unwrap_or_else(|| panic!("no {name} chart"));
+    let svg = figure
+        .select(&sel("svg"))
+        .next()
+        .unwrap_or_else(|| panic!("the {name} chart has no SVG"));
+    assert!(svg.value().attr("viewBox").is_some(), "{name}: scalable");
+    assert!(
+        svg.select(&sel("rect")).count() > 1,
+        "{name}: no bars drawn"
+    );
+    let rows = page
+        .select(&sel(&format!("table[data-table=\"{name}\"] tbody tr")))
+        .count();
+    assert!(rows > 0, "the {name} chart has no table of its numbers");
+}
+
+fn cell_texts(page: &Html, table: &str) -> Vec<Vec<String>> {
+    page.select(&sel(&format!("table[data-table=\"{table}\"] tbody tr")))
+        .map(|tr| {
+            tr.select(&sel("td"))
+                .map(|td| td.text().collect::<String>().trim().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn every_section_and_chart_is_there_with_the_jsons_totals_and_nothing_external() {
+    let dir = tempfile::tempdir().unwrap();
+    // A second root with one document longer than text-embedding-3-small's
+    // 8,191-token window, so the overflow chart has something to draw.
+    let long = dir.path().join("long");
+    std::fs::create_dir_all(long.join("manuals")).unwrap();
+    std::fs::write(
+        long.join("manuals/handbook.txt"),
+        "The operator shall inspect the valve weekly and log the pressure.\n".repeat(1200),
+    )
+    .unwrap();
+    let (page, report, _) = audit_html(
+        Path::new("fixtures/corpus"),
+        &[
+            long.to_str().unwrap(),
+            "-t",
+            "o200k_base,cl100k_base",
+            "-m",
+            "gpt-5.4-mini,claude-sonnet-4-6,text-embedding-3-small",
+            "--scenario",
+            "fixtures/scenario.toml",
+        ],
+        dir.path(),
+    );
+    assert_self_contained(&page);
+    for section in [
+        "summary",
+        "story",
+        "attribution",
+        "distribution",
+        "context",
+        "comparison",
+        "transcripts",
+        "skipped",
+        "provenance",
+    ] {
+        assert!(
+            page.select(&sel(&format!("section[data-section=\"{section}\"]")))
+                .next()
+                .is_some(),
+            "no {section} section"
+        );
+    }
+    for chart in [
+        "tokenizers",
+        "costs",
+        "projection",
+        "categories",
+        "extensions",
+        "distribution",
+        "overflows",
+        "comparison",
+        "transcripts",
+    ] {
+        assert_chart(&page, chart);
+    }
+    // The transcripts' input and output, as the JSON has them.
+    let transcripts = cell_texts(&page, "transcripts");
+    let t = &report["transcripts"];
+    for row in &transcripts {
+        let name = &row[0];
+        assert_eq!(row[1], thousands(t["input_tokens"][name].as_u64().unwrap()));
+        assert_eq!(
+            row[2],
+            thousands(t["output_tokens"][name].as_u64().unwrap())
+        );
+    }
+    // The histogram marks its quantiles.
+    let histogram: String = page
+        .select(&sel("figure[data-chart=\"distribution\"] text"))
+        .flat_map(|t| t.text())
+        .collect();
+    for q in ["p50", "p90", "p99"] {
+        assert!(histogram.contains(q), "{q} not marked");
+    }
+
+    // The same totals as the JSON: tokens per tokenizer, files, costs,
+    // the projection per phase, the digest.
+    let tokens = cell_texts(&page, "tokenizers");
+    for (name, n) in report["totals"]["tokens"].as_object().unwrap() {
+        let row = tokens.iter().find(|r| r[0] == *name).unwrap();
+        assert_eq!(row[1], thousands(n.as_u64().unwrap()), "{name}");
+    }
+    let cards: Vec<String> = page
+        .select(&sel(".card .v"))
+        .map(|c| c.text().collect())
+        .collect();
+    assert_eq!(
+        cards[0],
+        thousands(report["totals"]["files_seen"].as_u64().unwrap())
+    );
+    let costs = cell_texts(&page, "costs");
+    for c in report["costs"].as_array().unwrap() {
+        let row = costs.iter().find(|r| r[0] == c["model"]).unwrap();
+        let usd = c["input_cost_usd"].as_str().unwrap().parse().unwrap();
+        assert_eq!(row[4], format_usd(usd));
+        assert_eq!(
+            row[1].contains("estimate"),
+            c["estimate"].as_bool().unwrap()
+        );
+    }
+    let phases = cell_texts(&page, "projection");
+    for ph in report["projection"]["phases"].as_array().unwrap() {
+        let row = phases.iter().find(|r| r[0] == ph["phase"]).unwrap();
+        let usd = ph["cost_usd_per_month"].as_str().unwrap().parse().unwrap();
+        assert_eq!(row[3], format_usd(usd));
+    }
+    let overflows = cell_texts(&page, "overflows");
+    let small = overflows
+        .iter()
+        .find(|r| r[0] == "text-embedding-3-small")
+        .unwrap();
+    assert_eq!(
+        small[2], "1",
+        "the long handbook is over the 8,191-token window"
+    );
+    let provenance: String = page
+        .select(&sel("section[data-section=\"provenance\"]"))
+        .flat_map(|s| s.text())
+        .collect();
+    let prov = &report["provenance"];
+    assert!(provenance.contains(prov["corpus_digest"]["sha256"].as_str().unwrap()));
+    assert!(provenance.contains(prov["commit"].as_str().unwrap()));
+    for t in prov["tokenizers"].as_array().unwrap() {
+        assert!(provenance.contains(t["sha256"].as_str().unwrap()));
+    }
+}
+
+#[test]
+fn sections_without_data_are_left_out_and_names_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("c");
+    std::fs::create_dir_all(corpus.join("<b>bold&amp;")).unwrap();
+    std::fs::write(corpus.join("<b>bold&amp;/a.txt"), "hello there\n").unwrap();
+    std::fs::write(corpus.join("bin.dat"), b"\x00\x01binary").unwrap();
+    let (page, _, _) = audit_html(&corpus, &[], dir.path());
+    assert_self_contained(&page);
+    // One tokenizer, nothing priced, no scenario.
+    for absent in ["story", "context", "comparison"] {
+        assert!(
+            page.select(&sel(&format!("section[data-section=\"{absent}\"]")))
+                .next()
+                .is_none(),
+            "{absent} shown without data"
+        );
+    }
+    assert!(
+        page.select(&sel("b")).next().is_none(),
+        "a name became markup"
+    );
+    let categories = cell_texts(&page, "categories");
+    assert!(categories.iter().any(|r| r[0] == "<b>bold&amp;"));
+    let skipped = cell_texts(&page, "skipped");
+    assert!(skipped.iter().any(|r| r[0].ends_with("bin.dat")));
+}
+
+/// 700 files in 350 categories, counted by 14 tokenizers and priced for 5
+/// models: under 2 MB, and the categories cut to a readable chart.
+#[test]
+fn a_700_file_audit_with_14_tokenizers_and_5_models_is_under_2_mb() {
+    let tokenizers = [
+        "o200k_base",
+        "cl100k_base",
+        "p50k_base",
+        "r50k_base",
+        "llama3",
+        "llama4",
+        "qwen2",
+        "qwen3",
+        "mistral-tekken",
+        "mistral-v1",
+        "deepseek-v3",
+        "gemma3",
+        "claude-legacy",
+        "bert",
+    ];
+    for t in tokenizers {
+        assert!(
+            installed_dir(t).is_some(),
+            "{t} is not installed: run scripts/fetch-tokenizers (scripts/test does)"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    let texts = [
+        "The parties agree that the supplier shall deliver the goods.\n",
+        "Die Vertragsparteien vereinbaren Folgendes über die Lieferung.\n",
+        "当事人双方同意供应商应交付货物。\n",
+        "Стороны договорились о поставке товаров в срок.\n",
+        "fn main() { println!(\"{}\", 42); }\n",
+    ];
+    let extensions = ["txt", "md", "rs", "json", "csv", "html", "py"];
+    for i in 0..700 {
+        let folder = corpus.join(format!("team-{:03}", i / 2));
+        std::fs::create_dir_all(&folder).unwrap();
+        let text = texts[i % texts.len()].repeat(1 + i % 40);
+        std::fs::write(
+            folder.join(format!("doc-{i}.{}", extensions[i % extensions.len()])),
+            text,
+        )
+        .unwrap();
+    }
+    let (page, report, size) = audit_html(
+        &corpus,
+        &[
+            "-t",
+            &tokenizers.join(","),
+            "-m",
+            "gpt-5.4-mini,gpt-5.4,claude-sonnet-4-6,gemini-2.5-flash,deepseek-v3.2",
+        ],
+        dir.path(),
+    );
+    assert_eq!(report["totals"]["files_counted"].as_u64().unwrap(), 700);
+    assert_eq!(report["costs"].as_array().unwrap().len(), 5);
+    assert!(size < 2 * 1024 * 1024, "{size} bytes");
+    eprintln!("HTML for 700 files, 14 tokenizers, 5 models: {size} bytes");
+    assert_self_contained(&page);
+    // 350 categories: the largest 15 by name and one `other` row.
+    let categories = cell_texts(&page, "categories");
+    assert_eq!(categories.len(), 16);
+    assert!(categories[15][0].starts_with("other (335 more)"));
+    // Every tokenizer in the table and the comparison.
+    assert_eq!(cell_texts(&page, "tokenizers").len(), 14);
+    assert_eq!(cell_texts(&page, "comparison").len(), 14);
+}
