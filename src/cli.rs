@@ -275,12 +275,22 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     // skips every file; a decimal fraction is taken to the byte, rounded down.
     let (whole, fraction) = num.split_once('.').unwrap_or((num, ""));
     if whole.is_empty() && fraction.is_empty()
-        || !whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit())
+        || !whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit())
     {
         return Err(bad());
     }
-    let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
-    let mut bytes = whole.checked_shl(shift).filter(|v| v >> shift == whole).ok_or_else(bad)?;
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| bad())?
+    };
+    let mut bytes = whole
+        .checked_shl(shift)
+        .filter(|v| v >> shift == whole)
+        .ok_or_else(bad)?;
     if !fraction.is_empty() && shift > 0 {
         // fraction / 10^len × 2^shift, in integers (at most 18 digits kept).
         let digits = &fraction[..fraction.len().min(18)];
@@ -413,7 +423,17 @@ mod tests {
         assert!(parse_size("ten").is_err());
         assert_eq!(parse_size("0.5K"), Ok(512));
         assert_eq!(parse_size(".5k"), Ok(512));
-        for junk in ["nan", "inf", "-1", "", "K", ".", "1e3", "1.2.3", "99999999999T"] {
+        for junk in [
+            "nan",
+            "inf",
+            "-1",
+            "",
+            "K",
+            ".",
+            "1e3",
+            "1.2.3",
+            "99999999999T",
+        ] {
             assert!(parse_size(junk).is_err(), "{junk}");
         }
     }

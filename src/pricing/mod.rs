@@ -52,7 +52,6 @@ use std::fmt;
 
 use rust_decimal::Decimal;
 
-
 /// One million: prices are quoted per million tokens.
 pub(crate) fn per_million() -> Decimal {
     Decimal::from(1_000_000u64)
