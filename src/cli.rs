@@ -169,6 +169,12 @@ pub struct PricingArgs {
     /// Prices from a LiteLLM model_prices_and_context_window.json, as is.
     #[arg(long, value_name = "FILE")]
     pub prices_litellm: Option<PathBuf>,
+
+    /// Closed models' corrections over their proxy tokenizers, layered on
+    /// the embedded table (the format of data/calibration.toml; `tokenaudit
+    /// calibrate` writes one).
+    #[arg(long, value_name = "FILE")]
+    pub calibration: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -212,6 +218,10 @@ pub struct CheckArgs {
     /// Fail when any document exceeds a model's context window.
     #[arg(long)]
     pub max_context: bool,
+
+    /// Which end of a closed model's estimate band is compared with the budget.
+    #[arg(long, value_enum, default_value_t = EstimateArg::High)]
+    pub estimate: EstimateArg,
 
     /// Write the result as JUnit XML to FILE, for CI test reports.
     #[arg(long, value_name = "FILE")]
@@ -258,6 +268,24 @@ pub struct ModelsArgs {
     /// Prices from a LiteLLM model_prices_and_context_window.json, as is.
     #[arg(long, value_name = "FILE")]
     pub prices_litellm: Option<PathBuf>,
+}
+
+/// `check --estimate`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum EstimateArg {
+    Central,
+    High,
+    Low,
+}
+
+impl From<EstimateArg> for crate::pricing::EstimatePoint {
+    fn from(a: EstimateArg) -> Self {
+        match a {
+            EstimateArg::Central => Self::Central,
+            EstimateArg::High => Self::High,
+            EstimateArg::Low => Self::Low,
+        }
+    }
 }
 
 /// Parses `1234`, `10K`, `10M`, `1G` (binary multiples), `1.5M`.
@@ -317,15 +345,20 @@ impl PricingArgs {
     /// `None` when nothing is to be priced.
     pub fn plan(&self) -> Result<Option<PricingPlan>> {
         if self.models.is_empty() && self.scenario.is_none() {
-            if self.prices.is_some() || self.prices_litellm.is_some() {
-                bail!("--prices and --prices-litellm need a model (-m) or a --scenario");
+            if self.prices.is_some() || self.prices_litellm.is_some() || self.calibration.is_some()
+            {
+                bail!("--prices, --prices-litellm and --calibration need a model (-m) or a --scenario");
             }
             return Ok(None);
         }
         let catalog = catalog(self.prices.as_deref(), self.prices_litellm.as_deref())?;
         let scenario = self.scenario.as_ref().map(Scenario::load).transpose()?;
         let models: Vec<String> = self.models.iter().map(|m| m.trim().to_string()).collect();
-        Ok(Some(PricingPlan::new(catalog, &models, scenario)?))
+        let mut plan = PricingPlan::new(catalog, &models, scenario)?;
+        if let Some(path) = &self.calibration {
+            plan = plan.with_calibration(crate::pricing::Calibration::load(path)?)?;
+        }
+        Ok(Some(plan))
     }
 }
 

@@ -163,6 +163,7 @@ fn check(args: CheckArgs, command_line: Vec<String>) -> Result<Status> {
         costs: &report.costs,
         projection: report.projection.as_ref(),
         check_context: args.max_context,
+        estimate: args.estimate.into(),
     });
     if let Some(path) = &args.junit {
         std::fs::write(path, junit_xml(&outcome))

@@ -9,6 +9,7 @@ discover → load → extract → count → aggregate (`tally`) → render (`rep
 pub mod audit;
 pub mod cli;
 pub mod commands;
+pub mod content;
 pub mod count;
 pub mod digest;
 pub mod discover;
@@ -16,6 +17,7 @@ pub mod extract;
 pub mod load;
 pub mod pricing;
 pub mod report;
+pub mod script;
 pub mod skip;
 pub mod tally;
 pub mod tokenize;

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::content::ContentClass;
 use crate::count::transcript::{TranscriptCounts, MALFORMED_KEPT};
 use crate::discover::Skipped;
 use crate::extract::chat::Malformed;
@@ -32,6 +33,9 @@ pub struct FileTally {
     /// One count per selected tokenizer, in selection order. For a chat
     /// file: its conversations' input plus output tokens.
     pub tokens: Vec<u64>,
+    /// The same counts split by the content class of each piece (see
+    /// `content`): one entry for most files, more for a large mixed one.
+    pub classes: ByClass,
     /// The parser that took the file.
     pub parser: Parser,
     /// A chat file's transcript figures.
@@ -39,6 +43,28 @@ pub struct FileTally {
     /// SHA-256 of the file's bytes, for the corpus digest (`None` for text
     /// that was never a file).
     pub sha256: Option<[u8; 32]>,
+}
+
+/// Pieces, bytes and tokens (per tokenizer) of one content class.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ClassTally {
+    pub pieces: u64,
+    pub bytes: u64,
+    pub tokens: Vec<u64>,
+}
+
+/// Counts per content class: what calibrated estimates of closed models
+/// are computed from.
+pub type ByClass = BTreeMap<ContentClass, ClassTally>;
+
+/// Adds `from` into `into`, class by class.
+pub fn merge_by_class(into: &mut ByClass, from: &ByClass) {
+    for (class, t) in from {
+        let e = into.entry(*class).or_default();
+        e.pieces += t.pieces;
+        e.bytes += t.bytes;
+        add_vec(&mut e.tokens, &t.tokens);
+    }
 }
 
 impl FileTally {
@@ -261,6 +287,8 @@ pub struct Tally {
     pub bytes_skipped: u64,
     pub by_category: BTreeMap<String, Group>,
     pub by_extension: BTreeMap<String, Group>,
+    /// Counted text per content class.
+    pub by_class: ByClass,
     pub largest: Largest,
     /// Per tokenizer: totals with documents above each watched threshold.
     pub priced: Vec<TokenTotals>,
@@ -336,6 +364,7 @@ impl Tally {
         }
         group(&mut self.by_category, &f.category).add(f);
         group(&mut self.by_extension, &f.extension()).add(f);
+        merge_by_class(&mut self.by_class, &f.classes);
         if let Some(&first) = f.tokens.first() {
             self.largest.offer(first, &f.path);
         }
@@ -375,6 +404,7 @@ impl Tally {
         for (k, g) in &other.by_extension {
             self.by_extension.entry(k.clone()).or_default().merge(g);
         }
+        merge_by_class(&mut self.by_class, &other.by_class);
         self.largest.merge(&other.largest);
         if let Some(t) = &other.transcripts {
             self.transcripts
@@ -408,6 +438,18 @@ mod tests {
             parser: Parser::Text,
             transcript: None,
             sha256: None,
+            classes: ByClass::from([(
+                if cat == "ja" {
+                    ContentClass::Cjk
+                } else {
+                    ContentClass::LatinProse
+                },
+                ClassTally {
+                    pieces: 1,
+                    bytes,
+                    tokens: tokens.to_vec(),
+                },
+            )]),
         }
     }
 

@@ -565,6 +565,7 @@ fn gate_fails_over_budget_and_passes_when_it_fits() {
         costs: &[],
         projection: Some(&p),
         check_context: true,
+        estimate: Default::default(),
     });
     assert!(!out.passed);
     assert_eq!(out.exit_code(), 1);
@@ -583,6 +584,7 @@ fn gate_fails_over_budget_and_passes_when_it_fits() {
         costs: &[],
         projection: Some(&p),
         check_context: true,
+        estimate: Default::default(),
     });
     assert!(out.passed, "{}", out.summary());
     assert_eq!(out.exit_code(), 0);
@@ -604,6 +606,7 @@ fn gate_without_scenario_compares_one_pass_cost_and_context() {
         costs: std::slice::from_ref(&cost),
         projection: None,
         check_context: true,
+        estimate: Default::default(),
     });
     assert!(!out.passed);
     assert_eq!(out.checks[0].kind, "budget");
@@ -624,6 +627,7 @@ fn gate_without_scenario_compares_one_pass_cost_and_context() {
         costs: std::slice::from_ref(&fits),
         projection: None,
         check_context: true,
+        estimate: Default::default(),
     });
     assert!(!out.passed, "0.000135 > 0.0001");
     let out = evaluate_gate(&GateInput {
@@ -631,6 +635,7 @@ fn gate_without_scenario_compares_one_pass_cost_and_context() {
         costs: std::slice::from_ref(&fits),
         projection: None,
         check_context: true,
+        estimate: Default::default(),
     });
     assert!(out.passed, "equal to the budget is within it");
 }
@@ -647,6 +652,7 @@ fn junit_xml_is_well_formed_with_a_failure_per_failed_check() {
         costs: std::slice::from_ref(&cost),
         projection: None,
         check_context: true,
+        estimate: Default::default(),
     });
     let xml = junit_xml(&out);
     let mut reader = quick_xml::Reader::from_str(&xml);

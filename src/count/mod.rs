@@ -24,11 +24,12 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
+use crate::content;
 use crate::discover::{Skipped, Source};
 use crate::extract::chat::{self, records, Record};
 use crate::extract::{self, Parse, Parser};
 use crate::load;
-use crate::tally::FileTally;
+use crate::tally::{merge_by_class, ByClass, ClassTally, FileTally};
 use crate::tokenize::{chunk, Counter, SharedTokenizer};
 
 use chat_format::{ChatFormat, Overheads};
@@ -93,6 +94,8 @@ pub struct TextCounts {
     pub chars: u64,
     pub lines: u64,
     pub tokens: Vec<u64>,
+    /// The same tokens by the content class of each piece.
+    pub classes: ByClass,
 }
 
 impl Engine {
@@ -156,6 +159,18 @@ impl Engine {
         let parser = extract::choose(&source.path, doc.text(), self.parse);
         if parser == Parser::Chat {
             let (counts, transcript) = self.count_chat(&doc);
+            let billed = transcript.billed();
+            // A transcript is priced as one class, the one its text reads
+            // as (sampled like any piece; the JSON keys are few beside the
+            // messages of a real transcript).
+            let classes = ByClass::from([(
+                content::classify(doc.text(), false),
+                ClassTally {
+                    pieces: 1,
+                    bytes: doc.bytes,
+                    tokens: billed.clone(),
+                },
+            )]);
             return Outcome::Counted(FileTally {
                 path: source.path.clone(),
                 category: source.category.clone(),
@@ -163,7 +178,8 @@ impl Engine {
                 bytes: doc.bytes,
                 chars: counts.chars,
                 lines: counts.lines,
-                tokens: transcript.billed(),
+                tokens: billed,
+                classes,
                 parser,
                 transcript: Some(Box::new(transcript)),
                 sha256: doc.sha256,
@@ -173,14 +189,17 @@ impl Engine {
             chars: 0,
             lines: 0,
             tokens: vec![0; self.pool.tokenizers.len()],
+            classes: ByClass::new(),
         };
+        let code = is_code(source);
         for segment in extract::extract(doc.text()) {
-            let c = self.count_part(segment.text, true, Some(&doc));
+            let c = self.count_part(segment.text, true, Some(&doc), code);
             counts.chars += c.chars;
             counts.lines += c.lines;
             for (a, b) in counts.tokens.iter_mut().zip(&c.tokens) {
                 *a += b;
             }
+            merge_by_class(&mut counts.classes, &c.classes);
         }
         Outcome::Counted(FileTally {
             path: source.path.clone(),
@@ -190,6 +209,7 @@ impl Engine {
             chars: counts.chars,
             lines: counts.lines,
             tokens: counts.tokens,
+            classes: counts.classes,
             parser,
             transcript: None,
             sha256: doc.sha256,
@@ -211,6 +231,7 @@ impl Engine {
             chars,
             lines: newlines + last_line,
             tokens: Vec::new(),
+            classes: ByClass::new(),
         };
         let mut transcript = TranscriptCounts::new(n);
         match layout {
@@ -295,17 +316,24 @@ impl Engine {
     /// Counts one stretch of text with every tokenizer, in parallel pieces
     /// when it is long.
     pub fn count_text(&self, text: &str) -> TextCounts {
-        self.count_part(text, true, None)
+        self.count_part(text, true, None, false)
     }
 
     /// `first`: whether `text` starts its document (see
     /// [`Counter::count_continuation`]). `doc`: the document `text` lies in,
     /// whose pages each piece hands back once counted (see [`Released`]).
-    fn count_part(&self, text: &str, first: bool, doc: Option<&load::Document>) -> TextCounts {
+    /// `code`: the document is source code by its extension (`content`).
+    fn count_part(
+        &self,
+        text: &str,
+        first: bool,
+        doc: Option<&load::Document>,
+        code: bool,
+    ) -> TextCounts {
         // A last line without a newline counts too (as `wc -l` would not).
         let last_line = u64::from(!text.is_empty() && !text.ends_with('\n'));
-        let (chars, newlines, tokens) = if text.len() < 2 * PIECE_TARGET {
-            let counts = self.pool.with(|c| count_piece(c, text, first));
+        let (chars, newlines, tokens, classes) = if text.len() < 2 * PIECE_TARGET {
+            let counts = self.pool.with(|c| count_piece(c, text, first, code));
             if let Some(doc) = doc {
                 // Segments are counted in order: the text before is done.
                 doc.release_pages(text, true, false);
@@ -326,19 +354,22 @@ impl Engine {
                 .into_par_iter()
                 .map(|k| {
                     let piece = &text[chunk::grid_piece(text, k, PIECE_TARGET)];
-                    let counts = self.pool.with(|c| count_piece(c, piece, first && k == 0));
+                    let counts = self
+                        .pool
+                        .with(|c| count_piece(c, piece, first && k == 0, code));
                     if let Some(doc) = doc {
                         released.counted(doc, k, piece);
                     }
                     counts
                 })
                 .reduce(
-                    || (0, 0, vec![0; self.pool.tokenizers.len()]),
-                    |(ca, na, mut ta), (cb, nb, tb)| {
+                    || (0, 0, vec![0; self.pool.tokenizers.len()], ByClass::new()),
+                    |(ca, na, mut ta, mut ka), (cb, nb, tb, kb)| {
                         for (a, b) in ta.iter_mut().zip(&tb) {
                             *a += b;
                         }
-                        (ca + cb, na + nb, ta)
+                        merge_by_class(&mut ka, &kb);
+                        (ca + cb, na + nb, ta, ka)
                     },
                 )
         };
@@ -346,8 +377,18 @@ impl Engine {
             chars,
             lines: newlines + last_line,
             tokens,
+            classes,
         }
     }
+}
+
+/// Whether `source` is source code by its extension (see `content`).
+fn is_code(source: &Source) -> bool {
+    source
+        .path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| content::is_code_extension(&e.to_ascii_lowercase()))
 }
 
 /// Whether the first record of JSONL text is a bare message (the file is
@@ -424,9 +465,15 @@ impl Released {
     }
 }
 
-/// Characters, newlines and each tokenizer's tokens in one piece.
-fn count_piece(counters: &mut [Box<dyn Counter>], text: &str, first: bool) -> (u64, u64, Vec<u64>) {
-    let tokens = counters
+/// Characters, newlines, each tokenizer's tokens in one piece, and the
+/// same tokens under the piece's content class.
+fn count_piece(
+    counters: &mut [Box<dyn Counter>],
+    text: &str,
+    first: bool,
+    code: bool,
+) -> (u64, u64, Vec<u64>, ByClass) {
+    let tokens: Vec<u64> = counters
         .iter_mut()
         .map(|c| {
             if first {
@@ -437,7 +484,13 @@ fn count_piece(counters: &mut [Box<dyn Counter>], text: &str, first: bool) -> (u
         })
         .collect();
     let (chars, newlines) = chars_and_newlines(text);
-    (chars, newlines, tokens)
+    let class = ClassTally {
+        pieces: 1,
+        bytes: text.len() as u64,
+        tokens: tokens.clone(),
+    };
+    let classes = ByClass::from([(content::classify(text, code), class)]);
+    (chars, newlines, tokens, classes)
 }
 
 /// Unicode scalar values (every byte that is not a UTF-8 continuation byte)

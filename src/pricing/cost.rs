@@ -123,6 +123,11 @@ pub struct ModelCost {
     pub tokenizer_note: Option<String>,
     pub price_source: String,
     pub price_as_of: String,
+    /// For a closed model with a calibration (`data/calibration.toml`): the
+    /// proxy's count, the band, and how each content class was corrected.
+    /// `input_tokens` and the costs above are then the band's central
+    /// estimate. Null otherwise.
+    pub estimate_band: Option<super::band::EstimateBand>,
 }
 
 /// The cost of sending every document once as input to `model`, standard,
@@ -205,6 +210,7 @@ pub fn corpus_cost(
         tokenizer_note: model.tokenizer_note.clone(),
         price_source: model.source.clone(),
         price_as_of: model.as_of.clone(),
+        estimate_band: None,
     })
 }
 

@@ -16,6 +16,7 @@ exit code 1.
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use super::band::EstimatePoint;
 use super::cost::ModelCost;
 use super::format_usd;
 use super::projection::Projection;
@@ -30,6 +31,9 @@ pub struct GateInput<'a> {
     pub projection: Option<&'a Projection>,
     /// `--max-context`: fail when a document exceeds a model's window.
     pub check_context: bool,
+    /// `--estimate`: which end of a closed model's band is compared with
+    /// the budget (the high end unless told otherwise).
+    pub estimate: EstimatePoint,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -80,15 +84,42 @@ pub fn evaluate_gate(input: &GateInput) -> GateOutcome {
         }
         None => {
             for c in input.costs {
-                let est = if c.estimate { " (estimate)" } else { "" };
+                let (what, cost) = match &c.estimate_band {
+                    Some(b) => {
+                        let band = b.input_cost_usd;
+                        let compared = match input.estimate {
+                            EstimatePoint::Central => "the central estimate is",
+                            EstimatePoint::High => "the high end is",
+                            EstimatePoint::Low => "the low end is",
+                        };
+                        (
+                            format!(
+                                "{}: one pass of the corpus costs ≈{} ({}–{}, estimate; \
+                                 {compared} compared, --estimate central|high|low)",
+                                c.model,
+                                format_usd(band.estimate),
+                                format_usd(band.estimate_low),
+                                format_usd(band.estimate_high)
+                            ),
+                            band.at(input.estimate),
+                        )
+                    }
+                    None => {
+                        let est = if c.estimate { " (estimate)" } else { "" };
+                        (
+                            format!(
+                                "{}: one pass of the corpus costs {}{est}",
+                                c.model,
+                                format_usd(c.input_cost_usd)
+                            ),
+                            c.input_cost_usd,
+                        )
+                    }
+                };
                 checks.push(budget_check(
                     format!("model {}", c.model),
-                    format!(
-                        "{}: one pass of the corpus costs {}{est}",
-                        c.model,
-                        format_usd(c.input_cost_usd)
-                    ),
-                    c.input_cost_usd,
+                    what,
+                    cost,
                     input.budget_usd,
                     "",
                 ));

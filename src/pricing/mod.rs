@@ -10,6 +10,9 @@ the tally already holds and turns them into money:
   context windows, and the user's own prices (override file, LiteLLM JSON).
 - [`cost`]: the cost of sending the whole corpus once, per model, with
   long-context tiers applied per document; documents over a context window.
+- [`calibration`]: the embedded table of closed models' multipliers over
+  their proxy tokenizers, per content class, with bands and sources.
+- [`band`]: a closed model's estimate and band from that table.
 - [`charges`]: those costs and the projection's as priced lines (model,
   category, meter, rate), for billing exports.
 - [`scenario`]: a workload description (`--scenario FILE`), checked.
@@ -25,6 +28,8 @@ This module does not count tokens or read the corpus; the integrator hands
 it totals and per-document counts from the tally.
 */
 
+pub mod band;
+pub mod calibration;
 pub mod catalog;
 pub mod charges;
 pub mod cost;
@@ -36,6 +41,8 @@ pub mod plan;
 pub mod projection;
 pub mod scenario;
 
+pub use band::{Band, EstimateBand, EstimatePoint};
+pub use calibration::Calibration;
 pub use catalog::{Catalog, ModelPrice, PriceProvenance, Prices, Tier};
 pub use charges::{Charge, Meter};
 pub use cost::{corpus_cost, corpus_cost_from_documents, over_context, ModelCost, TokenTotals};

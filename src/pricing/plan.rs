@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::band::{banded_cost, ClassFactor};
 use super::{
-    charges, corpus_cost, project, Catalog, CategoryProfile, Charge, CorpusProfile, ModelCost,
-    ModelPrice, PriceProvenance, PricingError, Projection, Scenario, SizeStats,
+    charges, corpus_cost, project, Calibration, Catalog, CategoryProfile, Charge, CorpusProfile,
+    ModelCost, ModelPrice, PriceProvenance, PricingError, Projection, Scenario, SizeStats,
 };
 use crate::tally::{Group, Tally, TokenWatch};
 
@@ -26,6 +27,9 @@ pub struct PricingPlan {
     /// Models priced one-pass in `costs`, as the user selected them.
     pub models: Vec<ModelPrice>,
     pub scenario: Option<Scenario>,
+    /// Corrections of closed models' proxy counts (the embedded table, with
+    /// the user's `--calibration` file on top).
+    pub calibration: Calibration,
 }
 
 /// What the price stage adds to a report.
@@ -60,7 +64,16 @@ impl PricingPlan {
             catalog,
             models,
             scenario,
+            calibration: Calibration::embedded(),
         })
+    }
+
+    /// Layers a user's calibration file on top of the embedded table,
+    /// checked against the catalog.
+    pub fn with_calibration(mut self, mine: Calibration) -> Result<Self, PricingError> {
+        mine.check_against(&self.catalog)?;
+        self.calibration = self.calibration.with(mine);
+        Ok(self)
     }
 
     /// Every tokenizer the priced models and the scenario's models need, in
@@ -122,12 +135,15 @@ impl PricingPlan {
                 .filter(|(t, _)| m.max_input_tokens.is_some_and(|w| *t > w))
                 .map(|(_, p)| p.display().to_string())
                 .collect();
-            let cost = corpus_cost(m, &tally.priced[i], over)?;
+            let cost = self.model_cost(m, tally, i, over)?;
             let categories: Vec<(String, u64)> = tally
                 .by_category
                 .iter()
                 .map(|(c, g)| (c.clone(), g.tokens.get(i).copied().unwrap_or(0)))
                 .collect();
+            // A calibrated estimate's lines carry its central tokens, split
+            // over the categories in proportion to the proxy's counts.
+            let categories = scale_to(categories, cost.input_tokens);
             lines.extend(charges::corpus_charges(m, &cost, &categories));
             costs.push(cost);
         }
@@ -145,6 +161,83 @@ impl PricingPlan {
             charges: lines,
         })
     }
+}
+
+impl PricingPlan {
+    /// One model's cost from column `i` of the tally: banded through its
+    /// calibration family when it is an estimate that has one.
+    fn model_cost(
+        &self,
+        m: &ModelPrice,
+        tally: &Tally,
+        i: usize,
+        over: Vec<String>,
+    ) -> Result<ModelCost, PricingError> {
+        let family = self
+            .calibration
+            .family_of(&m.id)
+            .filter(|f| m.estimate && f.proxy == m.tokenizer);
+        let Some(family) = family else {
+            return corpus_cost(m, &tally.priced[i], over);
+        };
+        let method = if family.origin.ends_with("(embedded)") {
+            "table".to_string()
+        } else {
+            format!("calibration file {}", family.origin)
+        };
+        let factors = family
+            .classes
+            .iter()
+            .map(|(c, f)| {
+                (
+                    *c,
+                    ClassFactor {
+                        factor: f.clone(),
+                        method: method.clone(),
+                    },
+                )
+            })
+            .collect();
+        let by_class = tally
+            .by_class
+            .iter()
+            .map(|(c, t)| (*c, t.tokens.get(i).copied().unwrap_or(0)))
+            .collect();
+        banded_cost(
+            m,
+            &family.id,
+            &factors,
+            &by_class,
+            None,
+            &tally.priced[i],
+            over,
+        )
+    }
+}
+
+/// `parts` scaled so that they sum to `total`: each rounded down, and the
+/// tokens left over given one each to the largest remainders (ties to the
+/// first), so the lines reconcile with the total exactly.
+fn scale_to(parts: Vec<(String, u64)>, total: u64) -> Vec<(String, u64)> {
+    let sum: u64 = parts.iter().map(|(_, t)| t).sum();
+    if sum == total || sum == 0 {
+        return parts;
+    }
+    let (total, sum) = (u128::from(total), u128::from(sum));
+    let mut out: Vec<(String, u64, u128)> = parts
+        .into_iter()
+        .map(|(c, t)| {
+            let x = u128::from(t) * total;
+            (c, (x / sum) as u64, x % sum)
+        })
+        .collect();
+    let given: u128 = out.iter().map(|(_, t, _)| u128::from(*t)).sum();
+    let mut order: Vec<usize> = (0..out.len()).collect();
+    order.sort_by(|&a, &b| out[b].2.cmp(&out[a].2).then(a.cmp(&b)));
+    for &k in order.iter().take((total - given) as usize) {
+        out[k].1 += 1;
+    }
+    out.into_iter().map(|(c, t, _)| (c, t)).collect()
 }
 
 /// Document counts and sizes per category, for projections.

@@ -198,6 +198,11 @@ pub fn render(report: &Report) -> String {
     out
 }
 
+fn approx(d: Option<rust_decimal::Decimal>) -> String {
+    d.map(|d| format!("≈{}", format_usd(d)))
+        .unwrap_or_else(|| "-".to_string())
+}
+
 /// Chat files: conversations, malformed records, and per tokenizer what
 /// they send, return, and send again when replayed turn by turn.
 fn render_transcripts(report: &Report, out: &mut String) {
@@ -288,24 +293,58 @@ fn render_costs(report: &Report, out: &mut String) {
         "over window".into(),
     ]];
     let mut estimates = false;
+    let mut banded = false;
     for c in &report.costs {
-        estimates |= c.estimate;
+        estimates |= c.estimate && c.estimate_band.is_none();
+        banded |= c.estimate_band.is_some();
+        let (tokens, standard, cached, batch) = match &c.estimate_band {
+            Some(b) => (
+                format!(
+                    "≈{} ({}–{})",
+                    thousands(b.input_tokens.estimate),
+                    thousands(b.input_tokens.estimate_low),
+                    thousands(b.input_tokens.estimate_high)
+                ),
+                format!(
+                    "≈{} ({}–{})",
+                    format_usd(b.input_cost_usd.estimate),
+                    format_usd(b.input_cost_usd.estimate_low),
+                    format_usd(b.input_cost_usd.estimate_high)
+                ),
+                approx(c.cached_input_cost_usd),
+                approx(c.batch_input_cost_usd),
+            ),
+            None => (
+                thousands(c.input_tokens),
+                format_usd(c.input_cost_usd),
+                opt_usd(c.cached_input_cost_usd),
+                opt_usd(c.batch_input_cost_usd),
+            ),
+        };
         rows.push(vec![
             c.model.clone(),
-            if c.estimate {
+            if c.estimate && c.estimate_band.is_none() {
                 format!("{}*", c.tokenizer)
+            } else if c.estimate {
+                format!("≈{}", c.tokenizer)
             } else {
                 c.tokenizer.clone()
             },
-            thousands(c.input_tokens),
+            tokens,
             c.input_usd_per_mtok.normalize().to_string(),
-            format_usd(c.input_cost_usd),
-            opt_usd(c.cached_input_cost_usd),
-            opt_usd(c.batch_input_cost_usd),
+            standard,
+            cached,
+            batch,
             thousands(c.over_context.len() as u64),
         ]);
     }
     Grid { rows }.render(out);
+    if banded {
+        out.push_str(
+            "≈ estimate: a proxy tokenizer's count corrected per content class (data/calibration.toml), \
+             with the range published measurements allow; --count-api makes it exact\n",
+        );
+    }
     if estimates {
         out.push_str(
             "* estimate: counted with a proxy tokenizer (the model's own is not public)\n",
