@@ -7,10 +7,12 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
+use clap::CommandFactory;
 
 use crate::audit::{Audit, NoRows, RowSink};
 use crate::cli::{self, AuditArgs, CheckArgs, Cli, Command, ModelsArgs, ReportOutputs};
-use crate::pricing::{self, evaluate_gate, junit_xml, GateInput};
+use crate::pricing::{self, evaluate_gate, GateInput};
+use crate::report::junit::junit_xml;
 use crate::report::{csv::CsvRows, focus, markdown, table, write, Report};
 use crate::tokenize;
 
@@ -38,6 +40,17 @@ pub fn run(cli: Cli, command_line: Vec<String>) -> Result<Status> {
             } else {
                 out.write_all(tokenize::render_table(&listings).as_bytes())?;
             }
+            out.flush()?;
+            Ok(Status::Success)
+        }
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "tokenaudit", &mut std::io::stdout().lock());
+            Ok(Status::Success)
+        }
+        Command::Man => {
+            let mut out = std::io::stdout().lock();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
             out.flush()?;
             Ok(Status::Success)
         }

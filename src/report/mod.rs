@@ -11,6 +11,7 @@ identical input, whatever the thread count.
 pub mod csv;
 pub mod focus;
 pub mod html;
+pub mod junit;
 pub mod markdown;
 pub mod table;
 pub mod transcripts;
