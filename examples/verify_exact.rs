@@ -68,6 +68,7 @@ fn main() -> ExitCode {
             progress: false,
             command_line: Vec::new(),
             pricing: None,
+            count_api: Vec::new(),
         });
         let mut rows = Rows::default();
         let report = audit.run_with_rows(&mut rows).expect("audit runs");

@@ -82,6 +82,8 @@ pub struct AuditConfig {
     pub command_line: Vec<String>,
     /// Models to price and a scenario to project, if any.
     pub pricing: Option<PricingPlan>,
+    /// Providers whose count APIs the user allowed (`--count-api`).
+    pub count_api: Vec<crate::count_api::CountApiConfig>,
 }
 
 /// Receives one row per file seen, in path order, as batches complete.
@@ -149,7 +151,12 @@ impl Audit {
         let (tally, digest, chat_formats) = self.tally(&pool, rows)?;
         let names = self.tokenizer_names();
         let priced = match &self.config.pricing {
-            Some(plan) => plan.price(&tally, &names)?,
+            Some(plan) => {
+                let measured = self.count_api(plan, &tally, &names);
+                let mut priced = plan.price_with(&tally, &names, &measured)?;
+                priced.count_api = measured;
+                priced
+            }
             None => Priced::default(),
         };
         let wall = start.elapsed().as_secs_f64();
@@ -186,6 +193,44 @@ impl Audit {
         Ok(report)
     }
 
+    /// Sends the tally's sample to each allowed provider, for the priced
+    /// models it serves.
+    fn count_api(
+        &self,
+        plan: &PricingPlan,
+        tally: &Tally,
+        names: &[String],
+    ) -> Vec<crate::count_api::CountApiReport> {
+        let Some(sample) = &tally.sample else {
+            return Vec::new();
+        };
+        self.config
+            .count_api
+            .iter()
+            .map(|c| {
+                let targets: Vec<crate::count_api::Target> = plan
+                    .models
+                    .iter()
+                    .filter(|m| m.estimate && m.provider == c.provider.catalog_provider())
+                    .filter_map(|m| {
+                        Some(crate::count_api::Target {
+                            model: m.id.clone(),
+                            column: names.iter().position(|n| *n == m.tokenizer)?,
+                        })
+                    })
+                    .collect();
+                let mut report = crate::count_api::measure(c, sample, &targets);
+                if targets.is_empty() {
+                    report.warnings.push(format!(
+                        "--count-api {}: no priced model is counted by it (-m names one)",
+                        c.provider.name()
+                    ));
+                }
+                report
+            })
+            .collect()
+    }
+
     fn tokenizer_names(&self) -> Vec<String> {
         self.config
             .tokenizers
@@ -220,6 +265,9 @@ impl Audit {
             ),
             None => Tally::default(),
         };
+        if let Some(n) = self.config.count_api.iter().map(|c| c.per_stratum).max() {
+            tally.sample = Some(crate::tally::DocSample::new(n));
+        }
         std::thread::scope(|scope| {
             // Discovery runs on its own thread, a few batches ahead of the
             // counting, so that the walk's syscalls overlap the counting
@@ -464,6 +512,7 @@ mod tests {
             progress: false,
             command_line: Vec::new(),
             pricing: None,
+            count_api: Vec::new(),
         })
     }
 

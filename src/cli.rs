@@ -52,6 +52,15 @@ pub enum Command {
     Models(ModelsArgs),
     /// List the tokenizers tokenaudit knows: installed or not, source, sha256, models.
     Tokenizers(TokenizersArgs),
+    /// Print a shell completion script: `tokenaudit completions bash > /etc/bash_completion.d/tokenaudit`
+    /// (also zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `tokenaudit man > tokenaudit.1; man ./tokenaudit.1`.
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -181,6 +190,25 @@ pub struct PricingArgs {
     #[arg(long, value_name = "FILE")]
     pub prices_litellm: Option<PathBuf>,
 
+    /// Count a sample of the corpus with the provider's free token-counting
+    /// API (sends text: key from ANTHROPIC_API_KEY / GEMINI_API_KEY, address
+    /// from ANTHROPIC_BASE_URL / GEMINI_BASE_URL); repeat for both.
+    #[arg(long, value_enum, value_name = "PROVIDER")]
+    pub count_api: Vec<CountApiArg>,
+
+    /// Documents per category and content class sent by --count-api, or `all`.
+    #[arg(long, value_name = "N|all", default_value = "3", value_parser = parse_sample)]
+    pub count_api_sample: usize,
+
+    /// Where --count-api answers are cached [default: the user cache
+    /// folder, tokenaudit/count-api].
+    #[arg(long, value_name = "DIR")]
+    pub count_api_cache: Option<PathBuf>,
+
+    /// Requests per minute sent by --count-api (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub count_api_rpm: u32,
+
     /// Closed models' corrections over their proxy tokenizers, layered on
     /// the embedded table (the format of data/calibration.toml; `tokenaudit
     /// calibrate` writes one).
@@ -281,6 +309,26 @@ pub struct ModelsArgs {
     pub prices_litellm: Option<PathBuf>,
 }
 
+/// `--count-api`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CountApiArg {
+    Anthropic,
+    Gemini,
+}
+
+/// `--count-api-sample N|all`.
+pub fn parse_sample(s: &str) -> Result<usize, String> {
+    match s.trim() {
+        "all" => Ok(usize::MAX),
+        n => match n.parse::<usize>() {
+            Ok(0) | Err(_) => Err(format!(
+                "`{s}`: expected a number of documents (1 or more) or `all`"
+            )),
+            Ok(n) => Ok(n),
+        },
+    }
+}
+
 /// `check --estimate`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum EstimateArg {
@@ -301,21 +349,43 @@ impl From<EstimateArg> for crate::pricing::EstimatePoint {
 
 /// Parses `1234`, `10K`, `10M`, `1G` (binary multiples), `1.5M`.
 pub fn parse_size(s: &str) -> Result<u64, String> {
+    let bad = || format!("`{s}` is not a size (examples: 4096, 10K, 1.5M, 1G)");
     let t = s.trim();
-    let (num, mult) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
-        Some('K') => (&t[..t.len() - 1], 1u64 << 10),
-        Some('M') => (&t[..t.len() - 1], 1 << 20),
-        Some('G') => (&t[..t.len() - 1], 1 << 30),
-        Some('T') => (&t[..t.len() - 1], 1 << 40),
-        _ => (t, 1),
+    let (num, shift) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 10),
+        Some('M') => (&t[..t.len() - 1], 20),
+        Some('G') => (&t[..t.len() - 1], 30),
+        Some('T') => (&t[..t.len() - 1], 40),
+        _ => (t, 0),
     };
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size (examples: 4096, 10K, 10M, 1G)"))?;
-    if v < 0.0 {
-        return Err(format!("`{s}`: a size cannot be negative"));
+    // Integers only, so `nan`, `inf` or `-1` cannot become a size of 0 that
+    // skips every file; a decimal fraction is taken to the byte, rounded down.
+    let (whole, fraction) = num.split_once('.').unwrap_or((num, ""));
+    if whole.is_empty() && fraction.is_empty()
+        || !whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
     }
-    Ok((v * mult as f64) as u64)
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| bad())?
+    };
+    let mut bytes = whole
+        .checked_shl(shift)
+        .filter(|v| v >> shift == whole)
+        .ok_or_else(bad)?;
+    if !fraction.is_empty() && shift > 0 {
+        // fraction / 10^len × 2^shift, in integers (at most 18 digits kept).
+        let digits = &fraction[..fraction.len().min(18)];
+        let f: u128 = digits.parse().map_err(|_| bad())?;
+        let part = (f << shift) / 10u128.pow(digits.len() as u32);
+        bytes = bytes.checked_add(part as u64).ok_or_else(bad)?;
+    }
+    Ok(bytes)
 }
 
 /// The embedded catalog with the user's price files layered on top.
@@ -348,6 +418,35 @@ impl PricingArgs {
             plan = plan.with_calibration(crate::pricing::Calibration::load(path)?)?;
         }
         Ok(Some(plan))
+    }
+}
+
+impl PricingArgs {
+    /// The count APIs the user allowed, with keys and addresses from the
+    /// environment.
+    pub fn count_api(&self) -> Result<Vec<crate::count_api::CountApiConfig>> {
+        use crate::count_api::{CountApiConfig, Provider};
+        if !self.count_api.is_empty() && self.models.is_empty() {
+            bail!("--count-api needs a model to count for (-m NAME)");
+        }
+        let mut out: Vec<CountApiConfig> = Vec::new();
+        for a in &self.count_api {
+            let provider = match a {
+                CountApiArg::Anthropic => Provider::Anthropic,
+                CountApiArg::Gemini => Provider::Gemini,
+            };
+            if out.iter().any(|c| c.provider == provider) {
+                continue;
+            }
+            let mut c = CountApiConfig::from_env(provider, self.count_api_sample)
+                .map_err(anyhow::Error::msg)?;
+            if let Some(dir) = &self.count_api_cache {
+                c.cache_dir = Some(dir.clone());
+            }
+            c.requests_per_minute = self.count_api_rpm;
+            out.push(c);
+        }
+        Ok(out)
     }
 }
 
@@ -429,6 +528,7 @@ impl CorpusArgs {
             progress: !self.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             command_line,
             pricing,
+            count_api: Vec::new(),
         })
     }
 }
@@ -453,5 +553,20 @@ mod tests {
         assert_eq!(parse_size("10K"), Ok(10 * 1024));
         assert_eq!(parse_size("1.5m"), Ok(3 * 512 * 1024));
         assert!(parse_size("ten").is_err());
+        assert_eq!(parse_size("0.5K"), Ok(512));
+        assert_eq!(parse_size(".5k"), Ok(512));
+        for junk in [
+            "nan",
+            "inf",
+            "-1",
+            "",
+            "K",
+            ".",
+            "1e3",
+            "1.2.3",
+            "99999999999T",
+        ] {
+            assert!(parse_size(junk).is_err(), "{junk}");
+        }
     }
 }

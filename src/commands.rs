@@ -7,10 +7,12 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
+use clap::CommandFactory;
 
 use crate::audit::{Audit, NoRows, RowSink};
 use crate::cli::{self, AuditArgs, CheckArgs, Cli, Command, ModelsArgs, ReportOutputs};
-use crate::pricing::{self, evaluate_gate, junit_xml, GateInput};
+use crate::pricing::{self, evaluate_gate, GateInput};
+use crate::report::junit::junit_xml;
 use crate::report::{csv::CsvRows, focus, markdown, table, write, Report};
 use crate::tokenize;
 
@@ -38,6 +40,17 @@ pub fn run(cli: Cli, command_line: Vec<String>) -> Result<Status> {
             } else {
                 out.write_all(tokenize::render_table(&listings).as_bytes())?;
             }
+            out.flush()?;
+            Ok(Status::Success)
+        }
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "tokenaudit", &mut std::io::stdout().lock());
+            Ok(Status::Success)
+        }
+        Command::Man => {
+            let mut out = std::io::stdout().lock();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
             out.flush()?;
             Ok(Status::Success)
         }
@@ -85,7 +98,9 @@ fn audit(args: AuditArgs, command_line: Vec<String>) -> Result<Status> {
     if o.focus.is_some() && plan.is_none() {
         bail!("--focus writes costs: give a model to price (-m NAME) or a --scenario");
     }
-    let config = args.corpus.into_config(plan, command_line)?;
+    let count_api = args.pricing.count_api()?;
+    let mut config = args.corpus.into_config(plan, command_line)?;
+    config.count_api = count_api;
     let names: Vec<String> = config
         .tokenizers
         .iter()
@@ -107,6 +122,7 @@ fn audit(args: AuditArgs, command_line: Vec<String>) -> Result<Status> {
         Some(rows) => audit.run_with_rows(rows as &mut dyn RowSink),
         None => audit.run_with_rows(&mut NoRows),
     }?;
+    warn_count_api(&report);
     if let Some(rows) = csv_rows {
         rows.finish()
             .and_then(write::Staged::commit)
@@ -142,9 +158,12 @@ fn check(args: CheckArgs, command_line: Vec<String>) -> Result<Status> {
         bail!("nothing to check: give --budget USD and/or --max-context");
     }
     let plan = args.pricing.plan()?;
+    let count_api = args.pricing.count_api()?;
     let mut config = args.corpus.into_config(plan, command_line)?;
     config.progress = false;
+    config.count_api = count_api;
     let report = Audit::new(config).run()?;
+    warn_count_api(&report);
     let outcome = evaluate_gate(&GateInput {
         budget_usd: args.budget,
         costs: &report.costs,
@@ -182,6 +201,16 @@ fn check(args: CheckArgs, command_line: Vec<String>) -> Result<Status> {
     } else {
         Status::GateFailed
     })
+}
+
+/// What went wrong with `--count-api`, on stderr as well as in the report:
+/// an estimate that fell back to the table must not pass unnoticed.
+fn warn_count_api(report: &Report) {
+    for r in &report.count_api {
+        for w in &r.warnings {
+            eprintln!("tokenaudit: warning: {w}");
+        }
+    }
 }
 
 fn models(args: ModelsArgs) -> Result<Status> {

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod content;
 pub mod count;
+pub mod count_api;
 pub mod digest;
 pub mod discover;
 pub mod extract;

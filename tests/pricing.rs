@@ -7,9 +7,9 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 use tokenaudit::pricing::{
-    corpus_cost, corpus_cost_from_documents, evaluate_gate, junit_xml, over_context, project,
-    Catalog, CategoryProfile, CheckStatus, CorpusProfile, GateInput, PricingError, Scenario,
-    SizeStats, TokenTotals,
+    corpus_cost, corpus_cost_from_documents, evaluate_gate, over_context, project, Catalog,
+    CategoryProfile, CheckStatus, CorpusProfile, GateInput, PricingError, Scenario, SizeStats,
+    TokenTotals,
 };
 
 fn d(s: &str) -> Decimal {
@@ -643,6 +643,7 @@ fn gate_without_scenario_compares_one_pass_cost_and_context() {
 #[test]
 fn junit_xml_is_well_formed_with_a_failure_per_failed_check() {
     use quick_xml::events::Event;
+    use tokenaudit::report::junit::junit_xml;
     let c = catalog();
     let m = c.model("plain").unwrap();
     let cost = corpus_cost_from_documents(m, &[1200], vec!["dir/<odd> & \"name\".txt".into()]);

@@ -21,8 +21,9 @@ use std::path::Path;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::{parse_toml, read_file, Catalog, PricingError, KNOWN_TOKENIZERS};
+use super::{parse_toml, read_file, Catalog, PricingError};
 use crate::content::ContentClass;
+use crate::tokenize::sources::registry;
 
 /// The table compiled into the binary.
 pub const EMBEDDED_CALIBRATION: &str = include_str!("../../data/calibration.toml");
@@ -107,7 +108,7 @@ impl Calibration {
             let err = |field: &str, message: String| {
                 PricingError::field(path, line_of_family(text, i), at(field), message)
             };
-            if !KNOWN_TOKENIZERS.contains(&entry.proxy.as_str()) {
+            if registry::named(&entry.proxy).is_none() {
                 return Err(err("proxy", format!("unknown tokenizer `{}`", entry.proxy)));
             }
             for class in ContentClass::ALL {

@@ -14,7 +14,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 
 use super::catalog::{ModelPrice, PartialPrices, Prices, Tier};
-use super::{PricingError, KNOWN_TOKENIZERS};
+use super::PricingError;
+use crate::tokenize::sources::registry;
 
 /// The file format, shared by the catalog and override files: every field is
 /// optional here so that an override can name only what it changes; a full
@@ -284,14 +285,17 @@ impl ModelEntry {
             (None, true) => m.as_of = defaults.1.to_string(),
             (None, false) => {}
         }
-        if !KNOWN_TOKENIZERS.contains(&m.tokenizer.as_str()) {
+        // The registry is the one list of names: a typo fails when the
+        // catalog is read, not as a missing count in the report.
+        if registry::named(&m.tokenizer).is_none() {
+            let known: Vec<&str> = registry::NAMED.iter().map(|n| n.name).collect();
             return Err(ctx.error(
                 idr,
                 "tokenizer",
                 format!(
                     "unknown tokenizer `{}`; known: {}",
                     m.tokenizer,
-                    KNOWN_TOKENIZERS.join(", ")
+                    known.join(", ")
                 ),
             ));
         }

@@ -46,7 +46,7 @@ pub use calibration::Calibration;
 pub use catalog::{Catalog, ModelPrice, PriceProvenance, Prices, Tier};
 pub use charges::{Charge, Meter};
 pub use cost::{corpus_cost, corpus_cost_from_documents, over_context, ModelCost, TokenTotals};
-pub use gate::{evaluate_gate, junit_xml, CheckStatus, GateCheck, GateInput, GateOutcome};
+pub use gate::{evaluate_gate, CheckStatus, GateCheck, GateInput, GateOutcome};
 pub use listing::render_models_table;
 pub use plan::{Priced, PricingPlan};
 pub use projection::{
@@ -58,28 +58,6 @@ pub use scenario::Scenario;
 use std::fmt;
 
 use rust_decimal::Decimal;
-
-/// Tokenizer names the catalog may refer to (TOKENIZERS.md). A catalog entry
-/// naming anything else is rejected when the catalog is read, so a typo fails
-/// at load time rather than as a missing count in the report.
-pub const KNOWN_TOKENIZERS: &[&str] = &[
-    "o200k_base",
-    "cl100k_base",
-    "p50k_base",
-    "r50k_base",
-    "llama3",
-    "llama4",
-    "qwen2",
-    "qwen3",
-    "qwen3.5",
-    "mistral-tekken",
-    "mistral-v1",
-    "deepseek-v3",
-    "deepseek-v4",
-    "gemma3",
-    "claude-legacy",
-    "bert",
-];
 
 /// One million: prices are quoted per million tokens.
 pub(crate) fn per_million() -> Decimal {

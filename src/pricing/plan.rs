@@ -13,11 +13,14 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::band::{banded_cost, ClassFactor};
+use super::band::{banded_cost, ClassFactor, ExactPart};
+use super::calibration::Factor;
 use super::{
     charges, corpus_cost, project, Calibration, Catalog, CategoryProfile, Charge, CorpusProfile,
     ModelCost, ModelPrice, PriceProvenance, PricingError, Projection, Scenario, SizeStats,
 };
+use crate::content::ContentClass;
+use crate::count_api::{CountApiReport, ModelMeasure};
 use crate::tally::{Group, Tally, TokenWatch};
 
 /// The models to price and, optionally, a scenario to project.
@@ -39,6 +42,8 @@ pub struct Priced {
     pub projection: Option<Projection>,
     /// The costs above as priced lines (see [`super::charges`]).
     pub charges: Vec<Charge>,
+    /// What `--count-api` sent and fitted, per provider.
+    pub count_api: Vec<CountApiReport>,
 }
 
 impl PricingPlan {
@@ -125,6 +130,18 @@ impl PricingPlan {
     /// tally made with [`Tally::watching`] the watches of this plan.
     /// `tokenizers` names the tally's columns.
     pub fn price(&self, tally: &Tally, tokenizers: &[String]) -> Result<Priced, PricingError> {
+        self.price_with(tally, tokenizers, &[])
+    }
+
+    /// [`PricingPlan::price`], with what `--count-api` measured: a model
+    /// counted there takes the fitted multipliers for the classes sampled
+    /// and the exact counts of the documents sent.
+    pub fn price_with(
+        &self,
+        tally: &Tally,
+        tokenizers: &[String],
+        measured: &[CountApiReport],
+    ) -> Result<Priced, PricingError> {
         let column = |name: &str| tokenizers.iter().position(|t| t == name);
         let mut costs = Vec::new();
         let mut lines = Vec::new();
@@ -135,7 +152,16 @@ impl PricingPlan {
                 .filter(|(t, _)| m.max_input_tokens.is_some_and(|w| *t > w))
                 .map(|(_, p)| p.display().to_string())
                 .collect();
-            let cost = self.model_cost(m, tally, i, over)?;
+            let measure = measured
+                .iter()
+                .filter(|r| r.provider.catalog_provider() == m.provider)
+                .find_map(|r| {
+                    r.models
+                        .iter()
+                        .find(|x| x.model == m.id)
+                        .map(|x| (r.endpoint.as_str(), x))
+                });
+            let cost = self.model_cost(m, tally, i, over, measure)?;
             let categories: Vec<(String, u64)> = tally
                 .by_category
                 .iter()
@@ -159,6 +185,7 @@ impl PricingPlan {
             costs,
             projection,
             charges: lines,
+            count_api: Vec::new(),
         })
     }
 }
@@ -172,6 +199,7 @@ impl PricingPlan {
         tally: &Tally,
         i: usize,
         over: Vec<String>,
+        measure: Option<(&str, &ModelMeasure)>,
     ) -> Result<ModelCost, PricingError> {
         let family = self
             .calibration
@@ -185,7 +213,7 @@ impl PricingPlan {
         } else {
             format!("calibration file {}", family.origin)
         };
-        let factors = family
+        let mut factors: BTreeMap<ContentClass, ClassFactor> = family
             .classes
             .iter()
             .map(|(c, f)| {
@@ -198,6 +226,36 @@ impl PricingPlan {
                 )
             })
             .collect();
+        let mut exact = None;
+        if let Some((endpoint, measure)) = measure {
+            for fit in &measure.fitted {
+                factors.insert(
+                    fit.class,
+                    ClassFactor {
+                        factor: Factor {
+                            multiplier: fit.multiplier,
+                            low: fit.low,
+                            high: fit.high,
+                            sample: format!(
+                                "{} documents of this corpus, {} proxy tokens, {} counted",
+                                fit.documents, fit.proxy_tokens, fit.api_tokens
+                            ),
+                            source: format!(
+                                "fitted on this run's count API answers ({endpoint}), framing of {} tokens subtracted",
+                                measure.framing_tokens
+                            ),
+                            as_of: "this run".into(),
+                        },
+                        method: "count-api".into(),
+                    },
+                );
+            }
+            exact = Some(ExactPart {
+                documents: measure.documents,
+                tokens: measure.api_tokens,
+                proxy_tokens: measure.proxy_tokens.clone(),
+            });
+        }
         let by_class = tally
             .by_class
             .iter()
@@ -208,7 +266,7 @@ impl PricingPlan {
             &family.id,
             &factors,
             &by_class,
-            None,
+            exact.as_ref(),
             &tally.priced[i],
             over,
         )

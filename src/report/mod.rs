@@ -11,6 +11,7 @@ identical input, whatever the thread count.
 pub mod csv;
 pub mod focus;
 pub mod html;
+pub mod junit;
 pub mod markdown;
 pub mod table;
 pub mod transcripts;
@@ -55,6 +56,9 @@ pub struct Report {
     /// `costs` and `projection` as priced lines (model, category, meter,
     /// rate): what the FOCUS export is written from.
     pub charges: Vec<Charge>,
+    /// Per provider asked with `--count-api`: documents and bytes sent, the
+    /// endpoint, the fitted multipliers, warnings. Empty otherwise.
+    pub count_api: Vec<crate::count_api::CountApiReport>,
     pub skipped: Vec<SkippedEntry>,
     pub run: Run,
 }
@@ -290,6 +294,7 @@ impl Report {
             costs: priced.costs,
             projection: priced.projection,
             charges: priced.charges,
+            count_api: priced.count_api,
             skipped: tally
                 .skipped
                 .iter()

@@ -377,6 +377,40 @@ fn render_costs(report: &Report, out: &mut String) {
             "* estimate: counted with a proxy tokenizer (the model's own is not public)\n",
         );
     }
+    for r in &report.count_api {
+        let _ = writeln!(
+            out,
+            "count API ({}): {} documents ({}) sent to {}, {} requests, {} answers from the cache",
+            r.provider.name(),
+            thousands(r.documents_sent),
+            human_bytes(r.bytes_sent),
+            r.endpoint,
+            thousands(r.requests),
+            thousands(r.cached_answers)
+        );
+        for m in &r.models {
+            let fits: Vec<String> = m
+                .fitted
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{} {} ({}–{}, {} documents)",
+                        f.class, f.multiplier, f.low, f.high, f.documents
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {}: {} documents counted exactly; fitted {}",
+                m.model,
+                thousands(m.documents),
+                fits.join(", ")
+            );
+        }
+        for w in &r.warnings {
+            let _ = writeln!(out, "  warning: {w}");
+        }
+    }
     if let Some(p) = &report.provenance.prices {
         let _ = writeln!(out, "prices: {} (as of {})", p.source, p.as_of);
     }
