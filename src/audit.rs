@@ -20,13 +20,13 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::count::chat_format::{ChatFormat, Overheads};
-use crate::count::{Engine, Outcome};
+use crate::count::{Engine, Outcome, Timing};
 use crate::digest::{CorpusDigest, DigestBuilder};
 use crate::discover::{self, Entry, Filters, Skipped};
 use crate::extract::document::Limits;
 use crate::extract::Parse;
 use crate::pricing::{Priced, PricingPlan};
-use crate::report::{Report, Run};
+use crate::report::{CounterTime, Report, Run};
 use crate::tally::{FileTally, Tally};
 use crate::tokenize::SharedTokenizer;
 
@@ -148,7 +148,7 @@ impl Audit {
             .map_err(|e| AuditError::Io(io::Error::other(e)))?;
         let threads = pool.current_num_threads();
         let started_utc = jiff::Timestamp::now();
-        let (tally, digest, chat_formats) = self.tally(&pool, rows)?;
+        let (tally, digest, chat_formats, timing) = self.tally(&pool, rows)?;
         let names = self.tokenizer_names();
         let priced = match &self.config.pricing {
             Some(plan) => {
@@ -170,6 +170,15 @@ impl Audit {
             } else {
                 0.0
             },
+            counters: names
+                .iter()
+                .zip(&timing.nanos)
+                .map(|(n, &ns)| CounterTime {
+                    tokenizer: n.clone(),
+                    seconds: (ns as f64 / 1e9 * 1e6).round() / 1e6,
+                    text_bytes: timing.bytes,
+                })
+                .collect(),
         };
         let mut report = Report::new(
             &tally,
@@ -245,7 +254,7 @@ impl Audit {
         &self,
         pool: &rayon::ThreadPool,
         rows: &mut dyn RowSink,
-    ) -> io::Result<(Tally, CorpusDigest, Vec<Overheads>)> {
+    ) -> io::Result<(Tally, CorpusDigest, Vec<Overheads>, Timing)> {
         let mut digest = DigestBuilder::new(&self.config.paths);
         let progress = self.config.progress.then(Progress::new);
         let engine = Engine::new(
@@ -375,7 +384,12 @@ impl Audit {
         if let Some(p) = progress {
             p.bar.finish_and_clear();
         }
-        Ok((tally, digest.finish(), engine.chat_formats()))
+        Ok((
+            tally,
+            digest.finish(),
+            engine.chat_formats(),
+            engine.timing(),
+        ))
     }
 }
 

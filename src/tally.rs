@@ -20,6 +20,7 @@ use crate::discover::Skipped;
 use crate::extract::chat::Malformed;
 use crate::extract::Parser;
 use crate::pricing::TokenTotals;
+use crate::script::ScriptGroup;
 
 /// The measurements of one counted file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +43,8 @@ pub struct FileTally {
     /// The same counts split by the content class of each piece (see
     /// `content`): one entry for most files, more for a large mixed one.
     pub classes: ByClass,
+    /// The same counts split by the dominant script of each piece.
+    pub scripts: ByScript,
     /// The parser that took the file.
     pub parser: Parser,
     /// A chat file's transcript figures.
@@ -69,6 +72,31 @@ pub fn merge_by_class(into: &mut ByClass, from: &ByClass) {
         let e = into.entry(*class).or_default();
         e.pieces += t.pieces;
         e.bytes += t.bytes;
+        add_vec(&mut e.tokens, &t.tokens);
+    }
+}
+
+/// Pieces, bytes, characters and tokens (per tokenizer) of the pieces
+/// whose dominant script is one group.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ScriptTally {
+    pub pieces: u64,
+    pub bytes: u64,
+    pub chars: u64,
+    pub tokens: Vec<u64>,
+}
+
+/// Counts per dominant script of each piece (`None`: no letters at all):
+/// what `compare` breaks tokenizers down by.
+pub type ByScript = BTreeMap<Option<ScriptGroup>, ScriptTally>;
+
+/// Adds `from` into `into`, script by script.
+pub fn merge_by_script(into: &mut ByScript, from: &ByScript) {
+    for (script, t) in from {
+        let e = into.entry(*script).or_default();
+        e.pieces += t.pieces;
+        e.bytes += t.bytes;
+        e.chars += t.chars;
         add_vec(&mut e.tokens, &t.tokens);
     }
 }
@@ -383,6 +411,8 @@ pub struct Tally {
     pub by_format: BTreeMap<String, Group>,
     /// Counted text per content class.
     pub by_class: ByClass,
+    /// Counted text per dominant script.
+    pub by_script: ByScript,
     pub largest: Largest,
     /// Per tokenizer: totals with documents above each watched threshold.
     pub priced: Vec<TokenTotals>,
@@ -462,6 +492,7 @@ impl Tally {
         group(&mut self.by_extension, &f.extension()).add(f);
         group(&mut self.by_format, f.format).add(f);
         merge_by_class(&mut self.by_class, &f.classes);
+        merge_by_script(&mut self.by_script, &f.scripts);
         if let Some(sample) = self.sample.as_mut() {
             sample.offer(f);
         }
@@ -508,6 +539,7 @@ impl Tally {
             self.by_format.entry(k.clone()).or_default().merge(g);
         }
         merge_by_class(&mut self.by_class, &other.by_class);
+        merge_by_script(&mut self.by_script, &other.by_script);
         if let (Some(a), Some(b)) = (self.sample.as_mut(), other.sample.as_ref()) {
             a.merge(b);
         }
@@ -550,6 +582,7 @@ mod tests {
             parser: Parser::Text,
             transcript: None,
             sha256: None,
+            scripts: ByScript::new(),
             classes: ByClass::from([(
                 if cat == "ja" {
                     ContentClass::Cjk

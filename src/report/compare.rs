@@ -24,7 +24,8 @@ use serde_json::{Map, Value};
 use super::markdown::Table;
 use super::table::Grid;
 use super::{view, Report};
-use crate::format::{format_usd, human_bytes, thousands};
+use super::table::{human_bytes, thousands};
+use crate::pricing::format_usd;
 
 /// The `schema` of a comparison.
 pub const SCHEMA: &str = "tokenaudit.compare/v1";
