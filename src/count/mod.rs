@@ -680,7 +680,12 @@ fn count_piece(counters: &mut Counters, text: &str, first: bool, code: bool) -> 
         chars,
         tokens: tokens.clone(),
     };
-    let scripts = ByScript::from([(sample.dominant(), script)]);
+    // An empty piece (the chunker's cut can give one) has no script.
+    let scripts = if text.is_empty() {
+        ByScript::new()
+    } else {
+        ByScript::from([(sample.dominant(), script)])
+    };
     PieceCounts {
         chars,
         newlines,

@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 
 use super::markdown::Table;
 use super::table::Grid;
-use super::{view, Report};
+use super::{significant, view, Report};
 use super::table::{human_bytes, thousands};
 use crate::pricing::format_usd;
 
@@ -193,10 +193,10 @@ impl Spread {
             (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
         };
         Some(Spread {
-            median: round1(median),
-            min: round1(sorted[0]),
-            max: round1(sorted[n - 1]),
-            samples: samples.iter().map(|x| round1(*x)).collect(),
+            median: significant(median),
+            min: significant(sorted[0]),
+            max: significant(sorted[n - 1]),
+            samples: samples.iter().map(|x| significant(*x)).collect(),
         })
     }
 }
@@ -206,10 +206,6 @@ impl Spread {
 pub struct BenchRow {
     pub tokenizer: String,
     pub mb_per_second: Spread,
-}
-
-fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
 }
 
 fn round3(x: f64) -> f64 {
@@ -550,7 +546,7 @@ impl Comparison {
                 format!("{:.2}", t.chars_per_token),
                 format!("{:.3}", t.relative),
                 t.mb_per_second
-                    .map_or("–".to_string(), |m| format!("{m:.1}")),
+                    .map_or("–".to_string(), |m| m.to_string()),
             ]);
         }
         rows
@@ -809,8 +805,8 @@ fn bench_rows(b: &Bench) -> Vec<Vec<String>> {
         let s = &t.mb_per_second;
         rows.push(vec![
             t.tokenizer.clone(),
-            format!("{:.1}", s.median),
-            format!("{:.1}–{:.1}", s.min, s.max),
+            s.median.to_string(),
+            format!("{}–{}", s.min, s.max),
         ]);
     }
     rows

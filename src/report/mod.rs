@@ -188,9 +188,18 @@ impl CounterTime {
     /// Text megabytes (10^6 bytes) per second of this counter: the speed of
     /// one thread. `None` when it was not timed.
     pub fn mb_per_second(&self) -> Option<f64> {
-        (self.seconds > 0.0)
-            .then(|| ((self.text_bytes as f64 / 1e6 / self.seconds) * 10.0).round() / 10.0)
+        (self.seconds > 0.0).then(|| significant(self.text_bytes as f64 / 1e6 / self.seconds))
     }
+}
+
+/// `x` to three significant digits: a speed is not known closer than that,
+/// and a small one must not round to zero.
+pub fn significant(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let scale = 10f64.powi(2 - x.abs().log10().floor() as i32);
+    (x * scale).round() / scale
 }
 
 fn by_name(names: &[String], values: &[u64]) -> Map<String, Value> {
