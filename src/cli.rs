@@ -60,6 +60,40 @@ pub enum Command {
     },
     /// Print the man page (roff): `tokenaudit man > tokenaudit.1; man ./tokenaudit.1`.
     Man,
+    /// Fit a calibration file (for --calibration) from a CSV of files and the
+    /// input tokens a provider reported for them.
+    Calibrate(CalibrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// CSV with a header naming `path` (relative to the CSV's folder, or
+    /// absolute) and `input_tokens` (what the provider billed or counted for a
+    /// request whose input was that file's text).
+    #[arg(value_name = "CSV")]
+    pub csv: PathBuf,
+
+    /// The catalog model the counts are of (e.g. claude-opus-4-7).
+    #[arg(short, long, value_name = "NAME")]
+    pub model: String,
+
+    /// Tokens each request adds around the text (message framing, a fixed
+    /// system prompt), subtracted from every row.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub framing: u64,
+
+    /// Write the calibration file here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Price file layered on the embedded catalog (for a model it lacks).
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+
+    /// Where named tokenizer files are (default: $TOKENAUDIT_TOKENIZER_DIR,
+    /// else the user's cache dir).
+    #[arg(long, value_name = "DIR")]
+    pub tokenizer_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
