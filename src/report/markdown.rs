@@ -165,9 +165,9 @@ fn render_costs(report: &Report, out: &mut String) {
                 } else {
                     code(&c.tokenizer)
                 },
-                thousands(c.input_tokens),
+                view::tokens_banded(c),
                 c.input_usd_per_mtok.normalize().to_string(),
-                format_usd(c.input_cost_usd),
+                view::cost_banded(c),
                 thousands(c.over_context.len() as u64),
             ]
         })
@@ -188,6 +188,12 @@ fn render_costs(report: &Report, out: &mut String) {
     if report.costs.iter().any(|c| c.estimate) {
         out.push_str(
             "An estimate is counted with a proxy tokenizer: the model's own is not public.\n\n",
+        );
+    }
+    if report.costs.iter().any(|c| c.estimate_band.is_some()) {
+        out.push_str(
+            "≈ a proxy's count corrected per content class (`data/calibration.toml`), with the \
+             range (low–high) published measurements allow; `--count-api` makes it exact.\n\n",
         );
     }
 }
