@@ -15,6 +15,7 @@ use serde_json::Value;
 use tokenaudit::content::ContentClass;
 use tokenaudit::pricing::calibration::Factor;
 use tokenaudit::pricing::Calibration;
+use tokenaudit::report::table::thousands;
 
 fn factor(model: &str, class: ContentClass) -> Factor {
     Calibration::embedded()
@@ -241,17 +242,6 @@ fn markdown_shows_the_range_and_focus_carries_each_lines_band() {
         .find(|c| c["model"] == "claude-opus-4-7")
         .unwrap();
     let band = &claude["estimate_band"]["input_tokens"];
-    let thousands = |n: u64| {
-        let s = n.to_string();
-        let mut out = String::new();
-        for (i, ch) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(ch);
-        }
-        out
-    };
     let md = std::fs::read_to_string(&md).unwrap();
     let expected = format!(
         "≈{} ({}–{})",
