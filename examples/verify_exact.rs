@@ -63,6 +63,7 @@ fn main() -> ExitCode {
             tokenizers: tokenizers.clone(),
             parse: Parse::Text,
             chat_format: None,
+            documents: tokenaudit::extract::document::Limits::default(),
             threads,
             progress: false,
             command_line: Vec::new(),

@@ -23,6 +23,7 @@ use crate::count::chat_format::{ChatFormat, Overheads};
 use crate::count::{Engine, Outcome};
 use crate::digest::{CorpusDigest, DigestBuilder};
 use crate::discover::{self, Entry, Filters, Skipped};
+use crate::extract::document::Limits;
 use crate::extract::Parse;
 use crate::pricing::{Priced, PricingPlan};
 use crate::report::{Report, Run};
@@ -71,6 +72,8 @@ pub struct AuditConfig {
     pub parse: Parse,
     /// Forces one chat format for every tokenizer (`--chat-format`).
     pub chat_format: Option<ChatFormat>,
+    /// Limits and choices for documents under `--parse auto`.
+    pub documents: Limits,
     /// Worker threads; 0 means one per core.
     pub threads: usize,
     /// Draw a progress bar on stderr.
@@ -250,7 +253,8 @@ impl Audit {
             self.config.parse,
             pool.current_num_threads(),
         )
-        .with_chat_format(self.config.chat_format);
+        .with_chat_format(self.config.chat_format)
+        .with_documents(self.config.documents.clone());
         let mut tally = match &self.config.pricing {
             Some(plan) => Tally::watching(
                 &self
@@ -503,6 +507,7 @@ mod tests {
             tokenizers: vec![Arc::new(Scripted(info, count))],
             parse: Parse::Text,
             chat_format: None,
+            documents: Limits::default(),
             threads: 2,
             progress: false,
             command_line: Vec::new(),

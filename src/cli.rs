@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::audit::AuditConfig;
 use crate::count::chat_format::ChatFormat;
 use crate::discover::{self, CategoryRule, Filters};
+use crate::extract::document::{DocxParts, Limits};
 use crate::extract::Parse;
 use crate::pricing::{Catalog, PricingPlan, Scenario};
 use crate::tokenize;
@@ -160,8 +161,9 @@ pub struct CorpusArgs {
     #[arg(long, value_name = "NAME=GLOB")]
     pub category: Vec<String>,
 
-    /// How files are turned into model input (auto: JSON/JSONL chat
-    /// transcripts by conversation, everything else as text).
+    /// How files are turned into model input (auto: documents such as PDF,
+    /// DOCX and HTML by their extracted text, JSON/JSONL chat transcripts by
+    /// conversation, everything else as text).
     #[arg(long, value_enum, default_value_t = Parse::Auto)]
     pub parse: Parse,
 
@@ -169,6 +171,24 @@ pub struct CorpusArgs {
     /// with, for every tokenizer (default: each tokenizer's own).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub chat_format: Option<ChatFormat>,
+
+    /// Skip a document whose text or zip parts unpack to more than SIZE
+    /// (bytes, or K, M, G): a zip bomb stops here.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "256M")]
+    pub max_extracted_size: u64,
+
+    /// Skip a document whose extraction takes longer than SECONDS.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub extract_timeout: f64,
+
+    /// Which parts of DOCX files are text: a comma-separated list of body,
+    /// tables, headers, footers, footnotes (with endnotes), comments, or all.
+    #[arg(
+        long,
+        value_name = "PARTS",
+        default_value = "body,tables,headers,footers,footnotes"
+    )]
+    pub docx_parts: DocxParts,
 
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
@@ -528,6 +548,16 @@ impl CorpusArgs {
             tokenizers,
             parse: self.parse,
             chat_format: self.chat_format,
+            documents: Limits {
+                max_extracted: self.max_extracted_size,
+                timeout: std::time::Duration::try_from_secs_f64(self.extract_timeout)
+                    .ok()
+                    .filter(|t| !t.is_zero())
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("--extract-timeout must be a positive number of seconds")
+                    })?,
+                docx_parts: self.docx_parts,
+            },
             threads,
             progress: !self.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             command_line,

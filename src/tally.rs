@@ -27,6 +27,12 @@ pub struct FileTally {
     pub path: PathBuf,
     pub category: String,
     pub encoding: &'static str,
+    /// What the file was read as: `text`, or the document format whose
+    /// extracted text was counted (`pdf`, `docx`, ...).
+    pub format: &'static str,
+    /// Pages, sheets, slides or messages of a document, where its format
+    /// has them.
+    pub pages: Option<u64>,
     pub bytes: u64,
     pub chars: u64,
     pub lines: u64,
@@ -98,6 +104,8 @@ fn group<'m>(map: &'m mut BTreeMap<String, Group>, key: &str) -> &'m mut Group {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Group {
     pub files: u64,
+    /// Pages, sheets, slides or messages of the documents that have them.
+    pub pages: u64,
     pub bytes: u64,
     pub chars: u64,
     pub lines: u64,
@@ -112,6 +120,7 @@ pub struct Group {
 impl Group {
     fn add(&mut self, f: &FileTally) {
         self.files += 1;
+        self.pages += f.pages.unwrap_or(0);
         self.bytes += f.bytes;
         self.chars += f.chars;
         self.lines += f.lines;
@@ -127,6 +136,7 @@ impl Group {
 
     fn merge(&mut self, other: &Group) {
         self.files += other.files;
+        self.pages += other.pages;
         self.bytes += other.bytes;
         self.chars += other.chars;
         self.lines += other.lines;
@@ -369,6 +379,8 @@ pub struct Tally {
     pub bytes_skipped: u64,
     pub by_category: BTreeMap<String, Group>,
     pub by_extension: BTreeMap<String, Group>,
+    /// By what files were read as (`text`, `pdf`, `docx`, ...).
+    pub by_format: BTreeMap<String, Group>,
     /// Counted text per content class.
     pub by_class: ByClass,
     pub largest: Largest,
@@ -448,6 +460,7 @@ impl Tally {
         }
         group(&mut self.by_category, &f.category).add(f);
         group(&mut self.by_extension, &f.extension()).add(f);
+        group(&mut self.by_format, f.format).add(f);
         merge_by_class(&mut self.by_class, &f.classes);
         if let Some(sample) = self.sample.as_mut() {
             sample.offer(f);
@@ -491,6 +504,9 @@ impl Tally {
         for (k, g) in &other.by_extension {
             self.by_extension.entry(k.clone()).or_default().merge(g);
         }
+        for (k, g) in &other.by_format {
+            self.by_format.entry(k.clone()).or_default().merge(g);
+        }
         merge_by_class(&mut self.by_class, &other.by_class);
         if let (Some(a), Some(b)) = (self.sample.as_mut(), other.sample.as_ref()) {
             a.merge(b);
@@ -521,6 +537,12 @@ mod tests {
             path: path.into(),
             category: cat.into(),
             encoding: "UTF-8",
+            format: if path.ends_with(".pdf") {
+                "pdf"
+            } else {
+                "text"
+            },
+            pages: path.ends_with(".pdf").then_some(2),
             bytes,
             chars: bytes,
             lines: 1,
@@ -559,7 +581,7 @@ mod tests {
         let files: Vec<FileTally> = (0..40)
             .map(|i| {
                 file(
-                    &format!("c{}/f{i}.{}", i % 3, ["txt", "md"][i % 2]),
+                    &format!("c{}/f{i}.{}", i % 3, ["txt", "md", "pdf"][i % 3]),
                     &format!("c{}", i % 3),
                     100 + i as u64 * 37,
                     &[i as u64 * 1000 + 7, i as u64 * 3],

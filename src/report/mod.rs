@@ -39,6 +39,9 @@ pub struct Report {
     pub totals: Totals,
     pub by_category: BTreeMap<String, GroupReport>,
     pub by_extension: BTreeMap<String, GroupReport>,
+    /// By what files were read as: `text`, or a document format (`pdf`,
+    /// `docx`, ...) whose extracted text was counted.
+    pub by_format: BTreeMap<String, FormatReport>,
     pub distribution: Map<String, Value>,
     pub largest: Vec<LargestEntry>,
     /// Chat transcripts (files read as `chat`): conversations, malformed
@@ -111,6 +114,18 @@ pub struct GroupReport {
     pub tokens_p50: Map<String, Value>,
     /// Tokenizer name → 90th percentile of tokens per document.
     pub tokens_p90: Map<String, Value>,
+}
+
+/// What one format's files came to: pages (sheets, slides, messages) and
+/// the characters extracted from them, beside their tokens.
+#[derive(Debug, Serialize)]
+pub struct FormatReport {
+    pub files: u64,
+    pub pages: u64,
+    pub bytes: u64,
+    /// Characters of extracted text (of the text itself, for `text`).
+    pub chars: u64,
+    pub tokens: Map<String, Value>,
 }
 
 #[derive(Debug, Serialize)]
@@ -246,6 +261,20 @@ impl Report {
                 .by_extension
                 .iter()
                 .map(|(k, g)| (k.clone(), group(&names, g)))
+                .collect(),
+            by_format: tally
+                .by_format
+                .iter()
+                .map(|(k, g)| {
+                    let report = FormatReport {
+                        files: g.files,
+                        pages: g.pages,
+                        bytes: g.bytes,
+                        chars: g.chars,
+                        tokens: by_name(&names, &g.tokens),
+                    };
+                    (k.clone(), report)
+                })
                 .collect(),
             distribution: names
                 .iter()

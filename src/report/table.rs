@@ -154,6 +154,33 @@ pub fn render(report: &Report) -> String {
         out.push('\n');
     }
 
+    if report.by_format.keys().any(|k| k != "text" && k != "chat") {
+        let mut header = vec![
+            "format".to_string(),
+            "files".into(),
+            "pages".into(),
+            "bytes".into(),
+            "chars".into(),
+        ];
+        header.extend(names.iter().map(|n| n.to_string()));
+        let mut rows = vec![header];
+        for (key, f) in &report.by_format {
+            let mut row = vec![
+                key.clone(),
+                thousands(f.files),
+                thousands(f.pages),
+                human_bytes(f.bytes),
+                thousands(f.chars),
+            ];
+            row.extend(names.iter().map(|n| thousands(tokens_of(&f.tokens, n))));
+            rows.push(row);
+        }
+        Grid { rows }.render(&mut out);
+        out.push_str(
+            "(pages: of PDFs; sheets, slides, messages of spreadsheets, decks, mailboxes)\n\n",
+        );
+    }
+
     if !report.largest.is_empty() {
         let _ = writeln!(out, "largest documents ({})", names.first().unwrap_or(&""));
         let width = report
