@@ -243,6 +243,16 @@ pub struct PricingArgs {
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub count_api_rpm: u32,
 
+    /// Seconds one --count-api request may take before it is abandoned
+    /// (and retried).
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub count_api_timeout: u64,
+
+    /// Further attempts of a --count-api request after a 429, a 5xx, a
+    /// timeout or a failed connection.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub count_api_retries: u32,
+
     /// Closed models' corrections over their proxy tokenizers, layered on
     /// the embedded table (the format of data/calibration.toml; `tokenaudit
     /// calibrate` writes one).
@@ -478,6 +488,8 @@ impl PricingArgs {
                 c.cache_dir = Some(dir.clone());
             }
             c.requests_per_minute = self.count_api_rpm;
+            c.timeout = std::time::Duration::from_secs(self.count_api_timeout);
+            c.retries = self.count_api_retries;
             out.push(c);
         }
         Ok(out)
