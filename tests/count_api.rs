@@ -190,7 +190,46 @@ fn fits_the_rule_subtracts_the_framing_and_estimates_the_corpus() {
     let (endpoint, seen) = serve(Faults::default());
     let tmp = tempfile::tempdir().unwrap();
     let docs = corpus(tmp.path());
-    let (_, report) = audit(tmp.path(), &endpoint, &["--count-api-sample", "3"]);
+    let md = tmp.path().join("r.md");
+    let (o, report) = audit(
+        tmp.path(),
+        &endpoint,
+        &[
+            "--count-api-sample",
+            "3",
+            "--markdown",
+            md.to_str().unwrap(),
+        ],
+    );
+    // The table says what was sent where, and what was fitted.
+    let table = stdout(&o);
+    assert!(
+        table.contains("count API (anthropic): 3 documents ("),
+        "{table}"
+    );
+    assert!(
+        table.contains(&format!(
+            "sent to {endpoint}/v1/messages/count_tokens, 4 requests"
+        )),
+        "{table}"
+    );
+    let fitted_text = report["count_api"][0]["models"][0]["fitted"][0]["multiplier"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        table.contains(&format!(
+            "claude-opus-4-7: 3 documents counted exactly; fitted latin-prose {fitted_text}"
+        )),
+        "{table}"
+    );
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        md.contains(&format!(
+            "`claude-opus-4-7` latin-prose: fitted {fitted_text}"
+        )),
+        "{md}"
+    );
 
     let api = &report["count_api"][0];
     assert_eq!(api["provider"], "anthropic");

@@ -192,9 +192,35 @@ fn render_costs(report: &Report, out: &mut String) {
     }
     if report.costs.iter().any(|c| c.estimate_band.is_some()) {
         out.push_str(
-            "≈ a proxy's count corrected per content class (`data/calibration.toml`), with the \
-             range (low–high) published measurements allow; `--count-api` makes it exact.\n\n",
+            "≈ a proxy's count corrected per content class (`data/calibration.toml`, or as \
+             `--count-api` fitted it on this corpus), with its range (low–high); `--count-api` \
+             makes it exact.\n\n",
         );
+    }
+    for r in &report.count_api {
+        let _ = writeln!(
+            out,
+            "Count API ({}): {} documents ({}) sent to `{}`, {} requests, {} answers from the cache.\n",
+            r.provider.name(),
+            thousands(r.documents_sent),
+            human_bytes(r.bytes_sent),
+            r.endpoint,
+            thousands(r.requests),
+            thousands(r.cached_answers)
+        );
+        for m in &r.models {
+            for f in &m.fitted {
+                let _ = writeln!(
+                    out,
+                    "- `{}` {}: fitted {} ({}–{}) on {} documents",
+                    m.model, f.class, f.multiplier, f.low, f.high, f.documents
+                );
+            }
+        }
+        for w in &r.warnings {
+            let _ = writeln!(out, "- warning: {w}");
+        }
+        out.push('\n');
     }
 }
 
