@@ -35,6 +35,8 @@ pub struct Page {
     pub costs: Vec<CostRow>,
     pub costs_chart: String,
     pub any_estimate: bool,
+    /// Some cost is a calibrated estimate with a band.
+    pub any_band: bool,
     pub projection: Option<ProjectionView>,
     pub categories: Attribution,
     pub extensions: Attribution,
@@ -289,9 +291,9 @@ impl Page {
                 model: c.model.clone(),
                 tokenizer: c.tokenizer.clone(),
                 estimate: c.estimate,
-                tokens: thousands(c.input_tokens),
+                tokens: view::tokens_banded(c),
                 price: c.input_usd_per_mtok.normalize().to_string(),
-                cost: format_usd(c.input_cost_usd),
+                cost: view::cost_banded(c),
                 cached: c
                     .cached_input_cost_usd
                     .map(format_usd)
@@ -549,6 +551,7 @@ impl Page {
             ],
             tokenizers,
             tokenizers_chart,
+            any_band: r.costs.iter().any(|c| c.estimate_band.is_some()),
             any_estimate: r.costs.iter().any(|c| c.estimate)
                 || r.projection.as_ref().is_some_and(|p| {
                     p.phases
