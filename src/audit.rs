@@ -544,7 +544,7 @@ mod tests {
             .num_threads(2)
             .build()
             .unwrap();
-        let (tally, _, _) = audit.tally(&pool, &mut NoRows).unwrap();
+        let (tally, _, _, _) = audit.tally(&pool, &mut NoRows).unwrap();
         assert_eq!(tally.counted.files, 2);
         assert_eq!(tally.counted.tokens, vec![13]);
         assert_eq!(tally.skipped.len(), 1);

@@ -118,15 +118,35 @@ fn all_means_every_installed_tokenizer_in_compare_and_audit() {
 
 /// One document per script group, each in its own file.
 const SCRIPTS: &[(&str, &str, &str)] = &[
-    ("latin", "en.txt", "The quick brown fox jumps over the lazy dog. "),
-    ("cyrillic", "ru.txt", "Съешь же ещё этих мягких французских булок. "),
+    (
+        "latin",
+        "en.txt",
+        "The quick brown fox jumps over the lazy dog. ",
+    ),
+    (
+        "cyrillic",
+        "ru.txt",
+        "Съешь же ещё этих мягких французских булок. ",
+    ),
     ("greek", "el.txt", "Ξεσκεπάζω την ψυχοφθόρα βδελυγμία. "),
     ("arabic", "ar.txt", "نص حكيم له سر قاطع وذو شأن عظيم. "),
     ("hebrew", "he.txt", "דג סקרן שט בים מאוכזב ולפתע מצא חברה. "),
-    ("indic", "hi.txt", "ऋषियों को सताने वाले दुष्ट राक्षसों के राजा रावण का सर्वनाश करने वाले। "),
+    (
+        "indic",
+        "hi.txt",
+        "ऋषियों को सताने वाले दुष्ट राक्षसों के राजा रावण का सर्वनाश करने वाले। ",
+    ),
     ("han", "zh.txt", "天地玄黄宇宙洪荒日月盈昃辰宿列张。"),
-    ("kana", "ja.txt", "いろはにほへとちりぬるをわかよたれそつねならむ。"),
-    ("hangul", "ko.txt", "키스의 고유조건은 입술끼리 만나야 하고 특별한 기술은 필요치 않다. "),
+    (
+        "kana",
+        "ja.txt",
+        "いろはにほへとちりぬるをわかよたれそつねならむ。",
+    ),
+    (
+        "hangul",
+        "ko.txt",
+        "키스의 고유조건은 입술끼리 만나야 하고 특별한 기술은 필요치 않다. ",
+    ),
     ("thai", "th.txt", "เป็นมนุษย์สุดประเสริฐเลิศคุณค่า "),
     ("other", "hy.txt", "Բարեւ աշխարհ, սա հայերեն տեքստ է։ "),
     ("none", "nums.txt", "12,345.67; 89 + 10 = 99 "),
@@ -255,14 +275,26 @@ fn csv_markdown_and_table_agree_with_the_json() {
     let markdown = std::fs::read_to_string(&md).unwrap();
     assert!(markdown.contains("### By script"), "{markdown}");
     assert!(markdown.contains("`gpt-4o`"), "{markdown}");
-    let table = stdout(&run(&["compare", "-q", "fixtures/corpus", "-t", "cl100k_base"]));
+    let table = stdout(&run(&[
+        "compare",
+        "-q",
+        "fixtures/corpus",
+        "-t",
+        "cl100k_base",
+    ]));
     assert!(table.contains("By script"), "{table}");
     assert!(table.contains("cl100k_base"), "{table}");
 }
 
 #[test]
 fn bench_repeats_and_states_the_machine() {
-    let c = compare_json(&["fixtures/corpus/prompts", "-t", "cl100k_base", "--bench", "3"]);
+    let c = compare_json(&[
+        "fixtures/corpus/prompts",
+        "-t",
+        "cl100k_base",
+        "--bench",
+        "3",
+    ]);
     let b = &c["bench"];
     assert_eq!(b["runs"], 3);
     assert!(u(&b["machine"]["cores"]) >= 1);

@@ -23,8 +23,8 @@ use serde_json::{Map, Value};
 
 use super::markdown::Table;
 use super::table::Grid;
-use super::{significant, view, Report};
 use super::table::{human_bytes, thousands};
+use super::{significant, view, Report};
 use crate::pricing::format_usd;
 
 /// The `schema` of a comparison.
@@ -262,7 +262,11 @@ fn breakdown(
             .iter()
             .map(|n| {
                 let t = get(n);
-                let cpt = if t == 0 { 0.0 } else { round3(chars as f64 / t as f64) };
+                let cpt = if t == 0 {
+                    0.0
+                } else {
+                    round3(chars as f64 / t as f64)
+                };
                 (n.to_string(), Value::from(cpt))
             })
             .collect(),
@@ -362,7 +366,10 @@ impl Comparison {
                                 (c.input_cost_usd * Decimal::from(part) / Decimal::from(total))
                                     .round_dp(6)
                             };
-                            (s.name.clone(), serde_json::to_value(usd).unwrap_or_default())
+                            (
+                                s.name.clone(),
+                                serde_json::to_value(usd).unwrap_or_default(),
+                            )
                         })
                         .collect(),
                 }
@@ -545,8 +552,7 @@ impl Comparison {
                 format!("{:.1}", t.tokens_per_kb),
                 format!("{:.2}", t.chars_per_token),
                 format!("{:.3}", t.relative),
-                t.mb_per_second
-                    .map_or("–".to_string(), |m| m.to_string()),
+                t.mb_per_second.map_or("–".to_string(), |m| m.to_string()),
             ]);
         }
         rows
@@ -688,7 +694,8 @@ impl Comparison {
             for g in groups {
                 for t in &self.tokenizers {
                     let n = &t.tokenizer;
-                    let f = |m: &Map<String, Value>| m.get(n).map_or(String::new(), Value::to_string);
+                    let f =
+                        |m: &Map<String, Value>| m.get(n).map_or(String::new(), Value::to_string);
                     w.write_record([
                         section,
                         &g.name,
@@ -710,7 +717,10 @@ impl Comparison {
 }
 
 fn groups_chars(groups: &[Breakdown], name: &str) -> u64 {
-    groups.iter().find(|g| g.name == name).map_or(0, |g| g.chars)
+    groups
+        .iter()
+        .find(|g| g.name == name)
+        .map_or(0, |g| g.chars)
 }
 
 fn usd_of(map: &Map<String, Value>, key: &str) -> String {
@@ -814,5 +824,8 @@ fn bench_rows(b: &Bench) -> Vec<Vec<String>> {
 
 fn render_bench(b: &Bench, out: &mut String) {
     let _ = writeln!(out, "Benchmark: {}", bench_line(b));
-    Grid { rows: bench_rows(b) }.render(out);
+    Grid {
+        rows: bench_rows(b),
+    }
+    .render(out);
 }

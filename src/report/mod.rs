@@ -27,8 +27,8 @@ use serde_json::{Map, Value};
 use crate::count::chat_format::Overheads;
 use crate::digest::CorpusDigest;
 use crate::pricing::{Charge, ModelCost, PriceProvenance, Priced, Projection};
-use crate::tally::{Group, Histogram, Tally};
 use crate::script::ScriptGroup;
+use crate::tally::{Group, Histogram, Tally};
 use crate::tokenize::TokenizerInfo;
 use transcripts::TranscriptsReport;
 
