@@ -162,13 +162,14 @@ fn audit(dir: &Path, endpoint: &str, extra: &[&str]) -> (std::process::Output, V
         "claude-opus-4-7".into(),
         "--count-api".into(),
         "anthropic".into(),
-        "--count-api-rpm".into(),
-        "0".into(),
         "--count-api-cache".into(),
         dir.join("cache").display().to_string(),
         "--json".into(),
         out.display().to_string(),
     ];
+    if !extra.contains(&"--count-api-rpm") {
+        args.extend(["--count-api-rpm".into(), "0".into()]);
+    }
     args.extend(extra.iter().map(|s| s.to_string()));
     let o = Command::new(bin())
         .args(&args)
@@ -191,6 +192,7 @@ fn fits_the_rule_subtracts_the_framing_and_estimates_the_corpus() {
     let tmp = tempfile::tempdir().unwrap();
     let docs = corpus(tmp.path());
     let md = tmp.path().join("r.md");
+    let html = tmp.path().join("r.html");
     let (o, report) = audit(
         tmp.path(),
         &endpoint,
@@ -199,6 +201,8 @@ fn fits_the_rule_subtracts_the_framing_and_estimates_the_corpus() {
             "3",
             "--markdown",
             md.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
         ],
     );
     // The table says what was sent where, and what was fitted.
@@ -230,6 +234,14 @@ fn fits_the_rule_subtracts_the_framing_and_estimates_the_corpus() {
         )),
         "{md}"
     );
+    let html = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        html.contains(&format!(
+            "<li>claude-opus-4-7 latin-prose: fitted {fitted_text}"
+        )),
+        "the HTML page lacks the fit"
+    );
+    assert!(html.contains("Count API (anthropic): 3 documents"));
 
     let api = &report["count_api"][0];
     assert_eq!(api["provider"], "anthropic");
@@ -456,4 +468,23 @@ fn a_silent_endpoint_times_out_and_falls_back() {
     assert!(stderr(&o).contains("warning"), "{}", stderr(&o));
     let band = &report["costs"][0]["estimate_band"];
     assert_eq!(band["classes"][0]["method"], "table");
+}
+
+#[test]
+fn requests_are_paced_by_the_rate_limit() {
+    let (endpoint, seen) = serve(Faults::default());
+    let tmp = tempfile::tempdir().unwrap();
+    corpus(tmp.path());
+    let started = std::time::Instant::now();
+    // 300 a minute: 0.2 s between requests; the probe and 4 documents make
+    // 5 requests, so at least 0.8 s.
+    let (_, report) = audit(
+        tmp.path(),
+        &endpoint,
+        &["--count-api-sample", "4", "--count-api-rpm", "300"],
+    );
+    let took = started.elapsed();
+    assert_eq!(report["count_api"][0]["requests"], 5);
+    assert_eq!(seen.lock().unwrap().requests.len(), 5);
+    assert!(took.as_millis() >= 800, "took {took:?}");
 }
