@@ -14,6 +14,7 @@ pub mod count;
 pub mod digest;
 pub mod discover;
 pub mod extract;
+pub mod format;
 pub mod load;
 pub mod pricing;
 pub mod report;

@@ -19,7 +19,6 @@ use crate::count::transcript::{TranscriptCounts, MALFORMED_KEPT};
 use crate::discover::Skipped;
 use crate::extract::chat::Malformed;
 use crate::extract::Parser;
-use crate::pricing::TokenTotals;
 
 /// The measurements of one counted file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -268,16 +267,6 @@ impl Largest {
     }
 }
 
-/// What the price stage needs remembered about one tokenizer's documents,
-/// decided before counting: the long-context tier thresholds of the models it
-/// prices, and the smallest context window among them (documents above it
-/// are kept by path, so the report can list them per model).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TokenWatch {
-    pub thresholds: Vec<u64>,
-    pub window: Option<u64>,
-}
-
 /// Everything the audit measured, independent of how it is rendered.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tally {
@@ -290,12 +279,6 @@ pub struct Tally {
     /// Counted text per content class.
     pub by_class: ByClass,
     pub largest: Largest,
-    /// Per tokenizer: totals with documents above each watched threshold.
-    pub priced: Vec<TokenTotals>,
-    /// Per tokenizer: `(tokens, path)` of documents over its watched
-    /// window, sorted by path.
-    pub over_window: Vec<Vec<(u64, PathBuf)>>,
-    windows: Vec<Option<u64>>,
     /// Chat files' figures summed, with malformed records by path (the
     /// first [`MALFORMED_KEPT`] in path and line order); `None` when no
     /// file was read as chat.
@@ -333,20 +316,6 @@ impl Transcripts {
 }
 
 impl Tally {
-    /// An empty tally that also tracks what pricing needs, one watch per
-    /// tokenizer in selection order.
-    pub fn watching(watches: &[TokenWatch]) -> Tally {
-        Tally {
-            priced: watches
-                .iter()
-                .map(|w| TokenTotals::with_thresholds(w.thresholds.iter().copied()))
-                .collect(),
-            over_window: vec![Vec::new(); watches.len()],
-            windows: watches.iter().map(|w| w.window).collect(),
-            ..Tally::default()
-        }
-    }
-
     pub fn files_seen(&self) -> u64 {
         self.counted.files + self.skipped.len() as u64
     }
@@ -367,22 +336,6 @@ impl Tally {
         merge_by_class(&mut self.by_class, &f.classes);
         if let Some(&first) = f.tokens.first() {
             self.largest.offer(first, &f.path);
-        }
-        for (i, &t) in f.tokens.iter().enumerate() {
-            if let Some(totals) = self.priced.get_mut(i) {
-                totals.add_document(t);
-            }
-            if self
-                .windows
-                .get(i)
-                .copied()
-                .flatten()
-                .is_some_and(|w| t > w)
-            {
-                let list = &mut self.over_window[i];
-                let at = list.partition_point(|(_, p)| *p < f.path);
-                list.insert(at, (t, f.path.clone()));
-            }
         }
     }
 
@@ -410,13 +363,6 @@ impl Tally {
             self.transcripts
                 .get_or_insert_with(Transcripts::default)
                 .merge(t);
-        }
-        for (a, b) in self.priced.iter_mut().zip(&other.priced) {
-            a.merge(b);
-        }
-        for (a, b) in self.over_window.iter_mut().zip(&other.over_window) {
-            a.extend(b.iter().cloned());
-            a.sort_by(|x, y| x.1.cmp(&y.1));
         }
     }
 }
@@ -529,40 +475,6 @@ mod tests {
             files(&tally.by_category),
             owned(&[("a", 2), ("b", 2), ("c", 2)])
         );
-    }
-
-    #[test]
-    fn watches_thresholds_and_windows_and_merges_them() {
-        let watch = [TokenWatch {
-            thresholds: vec![100],
-            window: Some(150),
-        }];
-        let sizes = [50u64, 120, 200, 99, 151];
-        let files: Vec<FileTally> = sizes
-            .iter()
-            .enumerate()
-            .map(|(i, &t)| file(&format!("f{i}"), ".", 1, &[t]))
-            .collect();
-        let mut whole = Tally::watching(&watch);
-        for f in &files {
-            whole.add_file(f);
-        }
-        assert_eq!(whole.priced[0].tokens, 620);
-        assert_eq!(whole.priced[0].above[&100].documents, 3);
-        assert_eq!(whole.priced[0].above[&100].tokens, 471);
-        let over: Vec<u64> = whole.over_window[0].iter().map(|x| x.0).collect();
-        assert_eq!(over, vec![200, 151]);
-        let mut a = Tally::watching(&watch);
-        let mut b = Tally::watching(&watch);
-        for (i, f) in files.iter().enumerate() {
-            if i % 2 == 0 {
-                a.add_file(f)
-            } else {
-                b.add_file(f)
-            }
-        }
-        b.merge(&a);
-        assert_eq!(b, whole);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::band::EstimatePoint;
 use super::cost::ModelCost;
-use super::format_usd;
+use crate::format::format_usd;
 use super::projection::Projection;
 
 /// What the gate looks at.

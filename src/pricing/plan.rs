@@ -18,7 +18,8 @@ use super::{
     charges, corpus_cost, project, Calibration, Catalog, CategoryProfile, Charge, CorpusProfile,
     ModelCost, ModelPrice, PriceProvenance, PricingError, Projection, Scenario, SizeStats,
 };
-use crate::tally::{Group, Tally, TokenWatch};
+use super::watch::{PriceWatch, TokenWatch};
+use crate::tally::{Group, Tally};
 
 /// The models to price and, optionally, a scenario to project.
 #[derive(Clone, Debug)]
@@ -98,7 +99,7 @@ impl PricingPlan {
         self.models.iter().chain(scenario_models)
     }
 
-    /// What the tally must track for `tokenizer`: the tier thresholds of
+    /// What the price watch must track for `tokenizer`: the tier thresholds of
     /// the priced models it counts for, and the smallest of their windows.
     pub fn watch(&self, tokenizer: &str) -> TokenWatch {
         let models: Vec<&ModelPrice> = self
@@ -121,21 +122,33 @@ impl PricingPlan {
         self.catalog.provenance()
     }
 
-    /// Costs per selected model and the scenario's projection, from a
-    /// tally made with [`Tally::watching`] the watches of this plan.
-    /// `tokenizers` names the tally's columns.
-    pub fn price(&self, tally: &Tally, tokenizers: &[String]) -> Result<Priced, PricingError> {
+    /// A price watch with this plan's [`PricingPlan::watch`] for each of
+    /// `tokenizers`, to be fed every counted document.
+    pub fn price_watch(&self, tokenizers: &[String]) -> PriceWatch {
+        let watches: Vec<TokenWatch> = tokenizers.iter().map(|n| self.watch(n)).collect();
+        PriceWatch::new(&watches)
+    }
+
+    /// Costs per selected model and the scenario's projection, from the
+    /// tally and a watch made by [`PricingPlan::price_watch`] fed the same
+    /// documents. `tokenizers` names the tally's columns.
+    pub fn price(
+        &self,
+        tally: &Tally,
+        watch: &PriceWatch,
+        tokenizers: &[String],
+    ) -> Result<Priced, PricingError> {
         let column = |name: &str| tokenizers.iter().position(|t| t == name);
         let mut costs = Vec::new();
         let mut lines = Vec::new();
         for m in &self.models {
             let i = column(&m.tokenizer).expect("the plan's tokenizers are counted");
-            let over: Vec<String> = tally.over_window[i]
+            let over: Vec<String> = watch.over_window[i]
                 .iter()
                 .filter(|(t, _)| m.max_input_tokens.is_some_and(|w| *t > w))
                 .map(|(_, p)| p.display().to_string())
                 .collect();
-            let cost = self.model_cost(m, tally, i, over)?;
+            let cost = self.model_cost(m, tally, &watch.priced[i], i, over)?;
             let categories: Vec<(String, u64)> = tally
                 .by_category
                 .iter()
@@ -170,6 +183,7 @@ impl PricingPlan {
         &self,
         m: &ModelPrice,
         tally: &Tally,
+        totals: &TokenTotals,
         i: usize,
         over: Vec<String>,
     ) -> Result<ModelCost, PricingError> {
@@ -178,7 +192,7 @@ impl PricingPlan {
             .family_of(&m.id)
             .filter(|f| m.estimate && f.proxy == m.tokenizer);
         let Some(family) = family else {
-            return corpus_cost(m, &tally.priced[i], over);
+            return corpus_cost(m, totals, over);
         };
         let method = if family.origin.ends_with("(embedded)") {
             "table".to_string()
@@ -209,7 +223,7 @@ impl PricingPlan {
             &factors,
             &by_class,
             None,
-            &tally.priced[i],
+            totals,
             over,
         )
     }
