@@ -9,10 +9,11 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use clap::CommandFactory;
 
-use crate::audit::{Audit, NoRows, RowSink};
+use crate::audit::Audit;
 use crate::cli::{self, AuditArgs, CheckArgs, Cli, Command, ModelsArgs, ReportOutputs};
 use crate::pricing::{self, evaluate_gate, GateInput};
 use crate::report::junit::junit_xml;
+use crate::report::rows::{NoRows, RowSink};
 use crate::report::{csv::CsvRows, focus, markdown, table, write, Report};
 use crate::tokenize;
 

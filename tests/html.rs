@@ -10,7 +10,7 @@ use std::path::Path;
 
 use common::*;
 use scraper::{Html, Selector};
-use tokenaudit::format::{thousands, format_usd};
+use tokenaudit::format::{format_usd, thousands};
 
 fn sel(s: &str) -> Selector {
     Selector::parse(s).unwrap()

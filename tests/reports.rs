@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use common::*;
 use rust_decimal::Decimal;
-use tokenaudit::format::{thousands, format_usd};
+use tokenaudit::format::{format_usd, thousands};
 
 pub struct Written {
     pub json: serde_json::Value,

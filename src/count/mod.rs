@@ -86,7 +86,12 @@ pub struct Engine {
     /// Per tokenizer: its chat format's figures, and the cookbook's
     /// per-function figure for tool definitions.
     formats: Vec<(Overheads, u64)>,
+    /// Told the bytes of each piece of text once counted (a progress bar).
+    on_counted: Option<OnCounted>,
 }
+
+/// See [`Engine::on_counted`].
+type OnCounted = Box<dyn Fn(u64) + Send + Sync>;
 
 /// Counts of one stretch of text.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -106,6 +111,7 @@ impl Engine {
             pool: CounterPool::new(tokenizers, threads),
             parse,
             formats: Vec::new(),
+            on_counted: None,
         };
         engine.formats = engine.derive_formats(None);
         engine
@@ -117,6 +123,20 @@ impl Engine {
             self.formats = self.derive_formats(format);
         }
         self
+    }
+
+    /// Calls `f` with the length of each piece of text as soon as every
+    /// tokenizer has counted it: pieces of a large file report as they
+    /// finish, so progress moves while one long file is counted.
+    pub fn on_counted(mut self, f: impl Fn(u64) + Send + Sync + 'static) -> Self {
+        self.on_counted = Some(Box::new(f));
+        self
+    }
+
+    fn counted(&self, bytes: usize) {
+        if let Some(f) = &self.on_counted {
+            f(bytes as u64);
+        }
     }
 
     /// Each tokenizer's chat format (or `forced`), tokenized by it.
@@ -234,8 +254,11 @@ impl Engine {
             classes: ByClass::new(),
         };
         let mut transcript = TranscriptCounts::new(n);
+        let in_pieces = matches!(layout, records::Layout::Lines)
+            && text.len() >= 2 * CHAT_PIECE
+            && !first_is_message(text);
         match layout {
-            records::Layout::Lines if text.len() >= 2 * CHAT_PIECE && !first_is_message(text) => {
+            records::Layout::Lines if in_pieces => {
                 let pieces = text.len().div_ceil(CHAT_PIECE);
                 let released = Released::new(pieces);
                 let parts: Vec<(TranscriptCounts, u64)> = (0..pieces)
@@ -248,6 +271,7 @@ impl Engine {
                         }
                         let newlines = memchr_count(piece);
                         released.counted(doc, k, piece);
+                        self.counted(piece.len());
                         (t, newlines)
                     })
                     .collect();
@@ -287,6 +311,9 @@ impl Engine {
             records::Layout::One { line, value } => {
                 self.add_record(&mut transcript, Record::Value { line, value });
             }
+        }
+        if !in_pieces {
+            self.counted(text.len());
         }
         (counts, transcript)
     }
@@ -334,6 +361,7 @@ impl Engine {
         let last_line = u64::from(!text.is_empty() && !text.ends_with('\n'));
         let (chars, newlines, tokens, classes) = if text.len() < 2 * PIECE_TARGET {
             let counts = self.pool.with(|c| count_piece(c, text, first, code));
+            self.counted(text.len());
             if let Some(doc) = doc {
                 // Segments are counted in order: the text before is done.
                 doc.release_pages(text, true, false);
@@ -357,6 +385,7 @@ impl Engine {
                     let counts = self
                         .pool
                         .with(|c| count_piece(c, piece, first && k == 0, code));
+                    self.counted(piece.len());
                     if let Some(doc) = doc {
                         released.counted(doc, k, piece);
                     }

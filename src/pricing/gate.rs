@@ -18,8 +18,8 @@ use serde::Serialize;
 
 use super::band::EstimatePoint;
 use super::cost::ModelCost;
-use crate::format::format_usd;
 use super::projection::Projection;
+use crate::format::format_usd;
 
 /// What the gate looks at.
 #[derive(Clone, Copy, Debug, Default)]

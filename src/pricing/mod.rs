@@ -200,7 +200,6 @@ pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::str::FromStr;
 
     #[test]
     fn line_of_counts_newlines_before_offset() {

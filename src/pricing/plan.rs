@@ -14,11 +14,12 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::band::{banded_cost, ClassFactor};
+use super::watch::{PriceWatch, TokenWatch};
 use super::{
     charges, corpus_cost, project, Calibration, Catalog, CategoryProfile, Charge, CorpusProfile,
     ModelCost, ModelPrice, PriceProvenance, PricingError, Projection, Scenario, SizeStats,
+    TokenTotals,
 };
-use super::watch::{PriceWatch, TokenWatch};
 use crate::tally::{Group, Tally};
 
 /// The models to price and, optionally, a scenario to project.
@@ -217,15 +218,7 @@ impl PricingPlan {
             .iter()
             .map(|(c, t)| (*c, t.tokens.get(i).copied().unwrap_or(0)))
             .collect();
-        banded_cost(
-            m,
-            &family.id,
-            &factors,
-            &by_class,
-            None,
-            totals,
-            over,
-        )
+        banded_cost(m, &family.id, &factors, &by_class, None, totals, over)
     }
 }
 

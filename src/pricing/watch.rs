@@ -53,7 +53,13 @@ impl PriceWatch {
             if let Some(totals) = self.priced.get_mut(i) {
                 totals.add_document(t);
             }
-            if self.windows.get(i).copied().flatten().is_some_and(|w| t > w) {
+            if self
+                .windows
+                .get(i)
+                .copied()
+                .flatten()
+                .is_some_and(|w| t > w)
+            {
                 let list = &mut self.over_window[i];
                 let at = list.partition_point(|(_, p)| p.as_path() < path);
                 list.insert(at, (t, path.to_path_buf()));

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::{view, Report};
-use crate::format::{human_bytes, thousands, format_usd};
+use crate::format::{format_usd, human_bytes, thousands};
 
 /// A table cell: a `|` would end the cell and a newline the row.
 fn cell(s: &str) -> String {

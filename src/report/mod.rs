@@ -13,6 +13,7 @@ pub mod focus;
 pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod rows;
 pub mod table;
 pub mod transcripts;
 pub mod view;

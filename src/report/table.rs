@@ -10,7 +10,7 @@ use std::fmt::Write;
 use serde_json::{Map, Value};
 
 use super::{GroupReport, Report};
-use crate::format::{human_bytes, thousands, format_usd};
+use crate::format::{format_usd, human_bytes, thousands};
 
 /// How many skipped files are listed by name before the list is summarised.
 const SKIPPED_LISTED: usize = 20;

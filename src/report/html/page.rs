@@ -10,7 +10,7 @@ use askama::Template;
 use serde_json::Value;
 
 use super::charts::{self, Bar};
-use crate::format::{human_bytes, thousands, format_usd};
+use crate::format::{format_usd, human_bytes, thousands};
 use crate::report::view::{self, tokens_of};
 use crate::report::Report;
 
