@@ -17,6 +17,7 @@ Which files to count and how results are summed are other modules' jobs
 */
 
 pub mod chat_format;
+pub mod file;
 pub mod transcript;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,8 +30,8 @@ use crate::discover::{Skipped, Source};
 use crate::extract::chat::{self, records, Record};
 use crate::extract::{self, Parse, Parser};
 use crate::load;
-use crate::tally::{merge_by_class, ByClass, ClassTally, FileTally};
 use crate::tokenize::{chunk, Counter, SharedTokenizer};
+use file::{merge_by_class, ByClass, ClassTally, FileTally};
 
 use chat_format::{ChatFormat, Overheads};
 use transcript::TranscriptCounts;

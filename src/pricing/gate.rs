@@ -221,7 +221,7 @@ impl GateOutcome {
         }
     }
 
-    /// The process exit code DESIGN.md assigns: 0 pass, 1 a gate failed.
+    /// The process exit code (README, "Exit codes"): 0 pass, 1 a gate failed.
     pub fn exit_code(&self) -> i32 {
         if self.passed {
             0

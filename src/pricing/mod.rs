@@ -2,7 +2,7 @@
 Prices: what a corpus costs to send to a model, and what a workload will cost
 per month.
 
-The price stage of the pipeline (see DESIGN.md). It takes token counts that
+The price stage of the pipeline (ARCHITECTURE.md). It takes token counts that
 the tally already holds and turns them into money:
 
 - [`catalog`]: the embedded, dated price catalog (`data/catalog.toml`, made by

@@ -5,7 +5,7 @@ A [`Tokenizer`] is the shared, immutable description of a vocabulary (ranks,
 split pattern, provenance). Counting happens through a [`Counter`], which each
 worker thread obtains once with [`Tokenizer::counter`]: counters own their
 mutable search state (regex caches, piece caches) because sharing that state
-between threads was measured to run *slower* than one thread (see DESIGN.md,
+between threads was measured to run *slower* than one thread (ARCHITECTURE.md,
 "Performance model").
 
 This module does not decide *what* text is counted (that is `extract`) nor how
