@@ -206,12 +206,17 @@ impl Largest {
 pub struct Tally {
     /// Counted files.
     pub counted: Group,
+    /// Files seen and not counted, in path order, with their reasons.
     pub skipped: Vec<Skipped>,
+    /// Bytes of the skipped files.
     pub bytes_skipped: u64,
+    /// Counted files per category.
     pub by_category: BTreeMap<String, Group>,
+    /// Counted files per extension (lowercase, `(none)` without one).
     pub by_extension: BTreeMap<String, Group>,
     /// Counted text per content class.
     pub by_class: ByClass,
+    /// The largest documents by the first tokenizer's count (bounded).
     pub largest: Largest,
     /// Chat files' figures summed, with malformed records by path (the
     /// first [`MALFORMED_KEPT`] in path and line order); `None` when no
@@ -304,6 +309,8 @@ impl Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::content::ContentClass;
+    use crate::extract::Parser;
     use crate::skip::SkipReason;
 
     fn file(path: &str, cat: &str, bytes: u64, tokens: &[u64]) -> FileTally {

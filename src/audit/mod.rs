@@ -57,9 +57,13 @@ const FILES_PER_JOB: usize = 1;
 
 /// Everything an audit needs, decided (globs compiled, tokenizers loaded).
 pub struct AuditConfig {
+    /// Files and folders to audit; `-` is standard input.
     pub paths: Vec<PathBuf>,
+    /// What the walk enters and keeps, and how files are categorised.
     pub filters: Filters,
+    /// The tokenizers to count with, in the order the report lists them.
     pub tokenizers: Vec<SharedTokenizer>,
+    /// How files are read (`--parse`): as text, as chat, or chosen per file.
     pub parse: Parse,
     /// Forces one chat format for every tokenizer (`--chat-format`).
     pub chat_format: Option<ChatFormat>,
@@ -73,6 +77,7 @@ pub struct AuditConfig {
     pub pricing: Option<PricingPlan>,
 }
 
+/// One audit: a configuration, run once or more with [`Audit::run`].
 pub struct Audit {
     config: AuditConfig,
 }
@@ -81,13 +86,16 @@ pub struct Audit {
 /// skipped entries); these are.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
+    /// Writing a row failed, or the thread pool could not start.
     #[error("{0}")]
     Io(#[from] io::Error),
+    /// The counts could not be priced (a projection's model has no price).
     #[error(transparent)]
     Pricing(#[from] crate::pricing::PricingError),
 }
 
 impl Audit {
+    /// An audit of `config`; nothing runs until [`Audit::run`].
     pub fn new(config: AuditConfig) -> Self {
         Audit { config }
     }

@@ -67,7 +67,15 @@ impl CounterPool {
     fn with<R>(&self, f: impl FnOnce(&mut [Box<dyn Counter>]) -> R) -> R {
         let i = rayon::current_thread_index().unwrap_or(self.slots.len() - 1);
         let slot = &self.slots[i.min(self.slots.len() - 1)];
-        let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = slot.lock().unwrap_or_else(|poisoned| {
+            // A tokenizer panicked while this thread counted (the file is
+            // skipped with the panic's message): its counters may hold a
+            // half-updated cache, so they are dropped for fresh ones.
+            slot.clear_poison();
+            let mut guard = poisoned.into_inner();
+            *guard = None;
+            guard
+        });
         let counters =
             guard.get_or_insert_with(|| self.tokenizers.iter().map(|t| t.counter()).collect());
         f(counters)

@@ -48,6 +48,7 @@ pub trait Counter: Send {
 
 /// A loaded vocabulary that can hand out per-thread counters.
 pub trait Tokenizer: Send + Sync {
+    /// Name, family, source and sha256: what the report records.
     fn info(&self) -> &TokenizerInfo;
 
     /// A fresh counter with its own mutable state, for one thread.
@@ -73,6 +74,7 @@ pub struct TokenizerInfo {
     pub vocab_size: usize,
 }
 
+/// A tokenizer shared by every thread of an audit.
 pub type SharedTokenizer = Arc<dyn Tokenizer>;
 
 /// A `TokenizerInfo` for a toy tokenizer built in a unit test.
