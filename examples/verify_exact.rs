@@ -64,10 +64,12 @@ fn main() -> ExitCode {
             tokenizers: tokenizers.clone(),
             parse: Parse::Text,
             chat_format: None,
+            documents: tokenaudit::extract::document::Limits::default(),
             threads,
             progress: false,
             command_line: Vec::new(),
             pricing: None,
+            count_api: Vec::new(),
         });
         let mut rows = Rows::default();
         let report = audit.run_with_rows(&mut rows).expect("audit runs");

@@ -50,6 +50,8 @@ pub mod content;
 #[doc(hidden)]
 pub mod count;
 #[doc(hidden)]
+pub mod count_api;
+#[doc(hidden)]
 pub mod digest;
 #[doc(hidden)]
 pub mod discover;

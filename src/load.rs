@@ -112,6 +112,23 @@ impl Document {
         }
     }
 
+    /// A document whose text was extracted from a file of `bytes` bytes
+    /// whose content hashes to `sha256` (`encoding`: how the file decoded,
+    /// or `binary`).
+    pub fn extracted(
+        text: String,
+        encoding: &'static str,
+        bytes: u64,
+        sha256: Option<[u8; 32]>,
+    ) -> Self {
+        Document {
+            text: Text::Owned(text),
+            encoding,
+            bytes,
+            sha256,
+        }
+    }
+
     /// A document made from text already in memory (tests, libraries).
     pub fn from_string(text: String) -> Self {
         let bytes = text.len() as u64;
@@ -126,13 +143,18 @@ impl Document {
 
 /// Reads and decodes one source.
 pub fn load(source: &Source) -> Result<Document, SkipReason> {
+    hashed(read(source)?)
+}
+
+/// Reads one source's bytes, undecoded: mapped when large, else in memory.
+pub fn read(source: &Source) -> Result<Bytes, SkipReason> {
     if source.is_stdin() {
         let mut buf = Vec::new();
         io::stdin()
             .lock()
             .read_to_end(&mut buf)
             .map_err(unreadable)?;
-        return hashed(Bytes::Owned(buf));
+        return Ok(Bytes::Owned(buf));
     }
     let mut file = File::open(&source.path).map_err(unreadable)?;
     // The size decides read or map. Discovery's, when it looked, may be out
@@ -150,7 +172,13 @@ pub fn load(source: &Source) -> Result<Document, SkipReason> {
     } else {
         Bytes::Owned(read_whole(&mut file, len as usize).map_err(unreadable)?)
     };
-    hashed(bytes)
+    Ok(bytes)
+}
+
+/// The SHA-256 of a file's bytes, for the corpus digest.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
 }
 
 /// Decodes `bytes` after hashing them for the corpus digest, while they
@@ -158,9 +186,8 @@ pub fn load(source: &Source) -> Result<Document, SkipReason> {
 /// before the UTF-8 check does). SHA-256 runs at GB/s with the CPU's SHA
 /// extensions, tokenizing at tens of MB/s per thread; BENCHMARKS.md has the
 /// measured cost.
-fn hashed(bytes: Bytes) -> Result<Document, SkipReason> {
-    use sha2::Digest;
-    let sha256: [u8; 32] = sha2::Sha256::digest(&*bytes).into();
+pub fn hashed(bytes: Bytes) -> Result<Document, SkipReason> {
+    let sha256 = sha256(&bytes);
     let mut doc = decode(bytes)?;
     doc.sha256 = Some(sha256);
     Ok(doc)
@@ -198,9 +225,20 @@ fn unreadable(e: io::Error) -> SkipReason {
     })
 }
 
-enum Bytes {
+/// A file's bytes as read: a mapping or a buffer.
+pub enum Bytes {
     Mapped(Mmap),
     Owned(Vec<u8>),
+}
+
+impl Bytes {
+    /// The bytes as an owned buffer (copied out of a mapping).
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            Bytes::Mapped(m) => m.to_vec(),
+            Bytes::Owned(v) => v,
+        }
+    }
 }
 
 impl Deref for Bytes {
@@ -216,7 +254,7 @@ impl Deref for Bytes {
 /// Decides the encoding and produces the text. The order matters: a BOM is
 /// the strongest evidence (UTF-16 text is full of NUL bytes), then the binary
 /// probe, then UTF-8 validity, then detection.
-fn decode(bytes: Bytes) -> Result<Document, SkipReason> {
+pub fn decode(bytes: Bytes) -> Result<Document, SkipReason> {
     let size = bytes.len() as u64;
     if let Some((encoding, bom_len)) = encoding_rs::Encoding::for_bom(&bytes) {
         if encoding == encoding_rs::UTF_8 {

@@ -35,6 +35,27 @@ pub enum SkipReason {
     /// A tokenizer failed (panicked) on this file's text; the message is
     /// kept. The run goes on, and the file is accounted for here.
     CountFailed(String),
+    /// A document (PDF, DOCX, ...) that opens only with a password.
+    Encrypted { format: &'static str },
+    /// A PDF whose pages carry no text at all: images of pages, which only
+    /// OCR would turn into text a model could be sent.
+    NoTextLayer { pages: u64 },
+    /// A document its format's reader rejects (truncated, corrupt, not what
+    /// its extension says); the reader's message is kept.
+    Corrupt {
+        format: &'static str,
+        message: String,
+    },
+    /// The text or parts a document unpacks to exceed
+    /// `--max-extracted-size` (a zip bomb, or simply too large).
+    ExtractedTooLarge { format: &'static str, limit: u64 },
+    /// A document's extractor panicked; the message is kept.
+    ExtractFailed {
+        format: &'static str,
+        message: String,
+    },
+    /// A document's extractor ran past the per-file time limit.
+    ExtractTimedOut { format: &'static str, millis: u64 },
 }
 
 impl SkipReason {
@@ -51,6 +72,37 @@ impl SkipReason {
             SkipReason::NotRegularFile => "not-a-regular-file",
             SkipReason::WalkError(_) => "walk-error",
             SkipReason::CountFailed(_) => "count-failed",
+            SkipReason::Encrypted { .. } => "encrypted",
+            SkipReason::NoTextLayer { .. } => "no-text-layer",
+            SkipReason::Corrupt { .. } => "corrupt",
+            SkipReason::ExtractedTooLarge { .. } => "extracted-too-large",
+            SkipReason::ExtractFailed { .. } => "extract-failed",
+            SkipReason::ExtractTimedOut { .. } => "extract-timed-out",
+        }
+    }
+}
+
+impl SkipReason {
+    /// The pages a skipped document was found to have, where that is
+    /// known (a PDF without a text layer).
+    pub fn pages(&self) -> Option<u64> {
+        match self {
+            SkipReason::NoTextLayer { pages } => Some(*pages),
+            _ => None,
+        }
+    }
+
+    /// The document format a skipped file was read as, where it got that
+    /// far.
+    pub fn format(&self) -> Option<&'static str> {
+        match self {
+            SkipReason::NoTextLayer { .. } => Some("pdf"),
+            SkipReason::Encrypted { format }
+            | SkipReason::Corrupt { format, .. }
+            | SkipReason::ExtractedTooLarge { format, .. }
+            | SkipReason::ExtractFailed { format, .. }
+            | SkipReason::ExtractTimedOut { format, .. } => Some(format),
+            _ => None,
         }
     }
 }
@@ -70,6 +122,29 @@ impl fmt::Display for SkipReason {
             SkipReason::NotRegularFile => f.write_str("not-a-regular-file: FIFO, socket or device"),
             SkipReason::WalkError(e) => write!(f, "walk-error: {e}"),
             SkipReason::CountFailed(e) => write!(f, "count-failed: a tokenizer failed: {e}"),
+            SkipReason::Encrypted { format } => {
+                write!(f, "encrypted (password required): {format}")
+            }
+            SkipReason::NoTextLayer { pages } => write!(
+                f,
+                "no text layer (scanned; needs OCR): pdf, {pages} page{}",
+                if *pages == 1 { "" } else { "s" }
+            ),
+            SkipReason::Corrupt { format, message } => {
+                write!(f, "corrupt: not a readable {format}: {message}")
+            }
+            SkipReason::ExtractedTooLarge { format, limit } => write!(
+                f,
+                "extracted-too-large: {format} unpacks to over --max-extracted-size of {limit} bytes"
+            ),
+            SkipReason::ExtractFailed { format, message } => {
+                write!(f, "extract-failed: the {format} extractor failed: {message}")
+            }
+            SkipReason::ExtractTimedOut { format, millis } => write!(
+                f,
+                "extract-timed-out: the {format} extractor ran over {} s",
+                *millis as f64 / 1000.0
+            ),
         }
     }
 }

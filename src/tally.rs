@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::content::ContentClass;
 pub use crate::count::file::{merge_by_class, ByClass, ClassTally, FileTally};
 use crate::count::transcript::{TranscriptCounts, MALFORMED_KEPT};
 use crate::discover::Skipped;
@@ -31,6 +32,8 @@ fn group<'m>(map: &'m mut BTreeMap<String, Group>, key: &str) -> &'m mut Group {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Group {
     pub files: u64,
+    /// Pages, sheets, slides or messages of the documents that have them.
+    pub pages: u64,
     pub bytes: u64,
     pub chars: u64,
     pub lines: u64,
@@ -45,6 +48,7 @@ pub struct Group {
 impl Group {
     fn add(&mut self, f: &FileTally) {
         self.files += 1;
+        self.pages += f.pages.unwrap_or(0);
         self.bytes += f.bytes;
         self.chars += f.chars;
         self.lines += f.lines;
@@ -60,6 +64,7 @@ impl Group {
 
     fn merge(&mut self, other: &Group) {
         self.files += other.files;
+        self.pages += other.pages;
         self.bytes += other.bytes;
         self.chars += other.chars;
         self.lines += other.lines;
@@ -201,6 +206,88 @@ impl Largest {
     }
 }
 
+/// A stratified sample of documents, for `--count-api`: per category and
+/// dominant content class, the `per_stratum` documents whose path hashes
+/// lowest. The choice does not depend on the order files are counted in, so
+/// samples of shards merge into the sample of the whole.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DocSample {
+    pub per_stratum: usize,
+    pub strata: BTreeMap<(String, ContentClass), Vec<SampledDoc>>,
+}
+
+/// One sampled document and its counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SampledDoc {
+    /// Stable hash of the path: the sampling order.
+    pub key: u64,
+    pub path: PathBuf,
+    pub bytes: u64,
+    /// The class with the most bytes in the document.
+    pub class: ContentClass,
+    pub tokens: Vec<u64>,
+    pub classes: ByClass,
+}
+
+impl DocSample {
+    pub fn new(per_stratum: usize) -> Self {
+        DocSample {
+            per_stratum,
+            strata: BTreeMap::new(),
+        }
+    }
+
+    fn offer(&mut self, f: &FileTally) {
+        use std::hash::{Hash, Hasher};
+        // A chat file's count is its conversations in each tokenizer's chat
+        // format, not one user message of its text: it is not sent, and
+        // takes its class's fitted multiplier.
+        if f.transcript.is_some() {
+            return;
+        }
+        let Some(class) = f
+            .classes
+            .iter()
+            .max_by_key(|(c, t)| (t.bytes, std::cmp::Reverse(**c)))
+            .map(|(c, _)| *c)
+        else {
+            return;
+        };
+        // FxHasher has no random seed: the same path hashes alike in every run.
+        let mut h = rustc_hash::FxHasher::default();
+        f.path.hash(&mut h);
+        let doc = SampledDoc {
+            key: h.finish(),
+            path: f.path.clone(),
+            bytes: f.bytes,
+            class,
+            tokens: f.tokens.clone(),
+            classes: f.classes.clone(),
+        };
+        let list = self.strata.entry((f.category.clone(), class)).or_default();
+        list.push(doc);
+        Self::trim(list, self.per_stratum);
+    }
+
+    fn trim(list: &mut Vec<SampledDoc>, n: usize) {
+        list.sort_by(|a, b| (a.key, &a.path).cmp(&(b.key, &b.path)));
+        list.truncate(n);
+    }
+
+    fn merge(&mut self, other: &DocSample) {
+        for (k, docs) in &other.strata {
+            let list = self.strata.entry(k.clone()).or_default();
+            list.extend(docs.iter().cloned());
+            Self::trim(list, self.per_stratum);
+        }
+    }
+
+    /// Every sampled document, by stratum.
+    pub fn documents(&self) -> impl Iterator<Item = &SampledDoc> {
+        self.strata.values().flatten()
+    }
+}
+
 /// Everything the audit measured, independent of how it is rendered.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tally {
@@ -214,6 +301,8 @@ pub struct Tally {
     pub by_category: BTreeMap<String, Group>,
     /// Counted files per extension (lowercase, `(none)` without one).
     pub by_extension: BTreeMap<String, Group>,
+    /// By what files were read as (`text`, `pdf`, `docx`, ...).
+    pub by_format: BTreeMap<String, Group>,
     /// Counted text per content class.
     pub by_class: ByClass,
     /// The largest documents by the first tokenizer's count (bounded).
@@ -222,6 +311,8 @@ pub struct Tally {
     /// first [`MALFORMED_KEPT`] in path and line order); `None` when no
     /// file was read as chat.
     pub transcripts: Option<Transcripts>,
+    /// Documents to send to a provider's count API, when asked for.
+    pub sample: Option<DocSample>,
 }
 
 /// The transcript figures of every chat file.
@@ -272,7 +363,11 @@ impl Tally {
         }
         group(&mut self.by_category, &f.category).add(f);
         group(&mut self.by_extension, &f.extension()).add(f);
+        group(&mut self.by_format, f.format).add(f);
         merge_by_class(&mut self.by_class, &f.classes);
+        if let Some(sample) = self.sample.as_mut() {
+            sample.offer(f);
+        }
         if let Some(&first) = f.tokens.first() {
             self.largest.offer(first, &f.path);
         }
@@ -296,7 +391,13 @@ impl Tally {
         for (k, g) in &other.by_extension {
             self.by_extension.entry(k.clone()).or_default().merge(g);
         }
+        for (k, g) in &other.by_format {
+            self.by_format.entry(k.clone()).or_default().merge(g);
+        }
         merge_by_class(&mut self.by_class, &other.by_class);
+        if let (Some(a), Some(b)) = (self.sample.as_mut(), other.sample.as_ref()) {
+            a.merge(b);
+        }
         self.largest.merge(&other.largest);
         if let Some(t) = &other.transcripts {
             self.transcripts
@@ -318,6 +419,12 @@ mod tests {
             path: path.into(),
             category: cat.into(),
             encoding: "UTF-8",
+            format: if path.ends_with(".pdf") {
+                "pdf"
+            } else {
+                "text"
+            },
+            pages: path.ends_with(".pdf").then_some(2),
             bytes,
             chars: bytes,
             lines: 1,
@@ -356,7 +463,7 @@ mod tests {
         let files: Vec<FileTally> = (0..40)
             .map(|i| {
                 file(
-                    &format!("c{}/f{i}.{}", i % 3, ["txt", "md"][i % 2]),
+                    &format!("c{}/f{i}.{}", i % 3, ["txt", "md", "pdf"][i % 3]),
                     &format!("c{}", i % 3),
                     100 + i as u64 * 37,
                     &[i as u64 * 1000 + 7, i as u64 * 3],
@@ -416,6 +523,41 @@ mod tests {
             files(&tally.by_category),
             owned(&[("a", 2), ("b", 2), ("c", 2)])
         );
+    }
+
+    #[test]
+    fn the_sample_is_the_same_whatever_the_order_and_split() {
+        let files: Vec<FileTally> = (0..30)
+            .map(|i| {
+                file(
+                    &format!("d/f{i}.txt"),
+                    ["ja", "en"][i % 2],
+                    10 + i as u64,
+                    &[i as u64],
+                )
+            })
+            .collect();
+        let sampled = |fs: &[FileTally]| {
+            let mut t = Tally {
+                sample: Some(DocSample::new(3)),
+                ..Tally::default()
+            };
+            for f in fs {
+                t.add_file(f);
+            }
+            t
+        };
+        let whole = sampled(&files);
+        let s = whole.sample.as_ref().unwrap();
+        assert_eq!(s.strata.len(), 2);
+        assert!(s.strata.values().all(|v| v.len() == 3));
+        let key = (String::from("ja"), ContentClass::Cjk);
+        assert!(s.strata[&key].iter().all(|d| d.class == ContentClass::Cjk));
+        let mut rev: Vec<FileTally> = files.clone();
+        rev.reverse();
+        let mut a = sampled(&rev[..11]);
+        a.merge(&sampled(&rev[11..]));
+        assert_eq!(a.sample, whole.sample);
     }
 
     #[test]

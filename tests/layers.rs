@@ -20,9 +20,10 @@ const RANKS: &[(&str, u32)] = &[
     ("extract", 3),
     ("count", 4),
     ("tally", 5),
-    ("pricing", 6),
-    ("report", 7),
-    ("audit", 8),
+    ("count_api", 6),
+    ("pricing", 7),
+    ("report", 8),
+    ("audit", 9),
 ];
 
 /// Binary-only modules (not part of the library; they may use anything).

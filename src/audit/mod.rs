@@ -24,6 +24,7 @@ use crate::count::chat_format::{ChatFormat, Overheads};
 use crate::count::{Engine, Outcome};
 use crate::digest::{CorpusDigest, DigestBuilder};
 use crate::discover::{self, Entry, Filters, Skipped};
+use crate::extract::document::Limits;
 use crate::extract::Parse;
 use crate::pricing::{PriceWatch, Priced, PricingPlan};
 use crate::report::rows::{NoRows, RowSink};
@@ -67,6 +68,8 @@ pub struct AuditConfig {
     pub parse: Parse,
     /// Forces one chat format for every tokenizer (`--chat-format`).
     pub chat_format: Option<ChatFormat>,
+    /// Limits and choices for documents under `--parse auto`.
+    pub documents: Limits,
     /// Worker threads; 0 means one per core.
     pub threads: usize,
     /// Draw a progress bar on stderr.
@@ -75,6 +78,8 @@ pub struct AuditConfig {
     pub command_line: Vec<String>,
     /// Models to price and a scenario to project, if any.
     pub pricing: Option<PricingPlan>,
+    /// Providers whose count APIs the user allowed (`--count-api`).
+    pub count_api: Vec<crate::count_api::CountApiConfig>,
 }
 
 /// One audit: a configuration, run once or more with [`Audit::run`].
@@ -123,7 +128,12 @@ impl Audit {
         };
         let (tally, digest, chat_formats) = self.tally(&pool, rows, &mut watch)?;
         let priced = match &self.config.pricing {
-            Some(plan) => plan.price(&tally, &watch, &names)?,
+            Some(plan) => {
+                let measured = self.count_api(plan, &tally, &names);
+                let mut priced = plan.price_with(&tally, &watch, &names, &measured)?;
+                priced.count_api = measured;
+                priced
+            }
             None => Priced::default(),
         };
         let wall = start.elapsed().as_secs_f64();
@@ -160,6 +170,44 @@ impl Audit {
         Ok(report)
     }
 
+    /// Sends the tally's sample to each allowed provider, for the priced
+    /// models it serves.
+    fn count_api(
+        &self,
+        plan: &PricingPlan,
+        tally: &Tally,
+        names: &[String],
+    ) -> Vec<crate::count_api::CountApiReport> {
+        let Some(sample) = &tally.sample else {
+            return Vec::new();
+        };
+        self.config
+            .count_api
+            .iter()
+            .map(|c| {
+                let targets: Vec<crate::count_api::Target> = plan
+                    .models
+                    .iter()
+                    .filter(|m| m.estimate && m.provider == c.provider.catalog_provider())
+                    .filter_map(|m| {
+                        Some(crate::count_api::Target {
+                            model: m.id.clone(),
+                            column: names.iter().position(|n| *n == m.tokenizer)?,
+                        })
+                    })
+                    .collect();
+                let mut report = crate::count_api::measure(c, sample, &targets);
+                if targets.is_empty() {
+                    report.warnings.push(format!(
+                        "--count-api {}: no priced model is counted by it (-m names one)",
+                        c.provider.name()
+                    ));
+                }
+                report
+            })
+            .collect()
+    }
+
     fn tokenizer_names(&self) -> Vec<String> {
         self.config
             .tokenizers
@@ -186,13 +234,17 @@ impl Audit {
             self.config.parse,
             pool.current_num_threads(),
         )
-        .with_chat_format(self.config.chat_format);
+        .with_chat_format(self.config.chat_format)
+        .with_documents(self.config.documents.clone());
         if let Some(p) = &progress {
             let p = Arc::clone(p);
             engine = engine.on_counted(move |bytes| p.bytes(bytes));
         }
         let progress = progress.as_deref();
         let mut tally = Tally::default();
+        if let Some(n) = self.config.count_api.iter().map(|c| c.per_stratum).max() {
+            tally.sample = Some(crate::tally::DocSample::new(n));
+        }
         std::thread::scope(|scope| {
             // Discovery runs on its own thread, a few batches ahead of the
             // counting, so that the walk's syscalls overlap the counting
@@ -332,10 +384,12 @@ mod tests {
             tokenizers: vec![Arc::new(Scripted(info, count))],
             parse: Parse::Text,
             chat_format: None,
+            documents: Limits::default(),
             threads: 2,
             progress: false,
             command_line: Vec::new(),
             pricing: None,
+            count_api: Vec::new(),
         })
     }
 

@@ -99,7 +99,9 @@ fn audit(args: AuditArgs, command_line: Vec<String>) -> Result<Status> {
     if o.focus.is_some() && plan.is_none() {
         bail!("--focus writes costs: give a model to price (-m NAME) or a --scenario");
     }
-    let config = args.corpus.into_config(plan, command_line)?;
+    let count_api = args.pricing.count_api()?;
+    let mut config = args.corpus.into_config(plan, command_line)?;
+    config.count_api = count_api;
     let names: Vec<String> = config
         .tokenizers
         .iter()
@@ -121,6 +123,7 @@ fn audit(args: AuditArgs, command_line: Vec<String>) -> Result<Status> {
         Some(rows) => audit.run_with_rows(rows as &mut dyn RowSink),
         None => audit.run_with_rows(&mut NoRows),
     }?;
+    warn_count_api(&report);
     if let Some(rows) = csv_rows {
         rows.finish()
             .and_then(write::Staged::commit)
@@ -156,9 +159,12 @@ fn check(args: CheckArgs, command_line: Vec<String>) -> Result<Status> {
         bail!("nothing to check: give --budget USD and/or --max-context");
     }
     let plan = args.pricing.plan()?;
+    let count_api = args.pricing.count_api()?;
     let mut config = args.corpus.into_config(plan, command_line)?;
     config.progress = false;
+    config.count_api = count_api;
     let report = Audit::new(config).run()?;
+    warn_count_api(&report);
     let outcome = evaluate_gate(&GateInput {
         budget_usd: args.budget,
         costs: &report.costs,
@@ -196,6 +202,16 @@ fn check(args: CheckArgs, command_line: Vec<String>) -> Result<Status> {
     } else {
         Status::GateFailed
     })
+}
+
+/// What went wrong with `--count-api`, on stderr as well as in the report:
+/// an estimate that fell back to the table must not pass unnoticed.
+fn warn_count_api(report: &Report) {
+    for r in &report.count_api {
+        for w in &r.warnings {
+            eprintln!("tokenaudit: warning: {w}");
+        }
+    }
 }
 
 fn models(args: ModelsArgs) -> Result<Status> {

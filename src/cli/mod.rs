@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use tokenaudit::audit::AuditConfig;
 use tokenaudit::count::chat_format::ChatFormat;
 use tokenaudit::discover::{self, CategoryRule, Filters};
+use tokenaudit::extract::document::{DocxParts, Limits};
 use tokenaudit::extract::Parse;
 use tokenaudit::pricing::{Catalog, PricingPlan, Scenario};
 use tokenaudit::tokenize;
@@ -128,8 +129,9 @@ pub struct CorpusArgs {
     #[arg(long, value_name = "NAME=GLOB")]
     pub category: Vec<String>,
 
-    /// How files are turned into model input (auto: JSON/JSONL chat
-    /// transcripts by conversation, everything else as text).
+    /// How files are turned into model input (auto: documents such as PDF,
+    /// DOCX and HTML by their extracted text, JSON/JSONL chat transcripts by
+    /// conversation, everything else as text).
     #[arg(long, value_enum, default_value_t = Parse::Auto)]
     pub parse: Parse,
 
@@ -137,6 +139,24 @@ pub struct CorpusArgs {
     /// with, for every tokenizer (default: each tokenizer's own).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub chat_format: Option<ChatFormat>,
+
+    /// Skip a document whose text or zip parts unpack to more than SIZE
+    /// (bytes, or K, M, G): a zip bomb stops here.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "256M")]
+    pub max_extracted_size: u64,
+
+    /// Skip a document whose extraction takes longer than SECONDS.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub extract_timeout: f64,
+
+    /// Which parts of DOCX files are text: a comma-separated list of body,
+    /// tables, headers, footers, footnotes (with endnotes), comments, or all.
+    #[arg(
+        long,
+        value_name = "PARTS",
+        default_value = "body,tables,headers,footers,footnotes"
+    )]
+    pub docx_parts: DocxParts,
 
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
@@ -171,6 +191,25 @@ pub struct PricingArgs {
     /// Prices from a LiteLLM model_prices_and_context_window.json, as is.
     #[arg(long, value_name = "FILE")]
     pub prices_litellm: Option<PathBuf>,
+
+    /// Count a sample of the corpus with the provider's free token-counting
+    /// API (sends text: key from ANTHROPIC_API_KEY / GEMINI_API_KEY, address
+    /// from ANTHROPIC_BASE_URL / GEMINI_BASE_URL); repeat for both.
+    #[arg(long, value_enum, value_name = "PROVIDER")]
+    pub count_api: Vec<CountApiArg>,
+
+    /// Documents per category and content class sent by --count-api, or `all`.
+    #[arg(long, value_name = "N|all", default_value = "3", value_parser = parse_sample)]
+    pub count_api_sample: usize,
+
+    /// Where --count-api answers are cached [default: the user cache
+    /// folder, tokenaudit/count-api].
+    #[arg(long, value_name = "DIR")]
+    pub count_api_cache: Option<PathBuf>,
+
+    /// Requests per minute sent by --count-api (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub count_api_rpm: u32,
 
     /// Closed models' corrections over their proxy tokenizers, layered on
     /// the embedded table (the format of data/calibration.toml; `tokenaudit
@@ -272,6 +311,26 @@ pub struct ModelsArgs {
     pub prices_litellm: Option<PathBuf>,
 }
 
+/// `--count-api`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CountApiArg {
+    Anthropic,
+    Gemini,
+}
+
+/// `--count-api-sample N|all`.
+pub fn parse_sample(s: &str) -> Result<usize, String> {
+    match s.trim() {
+        "all" => Ok(usize::MAX),
+        n => match n.parse::<usize>() {
+            Ok(0) | Err(_) => Err(format!(
+                "`{s}`: expected a number of documents (1 or more) or `all`"
+            )),
+            Ok(n) => Ok(n),
+        },
+    }
+}
+
 /// `check --estimate`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum EstimateArg {
@@ -364,6 +423,35 @@ impl PricingArgs {
     }
 }
 
+impl PricingArgs {
+    /// The count APIs the user allowed, with keys and addresses from the
+    /// environment.
+    pub fn count_api(&self) -> Result<Vec<tokenaudit::count_api::CountApiConfig>> {
+        use tokenaudit::count_api::{CountApiConfig, Provider};
+        if !self.count_api.is_empty() && self.models.is_empty() {
+            bail!("--count-api needs a model to count for (-m NAME)");
+        }
+        let mut out: Vec<CountApiConfig> = Vec::new();
+        for a in &self.count_api {
+            let provider = match a {
+                CountApiArg::Anthropic => Provider::Anthropic,
+                CountApiArg::Gemini => Provider::Gemini,
+            };
+            if out.iter().any(|c| c.provider == provider) {
+                continue;
+            }
+            let mut c = CountApiConfig::from_env(provider, self.count_api_sample)
+                .map_err(anyhow::Error::msg)?;
+            if let Some(dir) = &self.count_api_cache {
+                c.cache_dir = Some(dir.clone());
+            }
+            c.requests_per_minute = self.count_api_rpm;
+            out.push(c);
+        }
+        Ok(out)
+    }
+}
+
 impl CorpusArgs {
     /// Makes every decision the audit needs; errors here are usage errors.
     pub fn into_config(
@@ -428,10 +516,21 @@ impl CorpusArgs {
             tokenizers,
             parse: self.parse,
             chat_format: self.chat_format,
+            documents: Limits {
+                max_extracted: self.max_extracted_size,
+                timeout: std::time::Duration::try_from_secs_f64(self.extract_timeout)
+                    .ok()
+                    .filter(|t| !t.is_zero())
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("--extract-timeout must be a positive number of seconds")
+                    })?,
+                docx_parts: self.docx_parts,
+            },
             threads,
             progress: !self.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             command_line,
             pricing,
+            count_api: Vec::new(),
         })
     }
 }

@@ -20,6 +20,12 @@ pub struct FileTally {
     pub path: PathBuf,
     pub category: String,
     pub encoding: &'static str,
+    /// What the file was read as: `text`, or the document format whose
+    /// extracted text was counted (`pdf`, `docx`, ...).
+    pub format: &'static str,
+    /// Pages, sheets, slides or messages of a document, where its format
+    /// has them.
+    pub pages: Option<u64>,
     pub bytes: u64,
     pub chars: u64,
     pub lines: u64,

@@ -28,8 +28,10 @@ use rayon::prelude::*;
 use crate::content;
 use crate::discover::{Skipped, Source};
 use crate::extract::chat::{self, records, Record};
+use crate::extract::document::{self, Limits};
 use crate::extract::{self, Parse, Parser};
 use crate::load;
+use crate::skip::SkipReason;
 use crate::tokenize::{chunk, Counter, SharedTokenizer};
 use file::{merge_by_class, ByClass, ClassTally, FileTally};
 
@@ -95,8 +97,24 @@ pub struct Engine {
     /// Per tokenizer: its chat format's figures, and the cookbook's
     /// per-function figure for tool definitions.
     formats: Vec<(Overheads, u64)>,
+    documents: Limits,
     /// Told the bytes of each piece of text once counted (a progress bar).
     on_counted: Option<OnCounted>,
+}
+
+/// What a counted file was read as: its format's name (`text` for files
+/// counted as they decode) and its pages, sheets, slides or messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadAs {
+    pub format: &'static str,
+    pub pages: Option<u64>,
+}
+
+impl ReadAs {
+    pub const TEXT: ReadAs = ReadAs {
+        format: "text",
+        pages: None,
+    };
 }
 
 /// See [`Engine::on_counted`].
@@ -119,6 +137,7 @@ impl Engine {
         let mut engine = Engine {
             pool: CounterPool::new(tokenizers, threads),
             parse,
+            documents: Limits::default(),
             formats: Vec::new(),
             on_counted: None,
         };
@@ -172,10 +191,56 @@ impl Engine {
         self.formats.iter().map(|(o, _)| o.clone()).collect()
     }
 
+    /// The same engine with these limits and choices for documents.
+    pub fn with_documents(mut self, documents: Limits) -> Self {
+        self.documents = documents;
+        self
+    }
+
+    /// Loads a source and, under `--parse auto`, takes a document's text
+    /// out of it (see [`document`]): the document and its format, pages and
+    /// parser; anything else is decoded as text, its parser chosen later.
+    fn open(&self, source: &Source) -> Result<(load::Document, Option<ReadAs>), SkipReason> {
+        let bytes = load::read(source)?;
+        let format = match self.parse {
+            Parse::Auto => document::detect(&source.path, &bytes),
+            Parse::Text | Parse::Chat => None,
+        };
+        let Some(format) = format else {
+            return Ok((load::hashed(bytes)?, None));
+        };
+        let sha256 = load::sha256(&bytes);
+        let size = bytes.len() as u64;
+        let limits = self.documents.clone();
+        let (extracted, encoding) = if format.is_text() {
+            // HTML is text first: decoded like any text file (BOM, UTF-8,
+            // legacy encodings), then its visible text taken.
+            let decoded = load::decode(bytes)?;
+            let encoding = decoded.encoding;
+            let html = decoded.text().to_string();
+            drop(decoded);
+            let extracted = document::guarded(format, &self.documents, move || {
+                document::html_text(&html, &limits)
+            })?;
+            (extracted, encoding)
+        } else {
+            let extracted = document::guarded(format, &self.documents, move || {
+                document::extract(format, &bytes, &limits)
+            })?;
+            (extracted, "binary")
+        };
+        let read_as = ReadAs {
+            format: format.name(),
+            pages: extracted.pages,
+        };
+        let doc = load::Document::extracted(extracted.text, encoding, size, Some(sha256));
+        Ok((doc, Some(read_as)))
+    }
+
     /// Loads, extracts and counts one source.
     pub fn count_source(&self, source: &Source) -> Outcome {
-        let doc = match load::load(source) {
-            Ok(doc) => doc,
+        let (doc, read_as) = match self.open(source) {
+            Ok(opened) => opened,
             Err(reason) => {
                 return Outcome::Skipped(Skipped {
                     path: source.path.clone(),
@@ -185,7 +250,10 @@ impl Engine {
                 })
             }
         };
-        let parser = extract::choose(&source.path, doc.text(), self.parse);
+        let parser = match read_as {
+            Some(_) => Parser::Document,
+            None => extract::choose(&source.path, doc.text(), self.parse),
+        };
         if parser == Parser::Chat {
             let (counts, transcript) = self.count_chat(&doc);
             let billed = transcript.billed();
@@ -204,6 +272,8 @@ impl Engine {
                 path: source.path.clone(),
                 category: source.category.clone(),
                 encoding: doc.encoding,
+                format: "chat",
+                pages: None,
                 bytes: doc.bytes,
                 chars: counts.chars,
                 lines: counts.lines,
@@ -214,6 +284,7 @@ impl Engine {
                 sha256: doc.sha256,
             });
         }
+        let read_as = read_as.unwrap_or(ReadAs::TEXT);
         let mut counts = TextCounts {
             chars: 0,
             lines: 0,
@@ -234,6 +305,8 @@ impl Engine {
             path: source.path.clone(),
             category: source.category.clone(),
             encoding: doc.encoding,
+            format: read_as.format,
+            pages: read_as.pages,
             bytes: doc.bytes,
             chars: counts.chars,
             lines: counts.lines,

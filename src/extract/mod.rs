@@ -3,12 +3,15 @@ Extract: decide which text of a document a model would actually be sent.
 
 For `--parse text` that is the whole document, as one input segment. Chat
 transcripts (`chat`) are read into conversations whose messages the counting
-stage charges by role and chat format. `--parse auto` (the default) chooses
-per file, by extension and, for JSON, by the shape of the first record:
-[`choose`].
+stage charges by role and chat format. Documents (PDF, DOCX, ODT, HTML,
+XLSX/ODS, PPTX, EML/MBOX) are turned into their text by [`document`] and
+counted as one input segment. `--parse auto` (the default) chooses per file:
+documents by their first bytes and extension ([`document::detect`]), then
+JSON by extension and the shape of the first record ([`choose`]).
 */
 
 pub mod chat;
+pub mod document;
 
 use std::path::Path;
 
@@ -17,11 +20,12 @@ use serde::Serialize;
 /// How documents are parsed, as asked on the command line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Parse {
-    /// Choose per file: JSON/JSONL chat transcripts as `chat`, the rest as
-    /// `text`.
+    /// Choose per file: documents (PDF, DOCX, ODT, HTML, XLSX, ODS, PPTX,
+    /// EML, MBOX) by their extracted text, JSON/JSONL chat transcripts as
+    /// `chat`, the rest as `text`.
     #[default]
     Auto,
-    /// The whole file is model input.
+    /// The whole file is model input, as its bytes decode.
     Text,
     /// Every file is JSON or JSONL chat records (a record of no known shape
     /// is malformed).
@@ -34,6 +38,8 @@ pub enum Parse {
 pub enum Parser {
     Text,
     Chat,
+    /// A document's extracted text (the format is the CSV column `format`).
+    Document,
 }
 
 impl Parser {
@@ -41,6 +47,7 @@ impl Parser {
         match self {
             Parser::Text => "text",
             Parser::Chat => "chat",
+            Parser::Document => "document",
         }
     }
 }

@@ -13,13 +13,16 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::band::{banded_cost, ClassFactor};
+use super::band::{banded_cost, ClassFactor, ExactPart};
+use super::calibration::Factor;
 use super::watch::{PriceWatch, TokenWatch};
 use super::{
     charges, corpus_cost, project, Calibration, Catalog, CategoryProfile, Charge, CorpusProfile,
     ModelCost, ModelPrice, PriceProvenance, PricingError, Projection, Scenario, SizeStats,
     TokenTotals,
 };
+use crate::content::ContentClass;
+use crate::count_api::{CountApiReport, ModelMeasure};
 use crate::tally::{Group, Tally};
 
 /// The models to price and, optionally, a scenario to project.
@@ -41,6 +44,8 @@ pub struct Priced {
     pub projection: Option<Projection>,
     /// The costs above as priced lines (see [`super::charges`]).
     pub charges: Vec<Charge>,
+    /// What `--count-api` sent and fitted, per provider.
+    pub count_api: Vec<CountApiReport>,
 }
 
 impl PricingPlan {
@@ -139,6 +144,19 @@ impl PricingPlan {
         watch: &PriceWatch,
         tokenizers: &[String],
     ) -> Result<Priced, PricingError> {
+        self.price_with(tally, watch, tokenizers, &[])
+    }
+
+    /// [`PricingPlan::price`], with what `--count-api` measured: a model
+    /// counted there takes the fitted multipliers for the classes sampled
+    /// and the exact counts of the documents sent.
+    pub fn price_with(
+        &self,
+        tally: &Tally,
+        watch: &PriceWatch,
+        tokenizers: &[String],
+        measured: &[CountApiReport],
+    ) -> Result<Priced, PricingError> {
         let column = |name: &str| tokenizers.iter().position(|t| t == name);
         let mut costs = Vec::new();
         let mut lines = Vec::new();
@@ -149,7 +167,16 @@ impl PricingPlan {
                 .filter(|(t, _)| m.max_input_tokens.is_some_and(|w| *t > w))
                 .map(|(_, p)| p.display().to_string())
                 .collect();
-            let cost = self.model_cost(m, tally, &watch.priced[i], i, over)?;
+            let measure = measured
+                .iter()
+                .filter(|r| r.provider.catalog_provider() == m.provider)
+                .find_map(|r| {
+                    r.models
+                        .iter()
+                        .find(|x| x.model == m.id)
+                        .map(|x| (r.endpoint.as_str(), x))
+                });
+            let cost = self.model_cost(m, tally, &watch.priced[i], i, over, measure)?;
             let categories: Vec<(String, u64)> = tally
                 .by_category
                 .iter()
@@ -173,6 +200,7 @@ impl PricingPlan {
             costs,
             projection,
             charges: lines,
+            count_api: Vec::new(),
         })
     }
 }
@@ -187,6 +215,7 @@ impl PricingPlan {
         totals: &TokenTotals,
         i: usize,
         over: Vec<String>,
+        measure: Option<(&str, &ModelMeasure)>,
     ) -> Result<ModelCost, PricingError> {
         let family = self
             .calibration
@@ -200,7 +229,7 @@ impl PricingPlan {
         } else {
             format!("calibration file {}", family.origin)
         };
-        let factors = family
+        let mut factors: BTreeMap<ContentClass, ClassFactor> = family
             .classes
             .iter()
             .map(|(c, f)| {
@@ -213,12 +242,50 @@ impl PricingPlan {
                 )
             })
             .collect();
+        let mut exact = None;
+        if let Some((endpoint, measure)) = measure {
+            for fit in &measure.fitted {
+                factors.insert(
+                    fit.class,
+                    ClassFactor {
+                        factor: Factor {
+                            multiplier: fit.multiplier,
+                            low: fit.low,
+                            high: fit.high,
+                            sample: format!(
+                                "{} documents of this corpus, {} proxy tokens, {} counted",
+                                fit.documents, fit.proxy_tokens, fit.api_tokens
+                            ),
+                            source: format!(
+                                "fitted on this run's count API answers ({endpoint}), framing of {} tokens subtracted",
+                                measure.framing_tokens
+                            ),
+                            as_of: "this run".into(),
+                        },
+                        method: "count-api".into(),
+                    },
+                );
+            }
+            exact = Some(ExactPart {
+                documents: measure.documents,
+                tokens: measure.api_tokens,
+                proxy_tokens: measure.proxy_tokens.clone(),
+            });
+        }
         let by_class = tally
             .by_class
             .iter()
             .map(|(c, t)| (*c, t.tokens.get(i).copied().unwrap_or(0)))
             .collect();
-        banded_cost(m, &family.id, &factors, &by_class, None, totals, over)
+        banded_cost(
+            m,
+            &family.id,
+            &factors,
+            &by_class,
+            exact.as_ref(),
+            totals,
+            over,
+        )
     }
 }
 

@@ -31,6 +31,8 @@ impl<W: Write> CsvRows<W> {
             "parse",
             "records",
             "malformed",
+            "format",
+            "pages",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -60,6 +62,8 @@ impl<W: Write> CsvRows<W> {
             f.transcript
                 .as_ref()
                 .map_or(String::new(), |t| t.malformed.to_string()),
+            f.format.to_string(),
+            f.pages.map(|p| p.to_string()).unwrap_or_default(),
         ];
         row.extend(f.tokens.iter().map(|t| t.to_string()));
         self.writer.write_record(&row)
@@ -78,6 +82,8 @@ impl<W: Write> CsvRows<W> {
             String::new(),
             String::new(),
             String::new(),
+            s.reason.format().unwrap_or_default().to_string(),
+            s.reason.pages().map(|p| p.to_string()).unwrap_or_default(),
         ];
         row.extend(std::iter::repeat_n(String::new(), self.columns));
         self.writer.write_record(&row)

@@ -48,6 +48,9 @@ pub struct Report {
     pub by_category: BTreeMap<String, GroupReport>,
     /// The same sums per file extension.
     pub by_extension: BTreeMap<String, GroupReport>,
+    /// By what files were read as: `text`, or a document format (`pdf`,
+    /// `docx`, ...) whose extracted text was counted.
+    pub by_format: BTreeMap<String, FormatReport>,
     /// Tokens per document, per tokenizer: quantiles and histogram.
     pub distribution: Map<String, Value>,
     /// The largest documents by the first tokenizer's count.
@@ -64,6 +67,9 @@ pub struct Report {
     /// `costs` and `projection` as priced lines (model, category, meter,
     /// rate): what the FOCUS export is written from.
     pub charges: Vec<Charge>,
+    /// Per provider asked with `--count-api`: documents and bytes sent, the
+    /// endpoint, the fitted multipliers, warnings. Empty otherwise.
+    pub count_api: Vec<crate::count_api::CountApiReport>,
     /// Every file seen and not counted, with its reason, in path order.
     pub skipped: Vec<SkippedEntry>,
     /// What depends on the machine and the moment (timings, threads, the
@@ -133,6 +139,18 @@ pub struct GroupReport {
     pub tokens_p50: Map<String, Value>,
     /// Tokenizer name → 90th percentile of tokens per document.
     pub tokens_p90: Map<String, Value>,
+}
+
+/// What one format's files came to: pages (sheets, slides, messages) and
+/// the characters extracted from them, beside their tokens.
+#[derive(Debug, Serialize)]
+pub struct FormatReport {
+    pub files: u64,
+    pub pages: u64,
+    pub bytes: u64,
+    /// Characters of extracted text (of the text itself, for `text`).
+    pub chars: u64,
+    pub tokens: Map<String, Value>,
 }
 
 #[derive(Debug, Serialize)]
@@ -269,6 +287,20 @@ impl Report {
                 .iter()
                 .map(|(k, g)| (k.clone(), group(&names, g)))
                 .collect(),
+            by_format: tally
+                .by_format
+                .iter()
+                .map(|(k, g)| {
+                    let report = FormatReport {
+                        files: g.files,
+                        pages: g.pages,
+                        bytes: g.bytes,
+                        chars: g.chars,
+                        tokens: by_name(&names, &g.tokens),
+                    };
+                    (k.clone(), report)
+                })
+                .collect(),
             distribution: names
                 .iter()
                 .zip(&tally.counted.distribution)
@@ -287,6 +319,7 @@ impl Report {
             costs: priced.costs,
             projection: priced.projection,
             charges: priced.charges,
+            count_api: priced.count_api,
             skipped: tally
                 .skipped
                 .iter()

@@ -120,6 +120,33 @@ pub fn render(report: &Report) -> String {
         out.push('\n');
     }
 
+    if report.by_format.keys().any(|k| k != "text" && k != "chat") {
+        let mut header = vec![
+            "format".to_string(),
+            "files".into(),
+            "pages".into(),
+            "bytes".into(),
+            "chars".into(),
+        ];
+        header.extend(names.iter().map(|n| n.to_string()));
+        let mut rows = vec![header];
+        for (key, f) in &report.by_format {
+            let mut row = vec![
+                key.clone(),
+                thousands(f.files),
+                thousands(f.pages),
+                human_bytes(f.bytes),
+                thousands(f.chars),
+            ];
+            row.extend(names.iter().map(|n| thousands(tokens_of(&f.tokens, n))));
+            rows.push(row);
+        }
+        Grid { rows }.render(&mut out);
+        out.push_str(
+            "(pages: of PDFs; sheets, slides, messages of spreadsheets, decks, mailboxes)\n\n",
+        );
+    }
+
     if !report.largest.is_empty() {
         let _ = writeln!(out, "largest documents ({})", names.first().unwrap_or(&""));
         let width = report
@@ -315,6 +342,40 @@ fn render_costs(report: &Report, out: &mut String) {
         out.push_str(
             "* estimate: counted with a proxy tokenizer (the model's own is not public)\n",
         );
+    }
+    for r in &report.count_api {
+        let _ = writeln!(
+            out,
+            "count API ({}): {} documents ({}) sent to {}, {} requests, {} answers from the cache",
+            r.provider.name(),
+            thousands(r.documents_sent),
+            human_bytes(r.bytes_sent),
+            r.endpoint,
+            thousands(r.requests),
+            thousands(r.cached_answers)
+        );
+        for m in &r.models {
+            let fits: Vec<String> = m
+                .fitted
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{} {} ({}–{}, {} documents)",
+                        f.class, f.multiplier, f.low, f.high, f.documents
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {}: {} documents counted exactly; fitted {}",
+                m.model,
+                thousands(m.documents),
+                fits.join(", ")
+            );
+        }
+        for w in &r.warnings {
+            let _ = writeln!(out, "  warning: {w}");
+        }
     }
     if let Some(p) = &report.provenance.prices {
         let _ = writeln!(out, "prices: {} (as of {})", p.source, p.as_of);
