@@ -46,6 +46,8 @@ println!("{} tokens", totals.tokens["o200k_base"]);
 #[doc(hidden)]
 pub mod audit;
 #[doc(hidden)]
+pub mod calibrate;
+#[doc(hidden)]
 pub mod content;
 #[doc(hidden)]
 pub mod count;

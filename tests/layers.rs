@@ -23,6 +23,7 @@ const RANKS: &[(&str, u32)] = &[
     ("count_api", 6),
     ("pricing", 7),
     ("report", 8),
+    ("calibrate", 8),
     ("audit", 9),
 ];
 
