@@ -194,7 +194,9 @@ impl PricingPlan {
         }
         let projection = match &self.scenario {
             Some(s) => {
-                let p = project(s, &self.catalog, &profile(tally, tokenizers))?;
+                let mut corpus = profile(tally, tokenizers);
+                corpus.corrections = self.corrections(s, tally, tokenizers, measured, &costs)?;
+                let p = project(s, &self.catalog, &corpus)?;
                 lines.extend(charges::projection_charges(&p, s, &self.catalog));
                 Some(p)
             }
@@ -210,6 +212,55 @@ impl PricingPlan {
 }
 
 impl PricingPlan {
+    /// The calibrated-over-proxy ratio on this corpus of each scenario
+    /// model that has a calibration family: from its priced cost when it
+    /// is priced too (`-m`), else computed the same way.
+    fn corrections(
+        &self,
+        scenario: &Scenario,
+        tally: &Tally,
+        tokenizers: &[String],
+        measured: &[CountApiReport],
+        costs: &[ModelCost],
+    ) -> Result<BTreeMap<String, rust_decimal::Decimal>, PricingError> {
+        let mut out = BTreeMap::new();
+        for w in &scenario.workloads {
+            let Ok(m) = self.catalog.model(&w.model) else {
+                continue;
+            };
+            if out.contains_key(&m.id) {
+                continue;
+            }
+            let Some(i) = tokenizers.iter().position(|t| *t == m.tokenizer) else {
+                continue;
+            };
+            let band = match costs.iter().find(|c| c.model == m.id) {
+                Some(c) => c.estimate_band.clone(),
+                None => {
+                    let measure = measured
+                        .iter()
+                        .filter(|r| r.provider.catalog_provider() == m.provider)
+                        .find_map(|r| {
+                            r.models
+                                .iter()
+                                .find(|x| x.model == m.id)
+                                .map(|x| (r.endpoint.as_str(), x))
+                        });
+                    self.model_cost(m, tally, i, Vec::new(), measure)?
+                        .estimate_band
+                }
+            };
+            if let Some(b) = band.filter(|b| b.proxy_tokens > 0) {
+                out.insert(
+                    m.id.clone(),
+                    rust_decimal::Decimal::from(b.input_tokens.estimate)
+                        / rust_decimal::Decimal::from(b.proxy_tokens),
+                );
+            }
+        }
+        Ok(out)
+    }
+
     /// One model's cost from column `i` of the tally: banded through its
     /// calibration family when it is an estimate that has one.
     fn model_cost(
@@ -345,5 +396,6 @@ fn profile(tally: &Tally, tokenizers: &[String]) -> CorpusProfile {
             .iter()
             .map(|(k, g)| (k.clone(), category(g)))
             .collect::<BTreeMap<_, _>>(),
+        corrections: BTreeMap::new(),
     }
 }
