@@ -23,9 +23,8 @@ use serde_json::{Map, Value};
 
 use super::markdown::Table;
 use super::table::Grid;
-use super::table::{human_bytes, thousands};
 use super::{significant, view, Report};
-use crate::pricing::format_usd;
+use crate::format::{format_usd, human_bytes, thousands};
 
 /// The `schema` of a comparison.
 pub const SCHEMA: &str = "tokenaudit.compare/v1";
