@@ -61,6 +61,40 @@ pub enum Command {
     },
     /// Print the man page (roff): `tokenaudit man > tokenaudit.1; man ./tokenaudit.1`.
     Man,
+    /// Fit a calibration file (for --calibration) from a CSV of files and the
+    /// input tokens a provider reported for them.
+    Calibrate(CalibrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// CSV with a header naming `path` (relative to the CSV's folder, or
+    /// absolute) and `input_tokens` (what the provider billed or counted for a
+    /// request whose input was that file's text).
+    #[arg(value_name = "CSV")]
+    pub csv: PathBuf,
+
+    /// The catalog model the counts are of (e.g. claude-opus-4-7).
+    #[arg(short, long, value_name = "NAME")]
+    pub model: String,
+
+    /// Tokens each request adds around the text (message framing, a fixed
+    /// system prompt), subtracted from every row.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub framing: u64,
+
+    /// Write the calibration file here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Price file layered on the embedded catalog (for a model it lacks).
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+
+    /// Where named tokenizer files are (default: $TOKENAUDIT_TOKENIZER_DIR,
+    /// else the user's cache dir).
+    #[arg(long, value_name = "DIR")]
+    pub tokenizer_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -208,6 +242,16 @@ pub struct PricingArgs {
     /// Requests per minute sent by --count-api (0: no limit).
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub count_api_rpm: u32,
+
+    /// Seconds one --count-api request may take before it is abandoned
+    /// (and retried).
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub count_api_timeout: u64,
+
+    /// Further attempts of a --count-api request after a 429, a 5xx, a
+    /// timeout or a failed connection.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub count_api_retries: u32,
 
     /// Closed models' corrections over their proxy tokenizers, layered on
     /// the embedded table (the format of data/calibration.toml; `tokenaudit
@@ -444,6 +488,8 @@ impl PricingArgs {
                 c.cache_dir = Some(dir.clone());
             }
             c.requests_per_minute = self.count_api_rpm;
+            c.timeout = std::time::Duration::from_secs(self.count_api_timeout);
+            c.retries = self.count_api_retries;
             out.push(c);
         }
         Ok(out)

@@ -48,6 +48,7 @@ pub fn run(cli: Cli, command_line: Vec<String>) -> Result<Status> {
             clap_complete::generate(shell, &mut cmd, "tokenaudit", &mut std::io::stdout().lock());
             Ok(Status::Success)
         }
+        Command::Calibrate(args) => calibrate(args),
         Command::Man => {
             let mut out = std::io::stdout().lock();
             clap_mangen::Man::new(Cli::command()).render(&mut out)?;
@@ -55,6 +56,57 @@ pub fn run(cli: Cli, command_line: Vec<String>) -> Result<Status> {
             Ok(Status::Success)
         }
     }
+}
+
+/// `tokenaudit calibrate`: the file on stdout or `--output`, a summary of
+/// the fit and every row left out on stderr.
+fn calibrate(args: cli::CalibrateArgs) -> Result<Status> {
+    let catalog = cli::catalog(args.prices.as_deref(), None)?;
+    let model = catalog.model(args.model.trim())?;
+    let table = pricing::Calibration::embedded();
+    let dir = tokenize::TokenizerDir::locate(args.tokenizer_dir.as_deref());
+    let tokenizer = tokenize::resolve(&model.tokenizer, &dir, None)?;
+    let engine = crate::count::Engine::new(
+        vec![tokenizer],
+        crate::extract::Parse::Text,
+        rayon::current_num_threads(),
+    );
+    let done = crate::calibrate::calibrate(
+        &args.csv,
+        model,
+        table.family_of(&model.id),
+        &engine,
+        args.framing,
+    )?;
+    let mut err = std::io::stderr().lock();
+    writeln!(
+        err,
+        "calibrate: {} rows used, {} left out; {} over {}:",
+        done.rows,
+        done.skipped.len(),
+        model.id,
+        model.tokenizer
+    )?;
+    for f in &done.fitted {
+        writeln!(
+            err,
+            "  {}: {} ({}–{}) from {} files, {} proxy tokens, {} reported",
+            f.class, f.multiplier, f.low, f.high, f.documents, f.proxy_tokens, f.api_tokens
+        )?;
+    }
+    for s in &done.skipped {
+        writeln!(err, "  left out: {s}")?;
+    }
+    match &args.output {
+        Some(path) => std::fs::write(path, &done.toml)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(done.toml.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    Ok(Status::Success)
 }
 
 fn is_stdout(path: &Option<std::path::PathBuf>) -> bool {

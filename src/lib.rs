@@ -7,6 +7,7 @@ discover → load → extract → count → aggregate (`tally`) → render (`rep
 */
 
 pub mod audit;
+pub mod calibrate;
 pub mod cli;
 pub mod commands;
 pub mod content;

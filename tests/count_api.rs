@@ -29,6 +29,8 @@ struct Faults {
     too_many_first: usize,
     /// Answer every request with this status.
     always: Option<u16>,
+    /// Read the request, then never answer.
+    silent: bool,
 }
 
 /// What the mock saw.
@@ -89,6 +91,15 @@ fn serve(faults: Faults) -> (String, Arc<Mutex<Seen>>) {
                 .requests
                 .push((first.trim().to_string(), key));
             let n = served.fetch_add(1, Ordering::SeqCst);
+            if faults.silent {
+                // Hold the connection open without a word; the client must
+                // give up on its own.
+                std::thread::spawn(move || {
+                    std::thread::sleep(std::time::Duration::from_secs(30));
+                    drop(stream);
+                });
+                continue;
+            }
             let (status, answer) = if let Some(code) = faults.always {
                 (
                     format!("{code} Failing"),
@@ -151,13 +162,14 @@ fn audit(dir: &Path, endpoint: &str, extra: &[&str]) -> (std::process::Output, V
         "claude-opus-4-7".into(),
         "--count-api".into(),
         "anthropic".into(),
-        "--count-api-rpm".into(),
-        "0".into(),
         "--count-api-cache".into(),
         dir.join("cache").display().to_string(),
         "--json".into(),
         out.display().to_string(),
     ];
+    if !extra.contains(&"--count-api-rpm") {
+        args.extend(["--count-api-rpm".into(), "0".into()]);
+    }
     args.extend(extra.iter().map(|s| s.to_string()));
     let o = Command::new(bin())
         .args(&args)
@@ -179,7 +191,57 @@ fn fits_the_rule_subtracts_the_framing_and_estimates_the_corpus() {
     let (endpoint, seen) = serve(Faults::default());
     let tmp = tempfile::tempdir().unwrap();
     let docs = corpus(tmp.path());
-    let (_, report) = audit(tmp.path(), &endpoint, &["--count-api-sample", "3"]);
+    let md = tmp.path().join("r.md");
+    let html = tmp.path().join("r.html");
+    let (o, report) = audit(
+        tmp.path(),
+        &endpoint,
+        &[
+            "--count-api-sample",
+            "3",
+            "--markdown",
+            md.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+        ],
+    );
+    // The table says what was sent where, and what was fitted.
+    let table = stdout(&o);
+    assert!(
+        table.contains("count API (anthropic): 3 documents ("),
+        "{table}"
+    );
+    assert!(
+        table.contains(&format!(
+            "sent to {endpoint}/v1/messages/count_tokens, 4 requests"
+        )),
+        "{table}"
+    );
+    let fitted_text = report["count_api"][0]["models"][0]["fitted"][0]["multiplier"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        table.contains(&format!(
+            "claude-opus-4-7: 3 documents counted exactly; fitted latin-prose {fitted_text}"
+        )),
+        "{table}"
+    );
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        md.contains(&format!(
+            "`claude-opus-4-7` latin-prose: fitted {fitted_text}"
+        )),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        html.contains(&format!(
+            "<li>claude-opus-4-7 latin-prose: fitted {fitted_text}"
+        )),
+        "the HTML page lacks the fit"
+    );
+    assert!(html.contains("Count API (anthropic): 3 documents"));
 
     let api = &report["count_api"][0];
     assert_eq!(api["provider"], "anthropic");
@@ -378,4 +440,51 @@ fn gemini_is_asked_at_its_own_path_with_its_own_key_and_framing() {
     let band = &report["costs"][0]["estimate_band"];
     assert_eq!(band["exact"]["documents"], 4);
     assert_eq!(band["classes"][0]["method"], "count-api");
+}
+
+#[test]
+fn a_silent_endpoint_times_out_and_falls_back() {
+    let (endpoint, seen) = serve(Faults {
+        silent: true,
+        ..Faults::default()
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    corpus(tmp.path());
+    let started = std::time::Instant::now();
+    let (o, report) = audit(
+        tmp.path(),
+        &endpoint,
+        &["--count-api-timeout", "1", "--count-api-retries", "1"],
+    );
+    let took = started.elapsed();
+    // Two attempts of one second each and a half-second backoff, well
+    // under the mock's 30 s.
+    assert!(took.as_secs() < 15, "took {took:?}");
+    assert_eq!(seen.lock().unwrap().requests.len(), 2);
+    let api = &report["count_api"][0];
+    assert_eq!(api["requests"], 2);
+    let warning = api["warnings"][0].as_str().unwrap();
+    assert!(warning.contains("calibration table"), "{warning}");
+    assert!(stderr(&o).contains("warning"), "{}", stderr(&o));
+    let band = &report["costs"][0]["estimate_band"];
+    assert_eq!(band["classes"][0]["method"], "table");
+}
+
+#[test]
+fn requests_are_paced_by_the_rate_limit() {
+    let (endpoint, seen) = serve(Faults::default());
+    let tmp = tempfile::tempdir().unwrap();
+    corpus(tmp.path());
+    let started = std::time::Instant::now();
+    // 300 a minute: 0.2 s between requests; the probe and 4 documents make
+    // 5 requests, so at least 0.8 s.
+    let (_, report) = audit(
+        tmp.path(),
+        &endpoint,
+        &["--count-api-sample", "4", "--count-api-rpm", "300"],
+    );
+    let took = started.elapsed();
+    assert_eq!(report["count_api"][0]["requests"], 5);
+    assert_eq!(seen.lock().unwrap().requests.len(), 5);
+    assert!(took.as_millis() >= 800, "took {took:?}");
 }

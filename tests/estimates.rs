@@ -15,6 +15,7 @@ use serde_json::Value;
 use tokenaudit::content::ContentClass;
 use tokenaudit::pricing::calibration::Factor;
 use tokenaudit::pricing::Calibration;
+use tokenaudit::report::table::thousands;
 
 fn factor(model: &str, class: ContentClass) -> Factor {
     Calibration::embedded()
@@ -210,4 +211,70 @@ fn a_calibration_file_replaces_the_table_for_its_models() {
     assert_eq!(band["input_tokens"]["estimate"].as_u64(), Some(2 * o200k));
     let method = band["classes"][0]["method"].as_str().unwrap();
     assert!(method.starts_with("calibration file"), "{method}");
+}
+
+#[test]
+fn markdown_shows_the_range_and_focus_carries_each_lines_band() {
+    let tmp = corpus_dir("contracts/master-services-agreement.txt");
+    let (json_path, md, focus) = (
+        tmp.path().join("r.json"),
+        tmp.path().join("r.md"),
+        tmp.path().join("r.csv"),
+    );
+    let o = run(&[
+        "audit",
+        tmp.path().join("in").to_str().unwrap(),
+        "-m",
+        "claude-opus-4-7,gpt-4o",
+        "--json",
+        json_path.to_str().unwrap(),
+        "--markdown",
+        md.to_str().unwrap(),
+        "--focus",
+        focus.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = json(&json_path);
+    let claude = report["costs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["model"] == "claude-opus-4-7")
+        .unwrap();
+    let band = &claude["estimate_band"]["input_tokens"];
+    let md = std::fs::read_to_string(&md).unwrap();
+    let expected = format!(
+        "≈{} ({}–{})",
+        thousands(band["estimate"].as_u64().unwrap()),
+        thousands(band["estimate_low"].as_u64().unwrap()),
+        thousands(band["estimate_high"].as_u64().unwrap())
+    );
+    assert!(md.contains(&expected), "{expected} not in\n{md}");
+
+    let rows = csv_rows(&focus);
+    let cost_band = &claude["estimate_band"]["input_cost_usd"];
+    let (mut low, mut high) = (Decimal::ZERO, Decimal::ZERO);
+    let mut claude_rows = 0;
+    for r in &rows {
+        let cost: Decimal = r["EffectiveCost"].parse().unwrap();
+        if r["ServiceName"] == "claude-opus-4-7" {
+            claude_rows += 1;
+            let (l, h): (Decimal, Decimal) = (
+                r["x_EstimateLow"].parse().unwrap(),
+                r["x_EstimateHigh"].parse().unwrap(),
+            );
+            assert!(l < cost && cost < h, "{r:?}");
+            low += l;
+            high += h;
+        } else {
+            // An exact count has no band.
+            assert_eq!(r["x_EstimateLow"], "", "{r:?}");
+            assert_eq!(r["x_EstimateHigh"], "", "{r:?}");
+        }
+    }
+    assert!(claude_rows > 0);
+    // The lines' ends add up to the model's (tokens rounded per line).
+    let near = |a: Decimal, b: Decimal| (a - b).abs() <= Decimal::new(1, 4);
+    assert!(near(low, dec(&cost_band["estimate_low"])), "{low}");
+    assert!(near(high, dec(&cost_band["estimate_high"])), "{high}");
 }

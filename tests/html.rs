@@ -201,8 +201,21 @@ fn every_section_and_chart_is_there_with_the_jsons_totals_and_nothing_external()
     let costs = cell_texts(&page, "costs");
     for c in report["costs"].as_array().unwrap() {
         let row = costs.iter().find(|r| r[0] == c["model"]).unwrap();
-        let usd = c["input_cost_usd"].as_str().unwrap().parse().unwrap();
-        assert_eq!(row[4], format_usd(usd));
+        let usd = |v: &serde_json::Value| format_usd(v.as_str().unwrap().parse().unwrap());
+        // A calibrated estimate shows its central cost and its range.
+        let expected = match c.get("estimate_band").filter(|b| !b.is_null()) {
+            Some(b) => {
+                let b = &b["input_cost_usd"];
+                format!(
+                    "≈{} ({}–{})",
+                    usd(&b["estimate"]),
+                    usd(&b["estimate_low"]),
+                    usd(&b["estimate_high"])
+                )
+            }
+            None => usd(&c["input_cost_usd"]),
+        };
+        assert_eq!(row[4], expected);
         assert_eq!(
             row[1].contains("estimate"),
             c["estimate"].as_bool().unwrap()

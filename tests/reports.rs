@@ -141,8 +141,34 @@ fn every_format_of_one_audit_agrees_on_every_total() {
         let model = cost["model"].as_str().unwrap();
         let usd = dec(cost["input_cost_usd"].as_str().unwrap());
         let row = md_row(&w.markdown, &format!("`{model}`"));
-        assert_eq!(row[2], thousands(cost["input_tokens"].as_u64().unwrap()));
-        assert_eq!(row[4], format_usd(usd), "{model}: Markdown");
+        // A calibrated estimate shows its central value and its range.
+        match cost.get("estimate_band").filter(|b| !b.is_null()) {
+            Some(b) => {
+                let (t, c) = (&b["input_tokens"], &b["input_cost_usd"]);
+                let n = |k: &str| thousands(t[k].as_u64().unwrap());
+                let u = |k: &str| format_usd(dec(c[k].as_str().unwrap()));
+                assert_eq!(cost["input_tokens"], t["estimate"]);
+                assert_eq!(usd, dec(c["estimate"].as_str().unwrap()));
+                let tokens = format!(
+                    "≈{} ({}–{})",
+                    n("estimate"),
+                    n("estimate_low"),
+                    n("estimate_high")
+                );
+                assert_eq!(row[2], tokens, "{model}: Markdown");
+                let usd_range = format!(
+                    "≈{} ({}–{})",
+                    u("estimate"),
+                    u("estimate_low"),
+                    u("estimate_high")
+                );
+                assert_eq!(row[4], usd_range, "{model}: Markdown");
+            }
+            None => {
+                assert_eq!(row[2], thousands(cost["input_tokens"].as_u64().unwrap()));
+                assert_eq!(row[4], format_usd(usd), "{model}: Markdown");
+            }
+        }
         let focus: Decimal = w
             .focus
             .iter()

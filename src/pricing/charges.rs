@@ -93,6 +93,31 @@ pub struct Charge {
     pub usd_per_mtok: Decimal,
     /// `tokens × usd_per_mtok / 1,000,000`, exact.
     pub cost_usd: Decimal,
+    /// For a calibrated estimate (see [`super::band`]): the line's cost at
+    /// the low and high ends of the model's band, its tokens scaled as the
+    /// whole estimate's are. `None` for exact counts and projections.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_usd_band: Option<(Decimal, Decimal)>,
+}
+
+/// Gives each line of `lines` the cost at the ends of `band`: its tokens
+/// times each end's ratio to the central tokens, at the line's price.
+pub fn with_band(lines: &mut [Charge], band: &super::band::Band<u64>) {
+    if band.estimate == 0 {
+        return;
+    }
+    let central = Decimal::from(band.estimate);
+    let end = |tokens: u64, at: u64, price: Decimal| {
+        let t = (Decimal::from(tokens) * Decimal::from(at) / central)
+            .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
+        token_cost(t, price)
+    };
+    for l in lines {
+        l.cost_usd_band = Some((
+            end(l.tokens, band.estimate_low, l.usd_per_mtok),
+            end(l.tokens, band.estimate_high, l.usd_per_mtok),
+        ));
+    }
 }
 
 fn line(
@@ -118,6 +143,7 @@ fn line(
         tokens,
         usd_per_mtok,
         cost_usd: token_cost(Decimal::from(tokens), usd_per_mtok),
+        cost_usd_band: None,
     }
 }
 

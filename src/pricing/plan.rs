@@ -170,7 +170,11 @@ impl PricingPlan {
             // A calibrated estimate's lines carry its central tokens, split
             // over the categories in proportion to the proxy's counts.
             let categories = scale_to(categories, cost.input_tokens);
-            lines.extend(charges::corpus_charges(m, &cost, &categories));
+            let mut model_lines = charges::corpus_charges(m, &cost, &categories);
+            if let Some(b) = &cost.estimate_band {
+                charges::with_band(&mut model_lines, &b.input_tokens);
+            }
+            lines.extend(model_lines);
             costs.push(cost);
         }
         let projection = match &self.scenario {

@@ -36,8 +36,11 @@ ListCost and ContractedCost are the projected cost at catalog prices (the
 user's price file, if given, being the contract). The FOCUS 1.3 names
 ServiceProviderName and HostProviderName are written beside the 1.2
 ProviderName so tools of either generation read the file; custom columns
-(`x_Estimate`, `x_Tokenizer`, `x_Source`, `x_Scenario`) come after all
-FOCUS columns, as ColumnHandling asks.
+(`x_Estimate`, `x_EstimateLow`, `x_EstimateHigh`, `x_Tokenizer`, `x_Source`,
+`x_Scenario`) come after all FOCUS columns, as ColumnHandling asks. A
+calibrated estimate's costs are its central value; `x_EstimateLow` and
+`x_EstimateHigh` give the line's cost (USD) at the ends of its band, null
+for exact counts and for projections.
 */
 
 use rust_decimal::Decimal;
@@ -85,6 +88,8 @@ pub const COLUMNS: &[&str] = &[
     "ServiceProviderName",
     "HostProviderName",
     "x_Estimate",
+    "x_EstimateLow",
+    "x_EstimateHigh",
     "x_Tokenizer",
     "x_Source",
     "x_Scenario",
@@ -195,7 +200,11 @@ fn row(
         details["x_PriceSource"] = json!(source);
         details["x_PriceAsOf"] = json!(as_of);
     }
-    let fields: [(&str, String); 39] = [
+    let (low, high) = match c.cost_usd_band {
+        Some((l, h)) => (decimal(l), decimal(h)),
+        None => (String::new(), String::new()),
+    };
+    let fields: [(&str, String); 41] = [
         ("BilledCost", "0".into()),
         ("BillingAccountId", "tokenaudit-projection".into()),
         (
@@ -250,6 +259,8 @@ fn row(
         ("ServiceProviderName", seller.clone()),
         ("HostProviderName", seller),
         ("x_Estimate", c.estimate.to_string()),
+        ("x_EstimateLow", low),
+        ("x_EstimateHigh", high),
         ("x_Tokenizer", c.tokenizer.clone()),
         ("x_Source", "tokenaudit".into()),
         (

@@ -165,9 +165,9 @@ fn render_costs(report: &Report, out: &mut String) {
                 } else {
                     code(&c.tokenizer)
                 },
-                thousands(c.input_tokens),
+                view::tokens_banded(c),
                 c.input_usd_per_mtok.normalize().to_string(),
-                format_usd(c.input_cost_usd),
+                view::cost_banded(c),
                 thousands(c.over_context.len() as u64),
             ]
         })
@@ -189,6 +189,38 @@ fn render_costs(report: &Report, out: &mut String) {
         out.push_str(
             "An estimate is counted with a proxy tokenizer: the model's own is not public.\n\n",
         );
+    }
+    if report.costs.iter().any(|c| c.estimate_band.is_some()) {
+        out.push_str(
+            "≈ a proxy's count corrected per content class (`data/calibration.toml`, or as \
+             `--count-api` fitted it on this corpus), with its range (low–high); `--count-api` \
+             makes it exact.\n\n",
+        );
+    }
+    for r in &report.count_api {
+        let _ = writeln!(
+            out,
+            "Count API ({}): {} documents ({}) sent to `{}`, {} requests, {} answers from the cache.\n",
+            r.provider.name(),
+            thousands(r.documents_sent),
+            human_bytes(r.bytes_sent),
+            r.endpoint,
+            thousands(r.requests),
+            thousands(r.cached_answers)
+        );
+        for m in &r.models {
+            for f in &m.fitted {
+                let _ = writeln!(
+                    out,
+                    "- `{}` {}: fitted {} ({}–{}) on {} documents",
+                    m.model, f.class, f.multiplier, f.low, f.high, f.documents
+                );
+            }
+        }
+        for w in &r.warnings {
+            let _ = writeln!(out, "- warning: {w}");
+        }
+        out.push('\n');
     }
 }
 

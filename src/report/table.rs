@@ -368,8 +368,8 @@ fn render_costs(report: &Report, out: &mut String) {
     Grid { rows }.render(out);
     if banded {
         out.push_str(
-            "≈ estimate: a proxy tokenizer's count corrected per content class (data/calibration.toml), \
-             with the range published measurements allow; --count-api makes it exact\n",
+            "≈ estimate: a proxy tokenizer's count corrected per content class (data/calibration.toml, \
+             or as --count-api fitted it on this corpus), with its range; --count-api makes it exact\n",
         );
     }
     if estimates {

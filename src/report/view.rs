@@ -75,3 +75,33 @@ pub fn percent(part: u64, whole: u64) -> String {
     }
     format!("{:.1}%", part as f64 * 100.0 / whole as f64)
 }
+
+/// A calibrated estimate's tokens as `≈central (low–high)`, or the plain
+/// count when the cost has no band.
+pub fn tokens_banded(c: &crate::pricing::ModelCost) -> String {
+    use super::table::thousands;
+    match &c.estimate_band {
+        Some(b) => format!(
+            "≈{} ({}–{})",
+            thousands(b.input_tokens.estimate),
+            thousands(b.input_tokens.estimate_low),
+            thousands(b.input_tokens.estimate_high)
+        ),
+        None => thousands(c.input_tokens),
+    }
+}
+
+/// A calibrated estimate's cost as `≈central (low–high)`, or the plain
+/// cost when it has no band.
+pub fn cost_banded(c: &crate::pricing::ModelCost) -> String {
+    use crate::pricing::format_usd;
+    match &c.estimate_band {
+        Some(b) => format!(
+            "≈{} ({}–{})",
+            format_usd(b.input_cost_usd.estimate),
+            format_usd(b.input_cost_usd.estimate_low),
+            format_usd(b.input_cost_usd.estimate_high)
+        ),
+        None => format_usd(c.input_cost_usd),
+    }
+}

@@ -35,6 +35,11 @@ pub struct Page {
     pub costs: Vec<CostRow>,
     pub costs_chart: String,
     pub any_estimate: bool,
+    /// Some cost is a calibrated estimate with a band.
+    pub any_band: bool,
+    /// What `--count-api` sent, per provider: a summary line, the fitted
+    /// multipliers, the warnings.
+    pub count_api: Vec<CountApiView>,
     pub projection: Option<ProjectionView>,
     pub categories: Attribution,
     pub extensions: Attribution,
@@ -49,6 +54,12 @@ pub struct Page {
     pub skipped_more: u64,
     pub provenance: Vec<(String, String)>,
     pub provenance_tokenizers: Vec<[String; 4]>,
+}
+
+pub struct CountApiView {
+    pub summary: String,
+    pub fitted: Vec<String>,
+    pub warnings: Vec<String>,
 }
 
 pub struct TokenizerRow {
@@ -289,9 +300,9 @@ impl Page {
                 model: c.model.clone(),
                 tokenizer: c.tokenizer.clone(),
                 estimate: c.estimate,
-                tokens: thousands(c.input_tokens),
+                tokens: view::tokens_banded(c),
                 price: c.input_usd_per_mtok.normalize().to_string(),
-                cost: format_usd(c.input_cost_usd),
+                cost: view::cost_banded(c),
                 cached: c
                     .cached_input_cost_usd
                     .map(format_usd)
@@ -549,6 +560,35 @@ impl Page {
             ],
             tokenizers,
             tokenizers_chart,
+            any_band: r.costs.iter().any(|c| c.estimate_band.is_some()),
+            count_api: r
+                .count_api
+                .iter()
+                .map(|a| CountApiView {
+                    summary: format!(
+                        "Count API ({}): {} documents ({}) sent to {}, {} requests, {} answers from the cache.",
+                        a.provider.name(),
+                        thousands(a.documents_sent),
+                        human_bytes(a.bytes_sent),
+                        a.endpoint,
+                        thousands(a.requests),
+                        thousands(a.cached_answers)
+                    ),
+                    fitted: a
+                        .models
+                        .iter()
+                        .flat_map(|m| {
+                            m.fitted.iter().map(move |f| {
+                                format!(
+                                    "{} {}: fitted {} ({}–{}) on {} documents",
+                                    m.model, f.class, f.multiplier, f.low, f.high, f.documents
+                                )
+                            })
+                        })
+                        .collect(),
+                    warnings: a.warnings.clone(),
+                })
+                .collect(),
             any_estimate: r.costs.iter().any(|c| c.estimate)
                 || r.projection.as_ref().is_some_and(|p| {
                     p.phases
