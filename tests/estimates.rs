@@ -13,9 +13,9 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde_json::Value;
 use tokenaudit::content::ContentClass;
+use tokenaudit::format::thousands;
 use tokenaudit::pricing::calibration::Factor;
 use tokenaudit::pricing::Calibration;
-use tokenaudit::report::table::thousands;
 
 fn factor(model: &str, class: ContentClass) -> Factor {
     Calibration::embedded()
@@ -277,4 +277,56 @@ fn markdown_shows_the_range_and_focus_carries_each_lines_band() {
     let near = |a: Decimal, b: Decimal| (a - b).abs() <= Decimal::new(1, 4);
     assert!(near(low, dec(&cost_band["estimate_low"])), "{low}");
     assert!(near(high, dec(&cost_band["estimate_high"])), "{high}");
+}
+
+#[test]
+fn a_scenario_sizes_a_calibrated_model_by_its_corrected_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r.json");
+    let o = run(&[
+        "audit",
+        "fixtures/corpus",
+        "-m",
+        "claude-sonnet-4-6",
+        "--scenario",
+        "fixtures/scenario.toml",
+        "--json",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = json(&out);
+    let band = &report["costs"][0]["estimate_band"];
+    let ratio = Decimal::from(band["input_tokens"]["estimate"].as_u64().unwrap())
+        / Decimal::from(band["proxy_tokens"].as_u64().unwrap());
+    assert!(ratio > Decimal::ONE, "{ratio}");
+    // support-assistant: transcripts, half of each, plus 2,000 per call.
+    let transcripts = &report["by_category"]["transcripts"];
+    let mean_o200k = Decimal::from(transcripts["tokens"]["o200k_base"].as_u64().unwrap())
+        / Decimal::from(transcripts["files"].as_u64().unwrap());
+    let expected = mean_o200k * ratio * Decimal::new(5, 1) + Decimal::from(2000);
+    let phase = &report["projection"]["phases"][0];
+    let w = phase["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["workload"] == "support-assistant")
+        .unwrap();
+    let mean = dec(&w["input_tokens_per_call"]["mean"]);
+    assert!(
+        (mean - expected).abs() < Decimal::new(1, 2),
+        "{mean} vs {expected}"
+    );
+    let notes: Vec<&str> = report["projection"]["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    let said = format!("× {}", ratio.round_dp(3).normalize());
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("claude-sonnet-4-6") && n.contains(&said)),
+        "{notes:?}"
+    );
 }

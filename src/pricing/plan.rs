@@ -15,13 +15,15 @@ use serde::Serialize;
 
 use super::band::{banded_cost, ClassFactor, ExactPart};
 use super::calibration::Factor;
+use super::watch::{PriceWatch, TokenWatch};
 use super::{
     charges, corpus_cost, project, Calibration, Catalog, CategoryProfile, Charge, CorpusProfile,
     ModelCost, ModelPrice, PriceProvenance, PricingError, Projection, Scenario, SizeStats,
+    TokenTotals,
 };
 use crate::content::ContentClass;
 use crate::count_api::{CountApiReport, ModelMeasure};
-use crate::tally::{Group, Tally, TokenWatch};
+use crate::tally::{Group, Tally};
 
 /// The models to price and, optionally, a scenario to project.
 #[derive(Clone, Debug)]
@@ -103,7 +105,7 @@ impl PricingPlan {
         self.models.iter().chain(scenario_models)
     }
 
-    /// What the tally must track for `tokenizer`: the tier thresholds of
+    /// What the price watch must track for `tokenizer`: the tier thresholds of
     /// the priced models it counts for, and the smallest of their windows.
     pub fn watch(&self, tokenizer: &str) -> TokenWatch {
         let models: Vec<&ModelPrice> = self
@@ -126,11 +128,23 @@ impl PricingPlan {
         self.catalog.provenance()
     }
 
-    /// Costs per selected model and the scenario's projection, from a
-    /// tally made with [`Tally::watching`] the watches of this plan.
-    /// `tokenizers` names the tally's columns.
-    pub fn price(&self, tally: &Tally, tokenizers: &[String]) -> Result<Priced, PricingError> {
-        self.price_with(tally, tokenizers, &[])
+    /// A price watch with this plan's [`PricingPlan::watch`] for each of
+    /// `tokenizers`, to be fed every counted document.
+    pub fn price_watch(&self, tokenizers: &[String]) -> PriceWatch {
+        let watches: Vec<TokenWatch> = tokenizers.iter().map(|n| self.watch(n)).collect();
+        PriceWatch::new(&watches)
+    }
+
+    /// Costs per selected model and the scenario's projection, from the
+    /// tally and a watch made by [`PricingPlan::price_watch`] fed the same
+    /// documents. `tokenizers` names the tally's columns.
+    pub fn price(
+        &self,
+        tally: &Tally,
+        watch: &PriceWatch,
+        tokenizers: &[String],
+    ) -> Result<Priced, PricingError> {
+        self.price_with(tally, watch, tokenizers, &[])
     }
 
     /// [`PricingPlan::price`], with what `--count-api` measured: a model
@@ -139,6 +153,7 @@ impl PricingPlan {
     pub fn price_with(
         &self,
         tally: &Tally,
+        watch: &PriceWatch,
         tokenizers: &[String],
         measured: &[CountApiReport],
     ) -> Result<Priced, PricingError> {
@@ -147,7 +162,7 @@ impl PricingPlan {
         let mut lines = Vec::new();
         for m in &self.models {
             let i = column(&m.tokenizer).expect("the plan's tokenizers are counted");
-            let over: Vec<String> = tally.over_window[i]
+            let over: Vec<String> = watch.over_window[i]
                 .iter()
                 .filter(|(t, _)| m.max_input_tokens.is_some_and(|w| *t > w))
                 .map(|(_, p)| p.display().to_string())
@@ -161,7 +176,7 @@ impl PricingPlan {
                         .find(|x| x.model == m.id)
                         .map(|x| (r.endpoint.as_str(), x))
                 });
-            let cost = self.model_cost(m, tally, i, over, measure)?;
+            let cost = self.model_cost(m, tally, &watch.priced[i], i, over, measure)?;
             let categories: Vec<(String, u64)> = tally
                 .by_category
                 .iter()
@@ -179,7 +194,9 @@ impl PricingPlan {
         }
         let projection = match &self.scenario {
             Some(s) => {
-                let p = project(s, &self.catalog, &profile(tally, tokenizers))?;
+                let mut corpus = profile(tally, tokenizers);
+                corpus.corrections = self.corrections(s, tally, tokenizers, measured, &costs)?;
+                let p = project(s, &self.catalog, &corpus)?;
                 lines.extend(charges::projection_charges(&p, s, &self.catalog));
                 Some(p)
             }
@@ -195,12 +212,62 @@ impl PricingPlan {
 }
 
 impl PricingPlan {
+    /// The calibrated-over-proxy ratio on this corpus of each scenario
+    /// model that has a calibration family: from its priced cost when it
+    /// is priced too (`-m`), else computed the same way.
+    fn corrections(
+        &self,
+        scenario: &Scenario,
+        tally: &Tally,
+        tokenizers: &[String],
+        measured: &[CountApiReport],
+        costs: &[ModelCost],
+    ) -> Result<BTreeMap<String, rust_decimal::Decimal>, PricingError> {
+        let mut out = BTreeMap::new();
+        for w in &scenario.workloads {
+            let Ok(m) = self.catalog.model(&w.model) else {
+                continue;
+            };
+            if out.contains_key(&m.id) {
+                continue;
+            }
+            let Some(i) = tokenizers.iter().position(|t| *t == m.tokenizer) else {
+                continue;
+            };
+            let band = match costs.iter().find(|c| c.model == m.id) {
+                Some(c) => c.estimate_band.clone(),
+                None => {
+                    let measure = measured
+                        .iter()
+                        .filter(|r| r.provider.catalog_provider() == m.provider)
+                        .find_map(|r| {
+                            r.models
+                                .iter()
+                                .find(|x| x.model == m.id)
+                                .map(|x| (r.endpoint.as_str(), x))
+                        });
+                    self.model_cost(m, tally, i, Vec::new(), measure)?
+                        .estimate_band
+                }
+            };
+            if let Some(b) = band.filter(|b| b.proxy_tokens > 0) {
+                out.insert(
+                    m.id.clone(),
+                    rust_decimal::Decimal::from(b.input_tokens.estimate)
+                        / rust_decimal::Decimal::from(b.proxy_tokens),
+                );
+            }
+        }
+        Ok(out)
+    }
+
     /// One model's cost from column `i` of the tally: banded through its
     /// calibration family when it is an estimate that has one.
     fn model_cost(
         &self,
         m: &ModelPrice,
         tally: &Tally,
+        totals: &TokenTotals,
         i: usize,
         over: Vec<String>,
         measure: Option<(&str, &ModelMeasure)>,
@@ -210,7 +277,7 @@ impl PricingPlan {
             .family_of(&m.id)
             .filter(|f| m.estimate && f.proxy == m.tokenizer);
         let Some(family) = family else {
-            return corpus_cost(m, &tally.priced[i], over);
+            return corpus_cost(m, totals, over);
         };
         let method = if family.origin.ends_with("(embedded)") {
             "table".to_string()
@@ -271,7 +338,7 @@ impl PricingPlan {
             &factors,
             &by_class,
             exact.as_ref(),
-            &tally.priced[i],
+            totals,
             over,
         )
     }
@@ -329,5 +396,6 @@ fn profile(tally: &Tally, tokenizers: &[String]) -> CorpusProfile {
             .iter()
             .map(|(k, g)| (k.clone(), category(g)))
             .collect::<BTreeMap<_, _>>(),
+        corrections: BTreeMap::new(),
     }
 }

@@ -53,6 +53,12 @@ pub struct CorpusProfile {
     /// The whole corpus (for workloads with no category).
     pub all: CategoryProfile,
     pub categories: BTreeMap<String, CategoryProfile>,
+    /// Per closed model with a calibration family: its calibrated tokens
+    /// over its proxy's on this corpus (the whole corpus's class mix).
+    /// Measured request sizes are multiplied by it; fixed ones are taken to
+    /// be in the model's own tokens already.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub corrections: BTreeMap<String, Decimal>,
 }
 
 // ---------------------------------------------------------------- output
@@ -221,9 +227,20 @@ pub fn project(
                         format!("category `{label}` has no counted documents"),
                     ));
                 }
+                let correction = corpus.corrections.get(&model.id).copied();
+                if let Some(r) = correction {
+                    notes.push(format!(
+                        "{}: `{}`'s measured sizes are its {} counts × {} (the calibration table over this corpus's content classes)",
+                        w.name,
+                        model.id,
+                        model.tokenizer,
+                        r.round_dp(3).normalize()
+                    ));
+                }
+                let correction = correction.unwrap_or(Decimal::ONE);
                 let mean = Decimal::from(stats.total) / Decimal::from(profile.documents);
                 let extra = Decimal::from(*extra);
-                let size = |x: Decimal| x * fraction + extra;
+                let size = |x: Decimal| x * correction * fraction + extra;
                 (
                     label,
                     [
