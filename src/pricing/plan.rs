@@ -195,7 +195,8 @@ impl PricingPlan {
         let projection = match &self.scenario {
             Some(s) => {
                 let mut corpus = profile(tally, tokenizers);
-                corpus.corrections = self.corrections(s, tally, tokenizers, measured, &costs)?;
+                corpus.corrections =
+                    self.corrections(s, tally, watch, tokenizers, measured, &costs)?;
                 let p = project(s, &self.catalog, &corpus)?;
                 lines.extend(charges::projection_charges(&p, s, &self.catalog));
                 Some(p)
@@ -219,6 +220,7 @@ impl PricingPlan {
         &self,
         scenario: &Scenario,
         tally: &Tally,
+        watch: &PriceWatch,
         tokenizers: &[String],
         measured: &[CountApiReport],
         costs: &[ModelCost],
@@ -246,7 +248,7 @@ impl PricingPlan {
                                 .find(|x| x.model == m.id)
                                 .map(|x| (r.endpoint.as_str(), x))
                         });
-                    self.model_cost(m, tally, i, Vec::new(), measure)?
+                    self.model_cost(m, tally, &watch.priced[i], i, Vec::new(), measure)?
                         .estimate_band
                 }
             };
