@@ -4,11 +4,10 @@
 //! about its o200k_base count, each with a band; `check` compares the high
 //! end unless told otherwise.
 
-mod common;
 
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde_json::Value;

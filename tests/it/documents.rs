@@ -5,13 +5,12 @@
 //! font that makes the PDF extractor panic. Expected token figures are
 //! tiktoken-rs counts of the text the document holds.
 
-mod common;
 
 use std::collections::HashMap;
 use std::io::{Cursor, Write};
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use lopdf::content::{Content, Operation};
 use lopdf::encryption::{EncryptionState, EncryptionVersion, Permissions};
 use lopdf::{dictionary, Document, Object, Stream, StringFormat};
