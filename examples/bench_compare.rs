@@ -162,7 +162,7 @@ fn contenders(options: &Options, notes: &mut Vec<String>) -> Vec<Contender> {
         match encoding.as_str() {
             "cl100k_base" | "o200k_base" => {
                 let o200k = encoding == "o200k_base";
-                // One CoreBPE per thread, as DESIGN.md's performance model
+                // One CoreBPE per thread, as ARCHITECTURE.md's performance model
                 // asks: the reference at its best.
                 all.push(Contender {
                     implementation: "tiktoken-rs",

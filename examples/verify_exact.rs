@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use rayon::prelude::*;
-use tokenaudit::audit::{Audit, AuditConfig, RowSink};
+use tokenaudit::audit::{Audit, AuditConfig};
 use tokenaudit::discover::{Filters, Skipped, Source};
 use tokenaudit::extract::Parse;
+use tokenaudit::report::rows::RowSink;
 use tokenaudit::tally::FileTally;
 use tokenaudit::tokenize::reference::reference;
 use tokenaudit::tokenize::{self, chunk, TokenizerDir};

@@ -324,7 +324,7 @@ fn utf8(bytes: Bytes, start: usize, size: u64) -> Result<Document, Bytes> {
 /// the serial part that kept a single large file from scaling with threads.
 fn valid_utf8_releasing(map: &Mmap, start: usize) -> bool {
     valid_utf8_in_steps(&map[start..], 4 << 20, |from, to| {
-        // SAFETY: as in `Document::release`: a file-backed read-only range.
+        // SAFETY: as in `Document::release_pages`: a file-backed read-only range.
         let _ = unsafe {
             map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start + from, to - from)
         };

@@ -1,11 +1,14 @@
 //! The `tokenaudit` binary: parse the command line, run, map the result to
-//! an exit code. Everything else lives in the library.
+//! an exit code. The command line (`cli`) is the binary's; everything else
+//! lives in the library.
 
 use std::process::ExitCode;
 
+mod cli;
+
 use clap::Parser;
-use tokenaudit::cli::Cli;
-use tokenaudit::commands::{self, Status};
+use cli::commands::{self, Status};
+use cli::Cli;
 
 fn main() -> ExitCode {
     let command_line: Vec<String> = std::env::args().collect();

@@ -2,7 +2,7 @@
 Why a file was not counted.
 
 Every file the walk reaches ends up either counted or skipped with one of
-these reasons (the accounting invariant in DESIGN.md). The reason is a closed
+these reasons (the accounting invariant in ARCHITECTURE.md). The reason is a closed
 set so reports can group by it, and each prints as words a person can act on.
 */
 

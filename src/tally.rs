@@ -8,88 +8,16 @@ processes and merged. Sizes go into a fixed-size log-bucket [`Histogram`]
 rather than a list of every file, so memory does not grow with the corpus.
 */
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
 
 use crate::content::ContentClass;
+pub use crate::count::file::{merge_by_class, ByClass, ClassTally, FileTally};
 use crate::count::transcript::{TranscriptCounts, MALFORMED_KEPT};
 use crate::discover::Skipped;
 use crate::extract::chat::Malformed;
-use crate::extract::Parser;
-use crate::pricing::TokenTotals;
-
-/// The measurements of one counted file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FileTally {
-    pub path: PathBuf,
-    pub category: String,
-    pub encoding: &'static str,
-    /// What the file was read as: `text`, or the document format whose
-    /// extracted text was counted (`pdf`, `docx`, ...).
-    pub format: &'static str,
-    /// Pages, sheets, slides or messages of a document, where its format
-    /// has them.
-    pub pages: Option<u64>,
-    pub bytes: u64,
-    pub chars: u64,
-    pub lines: u64,
-    /// One count per selected tokenizer, in selection order. For a chat
-    /// file: its conversations' input plus output tokens.
-    pub tokens: Vec<u64>,
-    /// The same counts split by the content class of each piece (see
-    /// `content`): one entry for most files, more for a large mixed one.
-    pub classes: ByClass,
-    /// The parser that took the file.
-    pub parser: Parser,
-    /// A chat file's transcript figures.
-    pub transcript: Option<Box<TranscriptCounts>>,
-    /// SHA-256 of the file's bytes, for the corpus digest (`None` for text
-    /// that was never a file).
-    pub sha256: Option<[u8; 32]>,
-}
-
-/// Pieces, bytes and tokens (per tokenizer) of one content class.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct ClassTally {
-    pub pieces: u64,
-    pub bytes: u64,
-    pub tokens: Vec<u64>,
-}
-
-/// Counts per content class: what calibrated estimates of closed models
-/// are computed from.
-pub type ByClass = BTreeMap<ContentClass, ClassTally>;
-
-/// Adds `from` into `into`, class by class.
-pub fn merge_by_class(into: &mut ByClass, from: &ByClass) {
-    for (class, t) in from {
-        let e = into.entry(*class).or_default();
-        e.pieces += t.pieces;
-        e.bytes += t.bytes;
-        add_vec(&mut e.tokens, &t.tokens);
-    }
-}
-
-impl FileTally {
-    /// The extension used for attribution: lowercase, without the dot;
-    /// `(none)` for files without one. Borrowed from the path when it is
-    /// lowercase ASCII already (most are): every file is tallied on the
-    /// one thread that writes the rows, serial work beside the counting.
-    pub fn extension(&self) -> Cow<'_, str> {
-        match self.path.extension() {
-            None => Cow::Borrowed("(none)"),
-            Some(e) => match e.to_str() {
-                Some(e) if e.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) => {
-                    Cow::Borrowed(e)
-                }
-                _ => Cow::Owned(e.to_string_lossy().to_lowercase()),
-            },
-        }
-    }
-}
 
 /// The group of `key` in `map`, created empty if new: the key is copied
 /// only then, not for every file added.
@@ -360,36 +288,25 @@ impl DocSample {
     }
 }
 
-/// What the price stage needs remembered about one tokenizer's documents,
-/// decided before counting: the long-context tier thresholds of the models it
-/// prices, and the smallest context window among them (documents above it
-/// are kept by path, so the report can list them per model).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TokenWatch {
-    pub thresholds: Vec<u64>,
-    pub window: Option<u64>,
-}
-
 /// Everything the audit measured, independent of how it is rendered.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tally {
     /// Counted files.
     pub counted: Group,
+    /// Files seen and not counted, in path order, with their reasons.
     pub skipped: Vec<Skipped>,
+    /// Bytes of the skipped files.
     pub bytes_skipped: u64,
+    /// Counted files per category.
     pub by_category: BTreeMap<String, Group>,
+    /// Counted files per extension (lowercase, `(none)` without one).
     pub by_extension: BTreeMap<String, Group>,
     /// By what files were read as (`text`, `pdf`, `docx`, ...).
     pub by_format: BTreeMap<String, Group>,
     /// Counted text per content class.
     pub by_class: ByClass,
+    /// The largest documents by the first tokenizer's count (bounded).
     pub largest: Largest,
-    /// Per tokenizer: totals with documents above each watched threshold.
-    pub priced: Vec<TokenTotals>,
-    /// Per tokenizer: `(tokens, path)` of documents over its watched
-    /// window, sorted by path.
-    pub over_window: Vec<Vec<(u64, PathBuf)>>,
-    windows: Vec<Option<u64>>,
     /// Chat files' figures summed, with malformed records by path (the
     /// first [`MALFORMED_KEPT`] in path and line order); `None` when no
     /// file was read as chat.
@@ -429,20 +346,6 @@ impl Transcripts {
 }
 
 impl Tally {
-    /// An empty tally that also tracks what pricing needs, one watch per
-    /// tokenizer in selection order.
-    pub fn watching(watches: &[TokenWatch]) -> Tally {
-        Tally {
-            priced: watches
-                .iter()
-                .map(|w| TokenTotals::with_thresholds(w.thresholds.iter().copied()))
-                .collect(),
-            over_window: vec![Vec::new(); watches.len()],
-            windows: watches.iter().map(|w| w.window).collect(),
-            ..Tally::default()
-        }
-    }
-
     pub fn files_seen(&self) -> u64 {
         self.counted.files + self.skipped.len() as u64
     }
@@ -467,22 +370,6 @@ impl Tally {
         }
         if let Some(&first) = f.tokens.first() {
             self.largest.offer(first, &f.path);
-        }
-        for (i, &t) in f.tokens.iter().enumerate() {
-            if let Some(totals) = self.priced.get_mut(i) {
-                totals.add_document(t);
-            }
-            if self
-                .windows
-                .get(i)
-                .copied()
-                .flatten()
-                .is_some_and(|w| t > w)
-            {
-                let list = &mut self.over_window[i];
-                let at = list.partition_point(|(_, p)| *p < f.path);
-                list.insert(at, (t, f.path.clone()));
-            }
         }
     }
 
@@ -517,19 +404,14 @@ impl Tally {
                 .get_or_insert_with(Transcripts::default)
                 .merge(t);
         }
-        for (a, b) in self.priced.iter_mut().zip(&other.priced) {
-            a.merge(b);
-        }
-        for (a, b) in self.over_window.iter_mut().zip(&other.over_window) {
-            a.extend(b.iter().cloned());
-            a.sort_by(|x, y| x.1.cmp(&y.1));
-        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::content::ContentClass;
+    use crate::extract::Parser;
     use crate::skip::SkipReason;
 
     fn file(path: &str, cat: &str, bytes: u64, tokens: &[u64]) -> FileTally {
@@ -641,40 +523,6 @@ mod tests {
             files(&tally.by_category),
             owned(&[("a", 2), ("b", 2), ("c", 2)])
         );
-    }
-
-    #[test]
-    fn watches_thresholds_and_windows_and_merges_them() {
-        let watch = [TokenWatch {
-            thresholds: vec![100],
-            window: Some(150),
-        }];
-        let sizes = [50u64, 120, 200, 99, 151];
-        let files: Vec<FileTally> = sizes
-            .iter()
-            .enumerate()
-            .map(|(i, &t)| file(&format!("f{i}"), ".", 1, &[t]))
-            .collect();
-        let mut whole = Tally::watching(&watch);
-        for f in &files {
-            whole.add_file(f);
-        }
-        assert_eq!(whole.priced[0].tokens, 620);
-        assert_eq!(whole.priced[0].above[&100].documents, 3);
-        assert_eq!(whole.priced[0].above[&100].tokens, 471);
-        let over: Vec<u64> = whole.over_window[0].iter().map(|x| x.0).collect();
-        assert_eq!(over, vec![200, 151]);
-        let mut a = Tally::watching(&watch);
-        let mut b = Tally::watching(&watch);
-        for (i, f) in files.iter().enumerate() {
-            if i % 2 == 0 {
-                a.add_file(f)
-            } else {
-                b.add_file(f)
-            }
-        }
-        b.merge(&a);
-        assert_eq!(b, whole);
     }
 
     #[test]

@@ -13,9 +13,9 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde_json::Value;
 use tokenaudit::content::ContentClass;
+use tokenaudit::format::thousands;
 use tokenaudit::pricing::calibration::Factor;
 use tokenaudit::pricing::Calibration;
-use tokenaudit::report::table::thousands;
 
 fn factor(model: &str, class: ContentClass) -> Factor {
     Calibration::embedded()

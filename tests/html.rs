@@ -10,8 +10,7 @@ use std::path::Path;
 
 use common::*;
 use scraper::{Html, Selector};
-use tokenaudit::pricing::format_usd;
-use tokenaudit::report::table::thousands;
+use tokenaudit::format::{format_usd, thousands};
 
 fn sel(s: &str) -> Selector {
     Selector::parse(s).unwrap()

@@ -9,7 +9,7 @@ use common::{installed_dir, load, SAMPLE};
 use tokenaudit::tokenize::sources::registry::{self, Family};
 use tokenaudit::tokenize::{self, TokenizerDir, TokenizerError};
 
-/// Counts of [`SAMPLE`], from the reference implementations (TOKENIZERS.md:
+/// Counts of [`SAMPLE`], from the reference implementations (README.md, "Tokenizers":
 /// Python tiktoken/tokenizers and the Rust crates agreed on each).
 const EXPECTED: &[(&str, u64)] = &[
     ("o200k_base", 20),

@@ -216,6 +216,20 @@ fn override_file_changes_one_price_and_keeps_the_rest() {
     let cost = corpus_cost_from_documents(m, &[200_000], vec![]);
     assert_eq!(cost.input_cost_usd, d("0.48"));
     assert!(c.provenance().overrides[0].contains("prices.toml"));
+    // The file's sha256, so a report names the exact prices it used.
+    let sha: String = {
+        use sha2::{Digest, Sha256};
+        let bytes = std::fs::read(&path).unwrap();
+        Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    assert!(
+        c.provenance().overrides[0].ends_with(&format!("sha256 {sha}")),
+        "{}",
+        c.provenance().overrides[0]
+    );
 }
 
 #[test]

@@ -10,8 +10,7 @@ use std::str::FromStr;
 
 use common::*;
 use rust_decimal::Decimal;
-use tokenaudit::pricing::format_usd;
-use tokenaudit::report::table::thousands;
+use tokenaudit::format::{format_usd, thousands};
 
 pub struct Written {
     pub json: serde_json::Value,

@@ -17,6 +17,7 @@ Which files to count and how results are summed are other modules' jobs
 */
 
 pub mod chat_format;
+pub mod file;
 pub mod transcript;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,8 +32,8 @@ use crate::extract::document::{self, Limits};
 use crate::extract::{self, Parse, Parser};
 use crate::load;
 use crate::skip::SkipReason;
-use crate::tally::{merge_by_class, ByClass, ClassTally, FileTally};
 use crate::tokenize::{chunk, Counter, SharedTokenizer};
+use file::{merge_by_class, ByClass, ClassTally, FileTally};
 
 use chat_format::{ChatFormat, Overheads};
 use transcript::TranscriptCounts;
@@ -68,7 +69,15 @@ impl CounterPool {
     fn with<R>(&self, f: impl FnOnce(&mut [Box<dyn Counter>]) -> R) -> R {
         let i = rayon::current_thread_index().unwrap_or(self.slots.len() - 1);
         let slot = &self.slots[i.min(self.slots.len() - 1)];
-        let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = slot.lock().unwrap_or_else(|poisoned| {
+            // A tokenizer panicked while this thread counted (the file is
+            // skipped with the panic's message): its counters may hold a
+            // half-updated cache, so they are dropped for fresh ones.
+            slot.clear_poison();
+            let mut guard = poisoned.into_inner();
+            *guard = None;
+            guard
+        });
         let counters =
             guard.get_or_insert_with(|| self.tokenizers.iter().map(|t| t.counter()).collect());
         f(counters)
@@ -89,6 +98,8 @@ pub struct Engine {
     /// per-function figure for tool definitions.
     formats: Vec<(Overheads, u64)>,
     documents: Limits,
+    /// Told the bytes of each piece of text once counted (a progress bar).
+    on_counted: Option<OnCounted>,
 }
 
 /// What a counted file was read as: its format's name (`text` for files
@@ -105,6 +116,9 @@ impl ReadAs {
         pages: None,
     };
 }
+
+/// See [`Engine::on_counted`].
+type OnCounted = Box<dyn Fn(u64) + Send + Sync>;
 
 /// Counts of one stretch of text.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -125,6 +139,7 @@ impl Engine {
             parse,
             documents: Limits::default(),
             formats: Vec::new(),
+            on_counted: None,
         };
         engine.formats = engine.derive_formats(None);
         engine
@@ -136,6 +151,20 @@ impl Engine {
             self.formats = self.derive_formats(format);
         }
         self
+    }
+
+    /// Calls `f` with the length of each piece of text as soon as every
+    /// tokenizer has counted it: pieces of a large file report as they
+    /// finish, so progress moves while one long file is counted.
+    pub fn on_counted(mut self, f: impl Fn(u64) + Send + Sync + 'static) -> Self {
+        self.on_counted = Some(Box::new(f));
+        self
+    }
+
+    fn counted(&self, bytes: usize) {
+        if let Some(f) = &self.on_counted {
+            f(bytes as u64);
+        }
     }
 
     /// Each tokenizer's chat format (or `forced`), tokenized by it.
@@ -307,8 +336,11 @@ impl Engine {
             classes: ByClass::new(),
         };
         let mut transcript = TranscriptCounts::new(n);
+        let in_pieces = matches!(layout, records::Layout::Lines)
+            && text.len() >= 2 * CHAT_PIECE
+            && !first_is_message(text);
         match layout {
-            records::Layout::Lines if text.len() >= 2 * CHAT_PIECE && !first_is_message(text) => {
+            records::Layout::Lines if in_pieces => {
                 let pieces = text.len().div_ceil(CHAT_PIECE);
                 let released = Released::new(pieces);
                 let parts: Vec<(TranscriptCounts, u64)> = (0..pieces)
@@ -321,6 +353,7 @@ impl Engine {
                         }
                         let newlines = memchr_count(piece);
                         released.counted(doc, k, piece);
+                        self.counted(piece.len());
                         (t, newlines)
                     })
                     .collect();
@@ -360,6 +393,9 @@ impl Engine {
             records::Layout::One { line, value } => {
                 self.add_record(&mut transcript, Record::Value { line, value });
             }
+        }
+        if !in_pieces {
+            self.counted(text.len());
         }
         (counts, transcript)
     }
@@ -407,6 +443,7 @@ impl Engine {
         let last_line = u64::from(!text.is_empty() && !text.ends_with('\n'));
         let (chars, newlines, tokens, classes) = if text.len() < 2 * PIECE_TARGET {
             let counts = self.pool.with(|c| count_piece(c, text, first, code));
+            self.counted(text.len());
             if let Some(doc) = doc {
                 // Segments are counted in order: the text before is done.
                 doc.release_pages(text, true, false);
@@ -430,6 +467,7 @@ impl Engine {
                     let counts = self
                         .pool
                         .with(|c| count_piece(c, piece, first && k == 0, code));
+                    self.counted(piece.len());
                     if let Some(doc) = doc {
                         released.counted(doc, k, piece);
                     }

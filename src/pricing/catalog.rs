@@ -197,7 +197,8 @@ pub struct PriceProvenance {
     pub source: String,
     /// The embedded catalog's as-of date.
     pub as_of: String,
-    /// Files layered on top, in order: `override: PATH`, `litellm: PATH`.
+    /// Files layered on top, in order, each with the sha256 of its text:
+    /// `override: PATH sha256 …`, `litellm: PATH (N models updated) sha256 …`.
     pub overrides: Vec<String>,
 }
 
@@ -289,7 +290,8 @@ impl Catalog {
                 }
             }
         }
-        self.overrides.push(format!("override: {path}"));
+        self.overrides
+            .push(format!("override: {path} sha256 {}", sha256_hex(text)));
         Ok(self)
     }
 
@@ -307,8 +309,10 @@ impl Catalog {
     /// [`Catalog::with_litellm`] on text already read; `path` names it.
     pub fn with_litellm_str(mut self, path: &str, text: &str) -> Result<Catalog, PricingError> {
         let updated = super::litellm::apply(&mut self, path, text)?;
-        self.overrides
-            .push(format!("litellm: {path} ({updated} models updated)"));
+        self.overrides.push(format!(
+            "litellm: {path} ({updated} models updated) sha256 {}",
+            sha256_hex(text)
+        ));
         Ok(self)
     }
 
@@ -407,6 +411,16 @@ impl Catalog {
         self.models.push(model);
         Ok(())
     }
+}
+
+/// The sha256 of a price file's text, so a report names the exact prices it
+/// was made with.
+fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ priced at the tier rate in full, the others at the base rate. A corpus total
 alone cannot say which tokens sit in long documents, so the input here is
 [`TokenTotals`]: the total plus, for each threshold, the documents and tokens
 above it. That summary is a sum, so the tally can keep it per shard and merge
-it (DESIGN.md, "Mergeable results") without holding per-document counts.
+it (ARCHITECTURE.md, "Mergeable results") without holding per-document counts.
 [`corpus_cost_from_documents`] is the same from a plain `&[u64]`.
 
 Only input is priced here: sending a corpus says nothing about output. Output

@@ -18,8 +18,8 @@ use serde::Serialize;
 
 use super::band::EstimatePoint;
 use super::cost::ModelCost;
-use super::format_usd;
 use super::projection::Projection;
+use crate::format::format_usd;
 
 /// What the gate looks at.
 #[derive(Clone, Copy, Debug, Default)]
@@ -221,7 +221,7 @@ impl GateOutcome {
         }
     }
 
-    /// The process exit code DESIGN.md assigns: 0 pass, 1 a gate failed.
+    /// The process exit code (README, "Exit codes"): 0 pass, 1 a gate failed.
     pub fn exit_code(&self) -> i32 {
         if self.passed {
             0

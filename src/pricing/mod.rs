@@ -2,7 +2,7 @@
 Prices: what a corpus costs to send to a model, and what a workload will cost
 per month.
 
-The price stage of the pipeline (see DESIGN.md). It takes token counts that
+The price stage of the pipeline (ARCHITECTURE.md). It takes token counts that
 the tally already holds and turns them into money:
 
 - [`catalog`]: the embedded, dated price catalog (`data/catalog.toml`, made by
@@ -40,6 +40,7 @@ mod litellm;
 pub mod plan;
 pub mod projection;
 pub mod scenario;
+pub mod watch;
 
 pub use band::{Band, EstimateBand, EstimatePoint};
 pub use calibration::Calibration;
@@ -54,6 +55,7 @@ pub use projection::{
     WorkloadProjection,
 };
 pub use scenario::Scenario;
+pub use watch::{PriceWatch, TokenWatch};
 
 use std::fmt;
 
@@ -195,42 +197,9 @@ pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// Writes a money amount for people: `$1,234.57` (rounded to cents, or to
-/// four decimals under a dollar so small costs do not show as $0.00).
-pub fn format_usd(amount: Decimal) -> String {
-    let dp = if amount.abs() < Decimal::ONE && !amount.is_zero() {
-        4
-    } else {
-        2
-    };
-    let rounded =
-        amount.round_dp_with_strategy(dp, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-    let s = format!("{:.*}", dp as usize, rounded.abs());
-    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
-    let grouped = crate::report::table::group_digits(int);
-    let sign = if rounded.is_sign_negative() && !rounded.is_zero() {
-        "-"
-    } else {
-        ""
-    };
-    format!("{sign}${grouped}.{frac}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::str::FromStr;
-
-    #[test]
-    fn usd_formatting_groups_thousands_and_keeps_small_amounts_visible() {
-        assert_eq!(
-            format_usd(Decimal::from_str("1234567.005").unwrap()),
-            "$1,234,567.01"
-        );
-        assert_eq!(format_usd(Decimal::from_str("0.00125").unwrap()), "$0.0013");
-        assert_eq!(format_usd(Decimal::ZERO), "$0.00");
-        assert_eq!(format_usd(Decimal::from(100)), "$100.00");
-    }
 
     #[test]
     fn line_of_counts_newlines_before_offset() {

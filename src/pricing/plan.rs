@@ -15,13 +15,15 @@ use serde::Serialize;
 
 use super::band::{banded_cost, Band, ClassFactor, ExactPart};
 use super::calibration::Factor;
+use super::watch::{PriceWatch, TokenWatch};
 use super::{
     charges, corpus_cost, project, Calibration, Catalog, CategoryProfile, Charge, CorpusProfile,
     ModelCost, ModelPrice, PriceProvenance, PricingError, Projection, Scenario, SizeStats,
+    TokenTotals,
 };
 use crate::content::ContentClass;
 use crate::count_api::{CountApiReport, ModelMeasure};
-use crate::tally::{Group, Tally, TokenWatch};
+use crate::tally::{Group, Tally};
 
 /// The models to price and, optionally, a scenario to project.
 #[derive(Clone, Debug)]
@@ -103,7 +105,7 @@ impl PricingPlan {
         self.models.iter().chain(scenario_models)
     }
 
-    /// What the tally must track for `tokenizer`: the tier thresholds of
+    /// What the price watch must track for `tokenizer`: the tier thresholds of
     /// the priced models it counts for, and the smallest of their windows.
     pub fn watch(&self, tokenizer: &str) -> TokenWatch {
         let models: Vec<&ModelPrice> = self
@@ -126,11 +128,23 @@ impl PricingPlan {
         self.catalog.provenance()
     }
 
-    /// Costs per selected model and the scenario's projection, from a
-    /// tally made with [`Tally::watching`] the watches of this plan.
-    /// `tokenizers` names the tally's columns.
-    pub fn price(&self, tally: &Tally, tokenizers: &[String]) -> Result<Priced, PricingError> {
-        self.price_with(tally, tokenizers, &[])
+    /// A price watch with this plan's [`PricingPlan::watch`] for each of
+    /// `tokenizers`, to be fed every counted document.
+    pub fn price_watch(&self, tokenizers: &[String]) -> PriceWatch {
+        let watches: Vec<TokenWatch> = tokenizers.iter().map(|n| self.watch(n)).collect();
+        PriceWatch::new(&watches)
+    }
+
+    /// Costs per selected model and the scenario's projection, from the
+    /// tally and a watch made by [`PricingPlan::price_watch`] fed the same
+    /// documents. `tokenizers` names the tally's columns.
+    pub fn price(
+        &self,
+        tally: &Tally,
+        watch: &PriceWatch,
+        tokenizers: &[String],
+    ) -> Result<Priced, PricingError> {
+        self.price_with(tally, watch, tokenizers, &[])
     }
 
     /// [`PricingPlan::price`], with what `--count-api` measured: a model
@@ -139,6 +153,7 @@ impl PricingPlan {
     pub fn price_with(
         &self,
         tally: &Tally,
+        watch: &PriceWatch,
         tokenizers: &[String],
         measured: &[CountApiReport],
     ) -> Result<Priced, PricingError> {
@@ -147,7 +162,7 @@ impl PricingPlan {
         let mut lines = Vec::new();
         for m in &self.models {
             let i = column(&m.tokenizer).expect("the plan's tokenizers are counted");
-            let over: Vec<String> = tally.over_window[i]
+            let over: Vec<String> = watch.over_window[i]
                 .iter()
                 .filter(|(t, _)| m.max_input_tokens.is_some_and(|w| *t > w))
                 .map(|(_, p)| p.display().to_string())
@@ -161,7 +176,7 @@ impl PricingPlan {
                         .find(|x| x.model == m.id)
                         .map(|x| (r.endpoint.as_str(), x))
                 });
-            let cost = self.model_cost(m, tally, i, over, measure)?;
+            let cost = self.model_cost(m, tally, &watch.priced[i], i, over, measure)?;
             let categories: Vec<(String, u64)> = tally
                 .by_category
                 .iter()
@@ -279,6 +294,7 @@ impl PricingPlan {
         &self,
         m: &ModelPrice,
         tally: &Tally,
+        totals: &TokenTotals,
         i: usize,
         over: Vec<String>,
         measure: Option<(&str, &ModelMeasure)>,
@@ -288,7 +304,7 @@ impl PricingPlan {
             .family_of(&m.id)
             .filter(|f| m.estimate && f.proxy == m.tokenizer);
         let Some(family) = family else {
-            return corpus_cost(m, &tally.priced[i], over);
+            return corpus_cost(m, totals, over);
         };
         let method = if family.origin.ends_with("(embedded)") {
             "table".to_string()
@@ -349,7 +365,7 @@ impl PricingPlan {
             &factors,
             &by_class,
             exact.as_ref(),
-            &tally.priced[i],
+            totals,
             over,
         )
     }

@@ -3,8 +3,9 @@
 so that memory does not grow with the corpus.
 */
 
-use std::io::Write;
+use std::io::{self, Write};
 
+use super::rows::RowSink;
 use crate::discover::Skipped;
 use crate::tally::FileTally;
 
@@ -91,5 +92,14 @@ impl<W: Write> CsvRows<W> {
     /// Flushes the rows and hands the output back.
     pub fn finish(self) -> std::io::Result<W> {
         self.writer.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+impl<W: Write> RowSink for CsvRows<W> {
+    fn counted(&mut self, file: &FileTally) -> io::Result<()> {
+        CsvRows::counted(self, file).map_err(io::Error::other)
+    }
+    fn skipped(&mut self, file: &Skipped) -> io::Result<()> {
+        CsvRows::skipped(self, file).map_err(io::Error::other)
     }
 }

@@ -12,9 +12,8 @@ fifteen tokenizers still fits a page.
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::table::{human_bytes, thousands};
 use super::{view, Report};
-use crate::pricing::format_usd;
+use crate::format::{format_usd, human_bytes, thousands};
 
 /// A table cell: a `|` would end the cell and a newline the row.
 fn cell(s: &str) -> String {

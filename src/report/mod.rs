@@ -13,6 +13,7 @@ pub mod focus;
 pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod rows;
 pub mod table;
 pub mod transcripts;
 pub mod view;
@@ -30,19 +31,29 @@ use crate::tally::{Group, Histogram, Tally};
 use crate::tokenize::TokenizerInfo;
 use transcripts::TranscriptsReport;
 
+/// The `schema` of every report this version writes.
 pub const SCHEMA: &str = "tokenaudit.report/v1";
 
+/// Everything an audit found; every output format is a view of it, and its
+/// JSON is the canonical record (ARCHITECTURE.md, "The report schema").
 #[derive(Debug, Serialize)]
 pub struct Report {
+    /// [`SCHEMA`].
     pub schema: &'static str,
+    /// Where every figure came from: tool, tokenizers, prices, corpus digest.
     pub provenance: Provenance,
+    /// Files, bytes and tokens of the whole audit.
     pub totals: Totals,
+    /// The same sums per category (`--category`; the top folder by default).
     pub by_category: BTreeMap<String, GroupReport>,
+    /// The same sums per file extension.
     pub by_extension: BTreeMap<String, GroupReport>,
     /// By what files were read as: `text`, or a document format (`pdf`,
     /// `docx`, ...) whose extracted text was counted.
     pub by_format: BTreeMap<String, FormatReport>,
+    /// Tokens per document, per tokenizer: quantiles and histogram.
     pub distribution: Map<String, Value>,
+    /// The largest documents by the first tokenizer's count.
     pub largest: Vec<LargestEntry>,
     /// Chat transcripts (files read as `chat`): conversations, malformed
     /// records, input/output/replayed tokens. Absent when there were none.
@@ -59,7 +70,10 @@ pub struct Report {
     /// Per provider asked with `--count-api`: documents and bytes sent, the
     /// endpoint, the fitted multipliers, warnings. Empty otherwise.
     pub count_api: Vec<crate::count_api::CountApiReport>,
+    /// Every file seen and not counted, with its reason, in path order.
     pub skipped: Vec<SkippedEntry>,
+    /// What depends on the machine and the moment (timings, threads, the
+    /// command line): everything else is identical for identical input.
     pub run: Run,
 }
 
@@ -79,18 +93,29 @@ pub struct Provenance {
     pub corpus_digest: Option<CorpusDigest>,
 }
 
+/// Sums over the whole audit: `files_seen = files_counted + files_skipped`
+/// and `bytes = bytes_counted + bytes_skipped`.
 #[derive(Debug, Serialize)]
 pub struct Totals {
+    /// Every file the walk reached.
     pub files_seen: u64,
+    /// Files counted.
     pub files_counted: u64,
+    /// Files skipped, each listed in [`Report::skipped`] with its reason.
     pub files_skipped: u64,
+    /// Bytes of every file seen.
     pub bytes: u64,
+    /// Bytes of the files counted.
     pub bytes_counted: u64,
+    /// Bytes of the files skipped.
     pub bytes_skipped: u64,
+    /// Characters of the counted text.
     pub chars: u64,
+    /// Lines of the counted text.
     pub lines: u64,
     /// Tokenizer name → tokens.
     pub tokens: Map<String, Value>,
+    /// Per tokenizer: tokens and their density.
     pub per_tokenizer: Vec<TokenizerTotals>,
 }
 

@@ -10,44 +10,10 @@ use std::fmt::Write;
 use serde_json::{Map, Value};
 
 use super::{GroupReport, Report};
-use crate::pricing::format_usd;
+use crate::format::{format_usd, human_bytes, thousands};
 
 /// How many skipped files are listed by name before the list is summarised.
 const SKIPPED_LISTED: usize = 20;
-
-/// `1234567` → `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    group_digits(&n.to_string())
-}
-
-/// Puts a comma between groups of three digits of an unsigned integer
-/// written in decimal: `"1234567"` → `"1,234,567"`.
-pub fn group_digits(digits: &str) -> String {
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
-/// Bytes in binary units, e.g. `1.5 MiB`.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
-}
 
 fn tokens_of(map: &Map<String, Value>, name: &str) -> u64 {
     map.get(name).and_then(Value::as_u64).unwrap_or(0)

@@ -79,7 +79,7 @@ pub fn percent(part: u64, whole: u64) -> String {
 /// A calibrated estimate's tokens as `≈central (low–high)`, or the plain
 /// count when the cost has no band.
 pub fn tokens_banded(c: &crate::pricing::ModelCost) -> String {
-    use super::table::thousands;
+    use crate::format::thousands;
     match &c.estimate_band {
         Some(b) => format!(
             "≈{} ({}–{})",
@@ -94,7 +94,7 @@ pub fn tokens_banded(c: &crate::pricing::ModelCost) -> String {
 /// A calibrated estimate's cost as `≈central (low–high)`, or the plain
 /// cost when it has no band.
 pub fn cost_banded(c: &crate::pricing::ModelCost) -> String {
-    use crate::pricing::format_usd;
+    use crate::format::format_usd;
     match &c.estimate_band {
         Some(b) => format!(
             "≈{} ({}–{})",

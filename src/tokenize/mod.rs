@@ -5,7 +5,7 @@ A [`Tokenizer`] is the shared, immutable description of a vocabulary (ranks,
 split pattern, provenance). Counting happens through a [`Counter`], which each
 worker thread obtains once with [`Tokenizer::counter`]: counters own their
 mutable search state (regex caches, piece caches) because sharing that state
-between threads was measured to run *slower* than one thread (see DESIGN.md,
+between threads was measured to run *slower* than one thread (ARCHITECTURE.md,
 "Performance model").
 
 This module does not decide *what* text is counted (that is `extract`) nor how
@@ -48,6 +48,7 @@ pub trait Counter: Send {
 
 /// A loaded vocabulary that can hand out per-thread counters.
 pub trait Tokenizer: Send + Sync {
+    /// Name, family, source and sha256: what the report records.
     fn info(&self) -> &TokenizerInfo;
 
     /// A fresh counter with its own mutable state, for one thread.
@@ -73,6 +74,7 @@ pub struct TokenizerInfo {
     pub vocab_size: usize,
 }
 
+/// A tokenizer shared by every thread of an audit.
 pub type SharedTokenizer = Arc<dyn Tokenizer>;
 
 /// A `TokenizerInfo` for a toy tokenizer built in a unit test.

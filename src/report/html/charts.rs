@@ -181,7 +181,7 @@ pub fn histogram(bins: &[(u64, u64, u64)], quantiles: &[(&str, u64)]) -> Result<
             .x_labels(6)
             .x_desc("tokens per document (log scale)")
             .y_desc("documents")
-            .x_label_formatter(&|v| super::super::table::thousands(v.round() as u64))
+            .x_label_formatter(&|v| crate::format::thousands(v.round() as u64))
             .x_label_style(("sans-serif", TICK_SIZE))
             .y_label_style(("sans-serif", TICK_SIZE))
             .axis_desc_style(("sans-serif", TICK_SIZE))
@@ -210,7 +210,7 @@ pub fn histogram(bins: &[(u64, u64, u64)], quantiles: &[(&str, u64)]) -> Result<
             let y = top.saturating_sub((top * (k as u64 + 1)) / 9);
             chart
                 .draw_series(std::iter::once(Text::new(
-                    format!(" {name}: {}", super::super::table::thousands(*at)),
+                    format!(" {name}: {}", crate::format::thousands(*at)),
                     (x, y),
                     ("sans-serif", TICK_SIZE).into_font().color(&color),
                 )))

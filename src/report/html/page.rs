@@ -10,8 +10,7 @@ use askama::Template;
 use serde_json::Value;
 
 use super::charts::{self, Bar};
-use crate::pricing::format_usd;
-use crate::report::table::{human_bytes, thousands};
+use crate::format::{format_usd, human_bytes, thousands};
 use crate::report::view::{self, tokens_of};
 use crate::report::Report;
 

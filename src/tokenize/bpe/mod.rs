@@ -36,39 +36,8 @@ token-for-token equal to tiktoken:
 tiktoken also emits a piece that is itself a token as that token, without
 merging; we do the same (the merge would usually, not provably, agree).
 
-Measured (release, 1 thread, `scripts/bench-compare --max-mb 80 --threads 1,2`:
-80 MB of real text in 4 KB documents, ratios within one run, shared 2-core
-machine, load ~1.5; BENCHMARKS.md has every run): cl100k 120.5 MB/s, 13.3×
-tiktoken-rs and 6.7× bpe-openai; o200k 83.7–114.1 MB/s over four runs,
-5.8–7.5× and 4.7–6.3×. At the start of this work the same command gave 87.5 and 83.4
-MB/s (7.2× and 4.9×). What made the difference, in instructions for 10 MB of o200k
-(cachegrind): ASCII fast paths for capitalised words, punctuation, digits
-and newlines in the scanner, and the per-piece step inlined into the
-scanner loop through `PieceSink` (834 M → 722 M); a rank table at load 3/4
-(4 MiB instead of 8); words eight bytes at a time (718 M → 695 M); the
-stack merge (695 M → 675 M); one multiply for short cache keys and a direct
-pair table for two-byte pieces (675 M → 668 M); then huge pages (no change
-in instructions, ~10% in time); then batched cache probes (more
-instructions, 705 M with a whitespace fast path, but ~10–15% less time: the
-median of 12 alternating runs on 30 MB went from 93.9 to 104.6 MB/s, 9 of 12
-pairs faster).
-
-Where o200k's time goes now (`perf`, 40 MB): rank-table lookups of missed
-pieces ~27% (much of it waiting for the 4 MiB table's line), the scanner
-~18%, the per-piece step and cache probe ~15% (~25% before batching, mostly
-waiting on L3), the stack merge ~9%. Tried and dropped for
-lack of a measurable gain (alternating runs, ±5–10% noise on this shared
-machine): a join memo keyed by the two parts' ranks in the stack merge
-(the linked merge keeps one: long repetitive pieces repeat their joins);
-a 64 KiB per-counter copy of recent rank-table answers; a
-128 KiB cache of recent pieces in front of the big one; a 4-way cache of
-16-byte ways for pieces of up to 8 bytes beside a 2-way one for 9..=24
-bytes (6% fewer misses, more instructions); prefetching the table slots of
-every 3- and 4-byte substring of a missed piece; a piece cache of 2^17 sets
-(8 MiB) and one of 2^15 sets (2 MiB); prefetching the next piece's cache
-set (batching 32 is what worked); prefetching, for a batch's missed pieces,
-the table slots of their 3- and 4-byte substrings; an out-of-line scanner
-with the commonest pieces decided inline; fat LTO with one codegen unit.
+How it got here (what was measured, kept, and tried and dropped): BENCHMARKS.md,
+"The byte-level engine: how it got here".
 */
 
 mod cache;
@@ -462,7 +431,7 @@ impl ShortCache {
 /// path does not allocate once warm.
 #[derive(Default)]
 struct Merge {
-    /// Part boundaries (flat path) or next-part links (heap path).
+    /// Part boundaries (stack merge) or next-part links (linked merge).
     bounds: Vec<u32>,
     /// Rank of the pair starting at each part; `u32::MAX` for none.
     pair: Vec<u32>,

@@ -9,12 +9,13 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use clap::CommandFactory;
 
-use crate::audit::{Audit, NoRows, RowSink};
 use crate::cli::{self, AuditArgs, CheckArgs, Cli, Command, ModelsArgs, ReportOutputs};
-use crate::pricing::{self, evaluate_gate, GateInput};
-use crate::report::junit::junit_xml;
-use crate::report::{csv::CsvRows, focus, markdown, table, write, Report};
-use crate::tokenize;
+use tokenaudit::audit::Audit;
+use tokenaudit::pricing::{self, evaluate_gate, GateInput};
+use tokenaudit::report::junit::junit_xml;
+use tokenaudit::report::rows::{NoRows, RowSink};
+use tokenaudit::report::{csv::CsvRows, focus, markdown, table, write, Report};
+use tokenaudit::tokenize;
 
 /// The process exit status of a completed command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,12 +67,12 @@ fn calibrate(args: cli::CalibrateArgs) -> Result<Status> {
     let table = pricing::Calibration::embedded();
     let dir = tokenize::TokenizerDir::locate(args.tokenizer_dir.as_deref());
     let tokenizer = tokenize::resolve(&model.tokenizer, &dir, None)?;
-    let engine = crate::count::Engine::new(
+    let engine = tokenaudit::count::Engine::new(
         vec![tokenizer],
-        crate::extract::Parse::Text,
+        tokenaudit::extract::Parse::Text,
         rayon::current_num_threads(),
     );
-    let done = crate::calibrate::calibrate(
+    let done = tokenaudit::calibrate::calibrate(
         &args.csv,
         model,
         table.family_of(&model.id),
@@ -130,7 +131,7 @@ fn write_outputs(outputs: &ReportOutputs, report: &Report) -> Result<()> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if let Some(path) = &outputs.html {
-        let html = crate::report::html::render(report).context("cannot render the HTML")?;
+        let html = tokenaudit::report::html::render(report).context("cannot render the HTML")?;
         write::whole(path, html.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }

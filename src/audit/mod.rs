@@ -9,14 +9,15 @@ order and folded into the tally, so memory is bounded by the few batches in
 flight, not the corpus, and per-file output is deterministic.
 */
 
+mod progress;
+mod schedule;
+
 use std::io;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::count::chat_format::{ChatFormat, Overheads};
@@ -25,9 +26,10 @@ use crate::digest::{CorpusDigest, DigestBuilder};
 use crate::discover::{self, Entry, Filters, Skipped};
 use crate::extract::document::Limits;
 use crate::extract::Parse;
-use crate::pricing::{Priced, PricingPlan};
+use crate::pricing::{PriceWatch, Priced, PricingPlan};
+use crate::report::rows::{NoRows, RowSink};
 use crate::report::{Report, Run};
-use crate::tally::{FileTally, Tally};
+use crate::tally::Tally;
 use crate::tokenize::SharedTokenizer;
 
 /// Files per batch. Large enough to keep every thread busy between
@@ -44,11 +46,6 @@ const FIRST_BATCH: usize = 64;
 /// the counting never waits for the walk, few enough to be a few MB.
 const BATCHES_AHEAD: usize = 2;
 
-/// Batches counting at once (see `tally`): two, so that the next batch
-/// keeps the threads busy while the last files of one finish and its rows
-/// are written. Memory: a batch's outcomes are a few MB.
-const IN_FLIGHT: usize = 2;
-
 /// Files in one job of the pool: one, so that every file can be stolen by
 /// an idle thread. Left to itself, rayon cuts a batch into a few long runs
 /// of files, and nothing of a run that has started can be stolen: at the
@@ -59,16 +56,15 @@ const IN_FLIGHT: usize = 2;
 /// threads).
 const FILES_PER_JOB: usize = 1;
 
-/// Batches that may be started past the oldest one still counting (whose
-/// rows must be written first): room for the others to go on around a slow
-/// file, and a bound on the outcomes waiting in memory.
-const AHEAD: usize = 8;
-
 /// Everything an audit needs, decided (globs compiled, tokenizers loaded).
 pub struct AuditConfig {
+    /// Files and folders to audit; `-` is standard input.
     pub paths: Vec<PathBuf>,
+    /// What the walk enters and keeps, and how files are categorised.
     pub filters: Filters,
+    /// The tokenizers to count with, in the order the report lists them.
     pub tokenizers: Vec<SharedTokenizer>,
+    /// How files are read (`--parse`): as text, as chat, or chosen per file.
     pub parse: Parse,
     /// Forces one chat format for every tokenizer (`--chat-format`).
     pub chat_format: Option<ChatFormat>,
@@ -86,33 +82,7 @@ pub struct AuditConfig {
     pub count_api: Vec<crate::count_api::CountApiConfig>,
 }
 
-/// Receives one row per file seen, in path order, as batches complete.
-pub trait RowSink {
-    fn counted(&mut self, file: &FileTally) -> io::Result<()>;
-    fn skipped(&mut self, file: &Skipped) -> io::Result<()>;
-}
-
-impl<W: io::Write> RowSink for crate::report::csv::CsvRows<W> {
-    fn counted(&mut self, file: &FileTally) -> io::Result<()> {
-        crate::report::csv::CsvRows::counted(self, file).map_err(io::Error::other)
-    }
-    fn skipped(&mut self, file: &Skipped) -> io::Result<()> {
-        crate::report::csv::CsvRows::skipped(self, file).map_err(io::Error::other)
-    }
-}
-
-/// A sink that drops rows, for callers that only want the report.
-pub struct NoRows;
-
-impl RowSink for NoRows {
-    fn counted(&mut self, _: &FileTally) -> io::Result<()> {
-        Ok(())
-    }
-    fn skipped(&mut self, _: &Skipped) -> io::Result<()> {
-        Ok(())
-    }
-}
-
+/// One audit: a configuration, run once or more with [`Audit::run`].
 pub struct Audit {
     config: AuditConfig,
 }
@@ -121,13 +91,16 @@ pub struct Audit {
 /// skipped entries); these are.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
+    /// Writing a row failed, or the thread pool could not start.
     #[error("{0}")]
     Io(#[from] io::Error),
+    /// The counts could not be priced (a projection's model has no price).
     #[error(transparent)]
     Pricing(#[from] crate::pricing::PricingError),
 }
 
 impl Audit {
+    /// An audit of `config`; nothing runs until [`Audit::run`].
     pub fn new(config: AuditConfig) -> Self {
         Audit { config }
     }
@@ -148,12 +121,16 @@ impl Audit {
             .map_err(|e| AuditError::Io(io::Error::other(e)))?;
         let threads = pool.current_num_threads();
         let started_utc = jiff::Timestamp::now();
-        let (tally, digest, chat_formats) = self.tally(&pool, rows)?;
         let names = self.tokenizer_names();
+        let mut watch = match &self.config.pricing {
+            Some(plan) => plan.price_watch(&names),
+            None => PriceWatch::default(),
+        };
+        let (tally, digest, chat_formats) = self.tally(&pool, rows, &mut watch)?;
         let priced = match &self.config.pricing {
             Some(plan) => {
                 let measured = self.count_api(plan, &tally, &names);
-                let mut priced = plan.price_with(&tally, &names, &measured)?;
+                let mut priced = plan.price_with(&tally, &watch, &names, &measured)?;
                 priced.count_api = measured;
                 priced
             }
@@ -240,31 +217,31 @@ impl Audit {
     }
 
     /// The tally, the corpus digest, and each tokenizer's chat-format
-    /// figures.
+    /// figures; every counted document is also fed to `watch`.
     fn tally(
         &self,
         pool: &rayon::ThreadPool,
         rows: &mut dyn RowSink,
+        watch: &mut PriceWatch,
     ) -> io::Result<(Tally, CorpusDigest, Vec<Overheads>)> {
         let mut digest = DigestBuilder::new(&self.config.paths);
-        let progress = self.config.progress.then(Progress::new);
-        let engine = Engine::new(
+        let progress = self
+            .config
+            .progress
+            .then(|| Arc::new(progress::Progress::new()));
+        let mut engine = Engine::new(
             self.config.tokenizers.clone(),
             self.config.parse,
             pool.current_num_threads(),
         )
         .with_chat_format(self.config.chat_format)
         .with_documents(self.config.documents.clone());
-        let mut tally = match &self.config.pricing {
-            Some(plan) => Tally::watching(
-                &self
-                    .tokenizer_names()
-                    .iter()
-                    .map(|n| plan.watch(n))
-                    .collect::<Vec<_>>(),
-            ),
-            None => Tally::default(),
-        };
+        if let Some(p) = &progress {
+            let p = Arc::clone(p);
+            engine = engine.on_counted(move |bytes| p.bytes(bytes));
+        }
+        let progress = progress.as_deref();
+        let mut tally = Tally::default();
         if let Some(n) = self.config.count_api.iter().map(|c| c.per_stratum).max() {
             tally.sample = Some(crate::tally::DocSample::new(n));
         }
@@ -274,7 +251,6 @@ impl Audit {
             // instead of stalling it at every batch boundary. The channel is
             // bounded: memory stays a few batches whatever the corpus size.
             let (found, batches) = mpsc::sync_channel::<Vec<Entry>>(BATCHES_AHEAD);
-            let progress = progress.as_ref();
             scope.spawn(move || {
                 let mut entries = discover::discover(&self.config.paths, &self.config.filters);
                 let mut size = FIRST_BATCH;
@@ -296,84 +272,45 @@ impl Audit {
                     p.walked();
                 }
             });
-            // Batches are counted on the pool while this thread writes the
-            // rows and tallies of the ones before, in order. `IN_FLIGHT`
-            // batches count at once, and a batch that finishes is replaced
-            // at once, even while an earlier one is still counting: one
-            // slow file (a few hundred KB of one long piece) would otherwise
-            // hold back the batches behind it and leave all but one thread
-            // idle. Finished batches wait in `ready` for their turn, at most
-            // `AHEAD` batches past the oldest unfinished one, so memory
-            // stays bounded. Only this thread touches the row sink (stdout,
-            // a file).
             let engine = &engine;
-            pool.in_place_scope(|counting| {
-                let (done, finished) =
-                    mpsc::channel::<(usize, std::thread::Result<Vec<Outcome>>)>();
-                let mut batches = batches.into_iter();
-                let mut ready = std::collections::BTreeMap::new();
-                // Batches spawned, and written; the ones between are counting
-                // or waiting in `ready`.
-                let (mut started, mut next) = (0, 0);
-                loop {
-                    while started - next - ready.len() < IN_FLIGHT && started - next < AHEAD {
-                        let Some(batch) = batches.next() else { break };
-                        let done = done.clone();
-                        let k = started;
-                        counting.spawn(move |_| {
-                            // A panic is sent on like a result, and resumed on
-                            // this thread: waiting for a batch that never
-                            // comes would hang instead.
-                            let outcomes = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                                batch
-                                    .into_par_iter()
-                                    .with_max_len(FILES_PER_JOB)
-                                    .map(|entry| {
-                                        let outcome = match entry {
-                                            Entry::Read(source) => count_or_skip(engine, source),
-                                            Entry::Skip(skipped) => Outcome::Skipped(skipped),
-                                        };
-                                        if let Some(p) = progress {
-                                            p.counted(&outcome);
-                                        }
-                                        outcome
-                                    })
-                                    .collect()
-                            }));
-                            // The receiver is gone only if writing rows failed.
-                            let _ = done.send((k, outcomes));
-                        });
-                        started += 1;
-                    }
-                    if next == started {
-                        return Ok::<(), io::Error>(());
-                    }
-                    let Some(outcomes) = ready.remove(&next) else {
-                        let (k, outcomes) = finished.recv().expect("the sender lives here");
-                        ready.insert(k, outcomes.unwrap_or_else(|p| std::panic::resume_unwind(p)));
-                        continue;
-                    };
-                    next += 1;
-                    for outcome in outcomes {
-                        match outcome {
-                            Outcome::Counted(f) => {
-                                rows.counted(&f)?;
-                                digest.counted(&f.path, f.bytes, f.sha256.as_ref());
-                                tally.add_file(&f);
-                            }
-                            Outcome::Skipped(s) => {
-                                rows.skipped(&s)?;
-                                digest.skipped(&s.path, s.bytes);
-                                tally.add_skipped(s);
-                            }
+            let count = |batch: Vec<Entry>| -> Vec<Outcome> {
+                batch
+                    .into_par_iter()
+                    .with_max_len(FILES_PER_JOB)
+                    .map(|entry| {
+                        let outcome = match entry {
+                            Entry::Read(source) => count_or_skip(engine, source),
+                            Entry::Skip(skipped) => Outcome::Skipped(skipped),
+                        };
+                        if let Some(p) = progress {
+                            p.file_done();
+                        }
+                        outcome
+                    })
+                    .collect()
+            };
+            // Rows, digest, tally and watch are written here, in path order.
+            schedule::in_order(pool, batches.into_iter(), count, |outcomes| {
+                for outcome in outcomes {
+                    match outcome {
+                        Outcome::Counted(f) => {
+                            rows.counted(&f)?;
+                            digest.counted(&f.path, f.bytes, f.sha256.as_ref());
+                            watch.add_document(&f.path, &f.tokens);
+                            tally.add_file(&f);
+                        }
+                        Outcome::Skipped(s) => {
+                            rows.skipped(&s)?;
+                            digest.skipped(&s.path, s.bytes);
+                            tally.add_skipped(s);
                         }
                     }
                 }
-            })?;
-            Ok::<_, io::Error>(())
+                Ok(())
+            })
         })?;
         if let Some(p) = progress {
-            p.bar.finish_and_clear();
+            p.finish();
         }
         Ok((tally, digest.finish(), engine.chat_formats()))
     }
@@ -401,72 +338,12 @@ fn count_or_skip(engine: &Engine, source: discover::Source) -> Outcome {
     }
 }
 
-/// The progress bar, fed from both ends: discovery grows its length as it
-/// finds files, counting advances it. It counts files, not bytes: the walk
-/// does not ask each file's size (the counting does, cheaper, on every
-/// core), and it runs only a few batches ahead, so until it ends the bar
-/// shows what was found so far, without a bar or an ETA that would mislead.
-/// The bytes counted and their rate are in the message.
-struct Progress {
-    bar: ProgressBar,
-    bytes: AtomicU64,
-}
-
-impl Progress {
-    fn new() -> Self {
-        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {pos}/{len} files found so far, {msg}")
-                .expect("the template is valid"),
-        );
-        let progress = Progress {
-            bar,
-            bytes: AtomicU64::new(0),
-        };
-        progress.show();
-        progress
-    }
-
-    fn found(&self, batch: &[Entry]) {
-        self.bar.inc_length(batch.len() as u64);
-        self.show();
-    }
-
-    /// The walk is over: the length is now the total, so a bar and an ETA
-    /// mean something.
-    fn walked(&self) {
-        self.bar.set_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} files, {msg}, ETA {eta}")
-                .expect("the template is valid"),
-        );
-        self.show();
-    }
-
-    fn counted(&self, outcome: &Outcome) {
-        if let Outcome::Counted(f) = outcome {
-            self.bytes.fetch_add(f.bytes, Ordering::Relaxed);
-        }
-        self.bar.inc(1);
-        self.show();
-    }
-
-    fn show(&self) {
-        let bytes = self.bytes.load(Ordering::Relaxed);
-        let seconds = self.bar.elapsed().as_secs_f64().max(1e-3);
-        self.bar.set_message(format!(
-            "{} counted ({}/s)",
-            indicatif::HumanBytes(bytes),
-            indicatif::HumanBytes((bytes as f64 / seconds) as u64)
-        ));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     use crate::skip::SkipReason;
+    use crate::tally::FileTally;
     use crate::tokenize::{Counter, Tokenizer, TokenizerInfo};
 
     /// A tokenizer whose count of a text is `count(text)`: tests give it
@@ -530,7 +407,9 @@ mod tests {
             .num_threads(2)
             .build()
             .unwrap();
-        let (tally, _, _) = audit.tally(&pool, &mut NoRows).unwrap();
+        let (tally, _, _) = audit
+            .tally(&pool, &mut NoRows, &mut PriceWatch::default())
+            .unwrap();
         assert_eq!(tally.counted.files, 2);
         assert_eq!(tally.counted.tokens, vec![13]);
         assert_eq!(tally.skipped.len(), 1);

@@ -4,18 +4,20 @@ made from them ([`AuditArgs::into_config`]). The rest of the program never
 sees raw flags.
 */
 
+pub mod commands;
+
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
 
-use crate::audit::AuditConfig;
-use crate::count::chat_format::ChatFormat;
-use crate::discover::{self, CategoryRule, Filters};
-use crate::extract::document::{DocxParts, Limits};
-use crate::extract::Parse;
-use crate::pricing::{Catalog, PricingPlan, Scenario};
-use crate::tokenize;
+use tokenaudit::audit::AuditConfig;
+use tokenaudit::count::chat_format::ChatFormat;
+use tokenaudit::discover::{self, CategoryRule, Filters};
+use tokenaudit::extract::document::{DocxParts, Limits};
+use tokenaudit::extract::Parse;
+use tokenaudit::pricing::{Catalog, PricingPlan, Scenario};
+use tokenaudit::tokenize;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -132,7 +134,7 @@ pub struct CorpusArgs {
     pub tokenizer_dir: Option<PathBuf>,
 
     /// Split pattern for `-t tiktoken:FILE`: a name (cl100k, o200k, p50k,
-    /// llama3, llama4, qwen2, qwen3.5) or a regex.
+    /// llama3, llama4, qwen2, qwen3.5, tekken) or a regex.
     #[arg(long, value_name = "NAME|REGEX")]
     pub pattern: Option<String>,
 
@@ -381,7 +383,7 @@ pub enum EstimateArg {
     Low,
 }
 
-impl From<EstimateArg> for crate::pricing::EstimatePoint {
+impl From<EstimateArg> for tokenaudit::pricing::EstimatePoint {
     fn from(a: EstimateArg) -> Self {
         match a {
             EstimateArg::Central => Self::Central,
@@ -459,7 +461,7 @@ impl PricingArgs {
         let models: Vec<String> = self.models.iter().map(|m| m.trim().to_string()).collect();
         let mut plan = PricingPlan::new(catalog, &models, scenario)?;
         if let Some(path) = &self.calibration {
-            plan = plan.with_calibration(crate::pricing::Calibration::load(path)?)?;
+            plan = plan.with_calibration(tokenaudit::pricing::Calibration::load(path)?)?;
         }
         Ok(Some(plan))
     }
@@ -468,8 +470,8 @@ impl PricingArgs {
 impl PricingArgs {
     /// The count APIs the user allowed, with keys and addresses from the
     /// environment.
-    pub fn count_api(&self) -> Result<Vec<crate::count_api::CountApiConfig>> {
-        use crate::count_api::{CountApiConfig, Provider};
+    pub fn count_api(&self) -> Result<Vec<tokenaudit::count_api::CountApiConfig>> {
+        use tokenaudit::count_api::{CountApiConfig, Provider};
         if !self.count_api.is_empty() && self.models.is_empty() {
             bail!("--count-api needs a model to count for (-m NAME)");
         }
@@ -577,16 +579,6 @@ impl CorpusArgs {
             count_api: Vec::new(),
         })
     }
-}
-
-/// Opens an output named on the command line (`-` is stdout).
-pub fn output(path: &std::path::Path) -> Result<Box<dyn std::io::Write>> {
-    if path.as_os_str() == "-" {
-        return Ok(Box::new(std::io::BufWriter::new(std::io::stdout().lock())));
-    }
-    let file =
-        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    Ok(Box::new(std::io::BufWriter::new(file)))
 }
 
 #[cfg(test)]

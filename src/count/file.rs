@@ -1,0 +1,90 @@
+/*!
+What counting one file produces: its measurements ([`FileTally`]), with its
+tokens split by content class ([`ByClass`]). The count stage makes them; the
+tally sums them, and row formats write them.
+*/
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::transcript::TranscriptCounts;
+use crate::content::ContentClass;
+use crate::extract::Parser;
+
+/// The measurements of one counted file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileTally {
+    pub path: PathBuf,
+    pub category: String,
+    pub encoding: &'static str,
+    /// What the file was read as: `text`, or the document format whose
+    /// extracted text was counted (`pdf`, `docx`, ...).
+    pub format: &'static str,
+    /// Pages, sheets, slides or messages of a document, where its format
+    /// has them.
+    pub pages: Option<u64>,
+    pub bytes: u64,
+    pub chars: u64,
+    pub lines: u64,
+    /// One count per selected tokenizer, in selection order. For a chat
+    /// file: its conversations' input plus output tokens.
+    pub tokens: Vec<u64>,
+    /// The same counts split by the content class of each piece (see
+    /// `content`): one entry for most files, more for a large mixed one.
+    pub classes: ByClass,
+    /// The parser that took the file.
+    pub parser: Parser,
+    /// A chat file's transcript figures.
+    pub transcript: Option<Box<TranscriptCounts>>,
+    /// SHA-256 of the file's bytes, for the corpus digest (`None` for text
+    /// that was never a file).
+    pub sha256: Option<[u8; 32]>,
+}
+
+/// Pieces, bytes and tokens (per tokenizer) of one content class.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ClassTally {
+    pub pieces: u64,
+    pub bytes: u64,
+    pub tokens: Vec<u64>,
+}
+
+/// Counts per content class: what calibrated estimates of closed models
+/// are computed from.
+pub type ByClass = BTreeMap<ContentClass, ClassTally>;
+
+/// Adds `from` into `into`, class by class.
+pub fn merge_by_class(into: &mut ByClass, from: &ByClass) {
+    for (class, t) in from {
+        let e = into.entry(*class).or_default();
+        e.pieces += t.pieces;
+        e.bytes += t.bytes;
+        if e.tokens.len() < t.tokens.len() {
+            e.tokens.resize(t.tokens.len(), 0);
+        }
+        for (a, b) in e.tokens.iter_mut().zip(&t.tokens) {
+            *a += b;
+        }
+    }
+}
+
+impl FileTally {
+    /// The extension used for attribution: lowercase, without the dot;
+    /// `(none)` for files without one. Borrowed from the path when it is
+    /// lowercase ASCII already (most are): every file is tallied on the
+    /// one thread that writes the rows, serial work beside the counting.
+    pub fn extension(&self) -> Cow<'_, str> {
+        match self.path.extension() {
+            None => Cow::Borrowed("(none)"),
+            Some(e) => match e.to_str() {
+                Some(e) if e.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) => {
+                    Cow::Borrowed(e)
+                }
+                _ => Cow::Owned(e.to_string_lossy().to_lowercase()),
+            },
+        }
+    }
+}
