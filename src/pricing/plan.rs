@@ -195,7 +195,7 @@ impl PricingPlan {
         let projection = match &self.scenario {
             Some(s) => {
                 let mut corpus = profile(tally, tokenizers);
-                let ratios = self.corrections(s, tally, tokenizers, measured, &costs)?;
+                let ratios = self.corrections(s, tally, watch, tokenizers, measured, &costs)?;
                 corpus.corrections = ratios
                     .iter()
                     .map(|(m, b)| (m.clone(), b.estimate))
@@ -241,6 +241,7 @@ impl PricingPlan {
         &self,
         scenario: &Scenario,
         tally: &Tally,
+        watch: &PriceWatch,
         tokenizers: &[String],
         measured: &[CountApiReport],
         costs: &[ModelCost],
@@ -268,7 +269,7 @@ impl PricingPlan {
                                 .find(|x| x.model == m.id)
                                 .map(|x| (r.endpoint.as_str(), x))
                         });
-                    self.model_cost(m, tally, i, Vec::new(), measure)?
+                    self.model_cost(m, tally, &watch.priced[i], i, Vec::new(), measure)?
                         .estimate_band
                 }
             };
