@@ -470,3 +470,21 @@ fn spreadsheets_decks_opendocument_and_mail_are_counted_by_their_text() {
     assert_eq!(report["by_format"]["xlsx"]["pages"], 2);
     assert_eq!(report["by_format"]["pptx"]["pages"], 2);
 }
+
+#[test]
+fn a_caught_extractor_panic_is_reported_once_not_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("panics.pdf"),
+        pdf(&[Page::BadFont("Never read.")], None),
+    )
+    .unwrap();
+    let out = run(&["audit", dir.path().to_str().unwrap(), "--csv", "-", "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("extract-failed: the pdf extractor failed"));
+    assert!(
+        !stderr(&out).contains("panicked"),
+        "the default panic message leaked: {}",
+        stderr(&out)
+    );
+}
