@@ -1,7 +1,6 @@
 //! Nothing lost: every kind of bad input is either counted or listed as
 //! skipped with its reason, and the totals reconcile.
 
-
 use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};

@@ -4,7 +4,6 @@
 //! those multipliers, lists every row it could not use with its line, and
 //! that `audit --calibration` then prices with.
 
-
 use std::path::Path;
 
 use crate::common::*;

@@ -1,6 +1,5 @@
 //! `tokenaudit check`: the pre-flight gate, end to end on the real binary.
 
-
 use crate::common::*;
 
 #[test]

@@ -5,7 +5,6 @@
 //! corpus within 2% of what the mock would count for all of it, cache the
 //! answers, retry 429s, and fall back to the table when the endpoint fails.
 
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;

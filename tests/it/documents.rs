@@ -5,7 +5,6 @@
 //! font that makes the PDF extractor panic. Expected token figures are
 //! tiktoken-rs counts of the text the document holds.
 
-
 use std::collections::HashMap;
 use std::io::{Cursor, Write};
 use std::path::Path;

@@ -4,7 +4,6 @@
 //! about its o200k_base count, each with a band; `check` compares the high
 //! end unless told otherwise.
 
-
 use std::path::Path;
 
 use crate::common::*;

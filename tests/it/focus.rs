@@ -2,7 +2,6 @@
 //! FOCUS 1.2 column files (specification/columns, tag v1.2 of FOCUS_Spec),
 //! with and without a scenario, and the file loaded by Python's csv module.
 
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::str::FromStr;

@@ -2,7 +2,6 @@
 //! FOCUS CSV (and the HTML, see tests/html.rs) are written by one command
 //! and must agree on every total: tokens per tokenizer, files, costs.
 
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::str::FromStr;

@@ -2,7 +2,6 @@
 //! figure is derived from tiktoken-rs counts of the pieces and the OpenAI
 //! cookbook's rule (3 per message plus the role, 3 priming the reply).
 
-
 use crate::common::*;
 
 fn c(text: &str) -> u64 {
