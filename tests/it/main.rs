@@ -14,6 +14,7 @@ mod chat_formats;
 mod check;
 mod chunking;
 mod cli;
+mod compare;
 mod count_api;
 mod document_accuracy;
 mod documents;

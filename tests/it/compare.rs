@@ -2,11 +2,9 @@
 //! by-script breakdown puts documents written in known scripts where they
 //! belong.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn compare_json(args: &[&str]) -> Value {
@@ -245,7 +243,7 @@ fn csv_markdown_and_table_agree_with_the_json() {
         json.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let c = common::json(&json);
+    let c = crate::common::json(&json);
     // The baseline is counted though -t did not name it.
     assert_eq!(c["baseline"], "o200k_base");
     let rows = csv_rows(&csv);
