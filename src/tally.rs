@@ -14,8 +14,8 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::content::ContentClass;
-pub use crate::count::file::{merge_by_class, ByClass, ClassTally, FileTally};
 use crate::count::fields::FieldCounts;
+pub use crate::count::file::{merge_by_class, ByClass, ClassTally, FileTally};
 use crate::count::transcript::{TranscriptCounts, MALFORMED_KEPT};
 use crate::discover::Skipped;
 use crate::extract::chat::Malformed;

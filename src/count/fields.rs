@@ -119,7 +119,10 @@ mod tests {
         a.merge(&b);
         assert_eq!((a.records, a.documents, a.malformed), (4, 3, 1));
         assert_eq!(a.records, a.documents + a.malformed);
-        assert_eq!((a.input.clone(), a.output.clone()), (vec![3, 4], vec![11, 21]));
+        assert_eq!(
+            (a.input.clone(), a.output.clone()),
+            (vec![3, 4], vec![11, 21])
+        );
         assert_eq!(a.total(), vec![14, 25]);
     }
 }

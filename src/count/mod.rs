@@ -392,7 +392,11 @@ impl Engine {
         #[allow(clippy::while_let_on_iterator)]
         while let Some(row) = rows.next() {
             match row {
-                Row::Document { text: cells, output, .. } => {
+                Row::Document {
+                    text: cells,
+                    output,
+                    ..
+                } => {
                     let tokens = self.count_document(&cells);
                     f.add_document(&tokens, output);
                 }

@@ -164,7 +164,11 @@ pub fn is_output_role(role: &str) -> bool {
 /// document.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Row {
-    Document { line: u64, text: String, output: bool },
+    Document {
+        line: u64,
+        text: String,
+        output: bool,
+    },
     Malformed(Malformed),
 }
 
@@ -278,7 +282,8 @@ mod tests {
 
     #[test]
     fn csv_rows_keep_their_line_numbers_around_a_broken_row() {
-        let text = "id,role,text,note\n1,user,\"hello\nthere\",n\n2,assistant,hi\n3,Assistant,bye,n\n";
+        let text =
+            "id,role,text,note\n1,user,\"hello\nthere\",n\n2,assistant,hi\n3,Assistant,bye,n\n";
         let spec = FieldSpec {
             columns: vec!["text".into(), "note".into()],
             role_column: Some("role".into()),
