@@ -374,3 +374,99 @@ fn docx_parts_choose_what_is_counted() {
         o200k("Body.\nReviewer note.\n").to_string()
     );
 }
+
+const SML: &str = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
+const REL: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+
+/// An XLSX of two sheets, each one row of an inline string and a number.
+fn xlsx() -> Vec<u8> {
+    let workbook = format!(
+        r#"<workbook xmlns="{SML}" xmlns:r="{REL}"><sheets><sheet name="Terms" sheetId="1" r:id="rId1"/><sheet name="Fees" sheetId="2" r:id="rId2"/></sheets></workbook>"#
+    );
+    let rels = format!(
+        r#"<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="{REL}/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="{REL}/worksheet" Target="worksheets/sheet2.xml"/></Relationships>"#
+    );
+    let sheet = |label: &str, n: u32| {
+        format!(
+            r#"<worksheet xmlns="{SML}"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>{label}</t></is></c><c r="B1"><v>{n}</v></c></row></sheetData></worksheet>"#
+        )
+    };
+    let (s1, s2) = (sheet("Rent", 1200), sheet("Deposit", 300));
+    let package_rels = format!(
+        r#"<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="{REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>"#
+    );
+    zip_of(&[
+        ("[Content_Types].xml", b"<Types/>"),
+        ("_rels/.rels", package_rels.as_bytes()),
+        ("xl/workbook.xml", workbook.as_bytes()),
+        ("xl/_rels/workbook.xml.rels", rels.as_bytes()),
+        ("xl/worksheets/sheet1.xml", s1.as_bytes()),
+        ("xl/worksheets/sheet2.xml", s2.as_bytes()),
+    ])
+}
+
+/// A PPTX of the slides given, one paragraph each.
+fn pptx(slides: &[&str]) -> Vec<u8> {
+    let a = r#"xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main""#;
+    let xml: Vec<String> = slides
+        .iter()
+        .map(|t| format!("<p:sld {a}><a:p><a:r><a:t>{t}</a:t></a:r></a:p></p:sld>"))
+        .collect();
+    let names: Vec<String> = (1..=slides.len())
+        .map(|i| format!("ppt/slides/slide{i}.xml"))
+        .collect();
+    let mut parts: Vec<(&str, &[u8])> = vec![("ppt/presentation.xml", b"<p:presentation/>")];
+    for (n, x) in names.iter().zip(&xml) {
+        parts.push((n, x.as_bytes()));
+    }
+    zip_of(&parts)
+}
+
+#[test]
+fn spreadsheets_decks_opendocument_and_mail_are_counted_by_their_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let put = |name: &str, bytes: &[u8]| std::fs::write(dir.path().join(name), bytes).unwrap();
+    put("fees.xlsx", &xlsx());
+    put("deck.pptx", &pptx(&["Quarterly review", "Next steps"]));
+    let content = r#"<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:text><text:h>Terms</text:h><text:p>Either party may end it.</text:p></office:text></office:body></office:document-content>"#;
+    put(
+        "terms.odt",
+        &zip_of(&[
+            ("mimetype", b"application/vnd.oasis.opendocument.text"),
+            ("content.xml", content.as_bytes()),
+        ]),
+    );
+    put(
+        "note.eml",
+        b"From: a@example.org\r\nTo: b@example.org\r\nSubject: Renewal\r\n\
+          Content-Type: text/plain; charset=utf-8\r\n\r\nPlease sign by Friday.\r\n",
+    );
+    let (report, rows) = audit(dir.path(), &[]);
+    let tokens = |name: &str| rows[name]["tokens_o200k_base"].parse::<u64>().unwrap();
+    for (name, format, pages) in [
+        ("fees.xlsx", "xlsx", "2"),
+        ("deck.pptx", "pptx", "2"),
+        ("terms.odt", "odt", ""),
+        ("note.eml", "eml", ""),
+    ] {
+        assert_eq!(
+            rows[name]["status"], "counted",
+            "{name}: {}",
+            rows[name]["reason"]
+        );
+        assert_eq!(rows[name]["format"], format, "{name}");
+        assert_eq!(rows[name]["pages"], pages, "{name}");
+    }
+    assert_eq!(tokens("fees.xlsx"), o200k("Rent\t1200\nDeposit\t300\n"));
+    assert_eq!(tokens("deck.pptx"), o200k("Quarterly review\nNext steps\n"));
+    assert_eq!(
+        tokens("terms.odt"),
+        o200k("Terms\nEither party may end it.\n")
+    );
+    let eml = tokens("note.eml");
+    let words = o200k("Renewal\nPlease sign by Friday.");
+    assert!(eml >= words && eml <= words + 3, "{eml} vs {words}");
+    assert_eq!(report["totals"]["files_skipped"], 0);
+    assert_eq!(report["by_format"]["xlsx"]["pages"], 2);
+    assert_eq!(report["by_format"]["pptx"]["pages"], 2);
+}

@@ -140,9 +140,11 @@ fn mark(name: &str, is_body: bool, parts: DocxParts) -> Mark {
         "w:br" | "w:cr" => Mark::Char('\n'),
         "w:noBreakHyphen" => Mark::Char('\u{2011}'),
         "w:tc" => Mark::Cell,
-        "w:tr" => Mark::Line,
+        "w:tr" => Mark::Row,
         "w:tbl" if is_body && !parts.tables => Mark::Skip,
         "w:del" | "w:delText" | "w:instrText" => Mark::Skip,
+        // Properties: `w:tabs/w:tab` there are tab stops, not tabs.
+        "w:pPr" | "w:rPr" | "w:tblPr" | "w:tcPr" | "w:sectPr" => Mark::Skip,
         // Footnote separators are lines drawn, not text.
         "w:separator" | "w:continuationSeparator" => Mark::Skip,
         _ => Mark::Pass,
@@ -172,6 +174,7 @@ pub(super) mod tests {
             }
             body.push_str("</w:tr></w:tbl>");
         }
+        body.push_str(r#"<w:p><w:pPr><w:tabs><w:tab w:val="left" w:pos="720"/></w:tabs></w:pPr><w:r><w:t>Stops</w:t></w:r></w:p>"#);
         let document = format!("<w:document {W}><w:body>{body}</w:body></w:document>");
         let header = format!("<w:hdr {W}><w:p><w:r><w:t>HEADER</w:t></w:r></w:p></w:hdr>");
         let comments = format!(
@@ -197,9 +200,9 @@ pub(super) mod tests {
         };
         assert_eq!(
             with("body,tables,headers"),
-            "Clause 1.\nClause 2.\na\n\tb\n\t\nHEADER\n"
+            "Clause 1.\nClause 2.\na\tb\nStops\nHEADER\n"
         );
-        assert_eq!(with("body"), "Clause 1.\nClause 2.\n");
+        assert_eq!(with("body"), "Clause 1.\nClause 2.\nStops\n");
         assert_eq!(with("comments"), "COMMENT\n");
         assert!(with("all").contains("COMMENT"));
         assert!(!extract(&file, &Limits::default())

@@ -143,9 +143,13 @@ impl Text {
             self.space = false;
             return;
         }
-        for word in text.split(|c: char| c.is_ascii_whitespace()) {
-            if word.is_empty() {
+        // Pieces between runs of white space; an empty piece is white
+        // space at the start or the end. Every boundary owes one space.
+        for (i, word) in text.split(|c: char| c.is_ascii_whitespace()).enumerate() {
+            if i > 0 {
                 self.space = true;
+            }
+            if word.is_empty() {
                 continue;
             }
             if self.space && !self.at_line_start() {
@@ -153,10 +157,6 @@ impl Text {
             }
             self.space = false;
             self.out.push_str(word);
-        }
-        // `split` yields an empty last piece after trailing white space.
-        if text.ends_with(|c: char| c.is_ascii_whitespace()) {
-            self.space = true;
         }
     }
 
@@ -217,5 +217,13 @@ mod tests {
             "one\ntwothree\n"
         );
         assert_eq!(visible_text(""), "");
+    }
+
+    #[test]
+    fn words_keep_the_single_spaces_between_them() {
+        assert_eq!(
+            visible_text("<p>one two\nthree <b>four</b> five</p>"),
+            "one two three four five\n"
+        );
     }
 }

@@ -32,6 +32,7 @@ fn mark(name: &str) -> Mark {
         "a:p" => Mark::Line,
         "a:br" => Mark::Char('\n'),
         "a:tc" => Mark::Cell,
+        "a:tr" => Mark::Row,
         _ => Mark::Pass,
     }
 }

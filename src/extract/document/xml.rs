@@ -20,13 +20,39 @@ pub(super) enum Mark {
     Text,
     /// Ends a line when it closes (a paragraph, a table row).
     Line,
-    /// Ends a cell when it closes: a tab.
+    /// Ends a table cell when it closes: a tab, taking the place of the
+    /// line end of the cell's last paragraph (a row reads `a<TAB>b`, as
+    /// python-docx and a TSV export give it; paragraphs within a cell are
+    /// still lines).
     Cell,
+    /// Ends a table row when it closes: a line, taking the place of the
+    /// last cell's tab.
+    Row,
     /// Stands for a character where it is (`w:tab`, `w:br`, `text:s`).
     Char(char),
     /// Neither it nor anything inside it is text (deleted runs, tables
     /// left out by `--docx-parts`).
     Skip,
+}
+
+/// What closing an element of mark `m` appends.
+fn close(m: Mark, out: &mut String) {
+    match m {
+        Mark::Line => out.push('\n'),
+        Mark::Cell => {
+            if out.ends_with('\n') {
+                out.pop();
+            }
+            out.push('\t');
+        }
+        Mark::Row => {
+            if out.ends_with('\t') {
+                out.pop();
+            }
+            out.push('\n');
+        }
+        _ => {}
+    }
 }
 
 /// Appends the text of `xml` to `out`.
@@ -64,9 +90,7 @@ pub(super) fn walk(
                 }
                 match mark(e.name().as_ref()) {
                     Mark::Char(c) => out.push(c),
-                    Mark::Line => out.push('\n'),
-                    Mark::Cell => out.push('\t'),
-                    _ => {}
+                    m => close(m, out),
                 }
             }
             Event::End(e) => {
@@ -76,9 +100,7 @@ pub(super) fn walk(
                 }
                 match mark(e.name().as_ref()) {
                     Mark::Text => in_text = in_text.saturating_sub(1),
-                    Mark::Line => out.push('\n'),
-                    Mark::Cell => out.push('\t'),
-                    _ => {}
+                    m => close(m, out),
                 }
             }
             Event::Text(t) if skipping == 0 && (in_text > 0 || !text_only_in_marked) => {
