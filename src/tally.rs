@@ -15,7 +15,9 @@ use serde::Serialize;
 
 use crate::content::ContentClass;
 use crate::count::fields::FieldCounts;
-pub use crate::count::file::{merge_by_class, ByClass, ClassTally, FileTally};
+pub use crate::count::file::{
+    merge_by_class, merge_by_script, ByClass, ByScript, ClassTally, FileTally, ScriptTally,
+};
 use crate::count::transcript::{TranscriptCounts, MALFORMED_KEPT};
 use crate::discover::Skipped;
 use crate::extract::chat::Malformed;
@@ -307,6 +309,8 @@ pub struct Tally {
     pub by_format: BTreeMap<String, Group>,
     /// Counted text per content class.
     pub by_class: ByClass,
+    /// Counted text per dominant script of each piece.
+    pub by_script: ByScript,
     /// The largest documents by the first tokenizer's count (bounded).
     pub largest: Largest,
     /// Chat files' figures summed, with malformed records by path (the
@@ -406,6 +410,7 @@ impl Tally {
         group(&mut self.by_extension, &f.extension()).add(f);
         group(&mut self.by_format, f.format).add(f);
         merge_by_class(&mut self.by_class, &f.classes);
+        merge_by_script(&mut self.by_script, &f.scripts);
         if let Some(sample) = self.sample.as_mut() {
             sample.offer(f);
         }
@@ -436,6 +441,7 @@ impl Tally {
             self.by_format.entry(k.clone()).or_default().merge(g);
         }
         merge_by_class(&mut self.by_class, &other.by_class);
+        merge_by_script(&mut self.by_script, &other.by_script);
         if let (Some(a), Some(b)) = (self.sample.as_mut(), other.sample.as_ref()) {
             a.merge(b);
         }
@@ -477,6 +483,7 @@ mod tests {
             transcript: None,
             fields: None,
             sha256: None,
+            scripts: ByScript::new(),
             classes: ByClass::from([(
                 if cat == "ja" {
                     ContentClass::Cjk

@@ -49,6 +49,9 @@ pub enum Command {
     /// Count the tokens of files and folders, with an account of every file;
     /// with -m, what sending them costs; with --scenario, a monthly projection.
     Audit(Box<AuditArgs>),
+    /// Compare tokenizers on a corpus: tokens by category and by script,
+    /// relative to a baseline, in dollars per model (-m) and in MB/s.
+    Compare(Box<CompareArgs>),
     /// A pre-flight gate for CI: exit 1 when a budget or a context window is exceeded.
     Check(Box<CheckArgs>),
     /// List the priced models: prices, context window, tokenizer, as-of date.
@@ -311,6 +314,42 @@ pub struct AuditArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    tokenaudit compare corpus -t all\n  \
+    tokenaudit compare corpus -t o200k_base,llama3,qwen2,gemma3 --baseline llama3 --json cmp.json\n  \
+    tokenaudit compare corpus -t all -m gpt-5.4-mini,claude-sonnet-4-6 --markdown cmp.md\n  \
+    tokenaudit compare corpus -t all --bench 5 -j 1")]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub corpus: CorpusArgs,
+
+    #[command(flatten)]
+    pub pricing: PricingArgs,
+
+    /// The tokenizer the others are divided by (default o200k_base when
+    /// counted, else the first); counted even if not in -t.
+    #[arg(long, value_name = "NAME")]
+    pub baseline: Option<String>,
+
+    /// Write the comparison as JSON (tokenaudit.compare/v1) to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Write the comparison as CSV (a row per section, group and tokenizer) to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+
+    /// Write the comparison as Markdown tables to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+
+    /// Run the comparison N times (default 5) and report each tokenizer's
+    /// median MB/s with min–max, peak RSS, the machine and the corpus digest.
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "5")]
+    pub bench: Option<usize>,
+}
+
+#[derive(Debug, Args)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub corpus: CorpusArgs,
@@ -521,6 +560,25 @@ impl PricingArgs {
     }
 }
 
+/// The tokenizer names asked for, with `all` replaced by every installed
+/// tokenizer (built-in and fetched, in `tokenaudit tokenizers` order).
+pub fn expand_all(asked: &[String], dir: &tokenize::TokenizerDir) -> Vec<String> {
+    let mut names = Vec::new();
+    for name in asked.iter().map(|n| n.trim()) {
+        if name == "all" {
+            names.extend(
+                tokenize::list(dir)
+                    .into_iter()
+                    .filter(|l| l.installed)
+                    .map(|l| l.name),
+            );
+        } else {
+            names.push(name.to_string());
+        }
+    }
+    names
+}
+
 impl CorpusArgs {
     /// Makes every decision the audit needs; errors here are usage errors.
     pub fn into_config(
@@ -528,18 +586,14 @@ impl CorpusArgs {
         pricing: Option<PricingPlan>,
         command_line: Vec<String>,
     ) -> Result<AuditConfig> {
-        let mut names: Vec<String> = self
-            .tokenizers
-            .iter()
-            .map(|n| n.trim().to_string())
-            .collect();
+        let dir = tokenize::TokenizerDir::locate(self.tokenizer_dir.as_deref());
+        let mut names = expand_all(&self.tokenizers, &dir);
         if let Some(plan) = &pricing {
             names.extend(plan.tokenizers());
         }
         if names.is_empty() {
             names.push("o200k_base".to_string());
         }
-        let dir = tokenize::TokenizerDir::locate(self.tokenizer_dir.as_deref());
         let mut tokenizers: Vec<tokenize::SharedTokenizer> = Vec::new();
         for name in &names {
             if tokenizers.iter().any(|t| &t.info().name == name) {

@@ -14,6 +14,7 @@ use super::fields::FieldCounts;
 use super::transcript::TranscriptCounts;
 use crate::content::ContentClass;
 use crate::extract::Parser;
+use crate::script::ScriptGroup;
 
 /// The measurements of one counted file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +37,9 @@ pub struct FileTally {
     /// The same counts split by the content class of each piece (see
     /// `content`): one entry for most files, more for a large mixed one.
     pub classes: ByClass,
+    /// The same counts split by the dominant script of each piece (see
+    /// `script`): what `compare` breaks tokenizers down by.
+    pub scripts: ByScript,
     /// The parser that took the file.
     pub parser: Parser,
     /// A chat file's transcript figures.
@@ -65,6 +69,35 @@ pub fn merge_by_class(into: &mut ByClass, from: &ByClass) {
         let e = into.entry(*class).or_default();
         e.pieces += t.pieces;
         e.bytes += t.bytes;
+        if e.tokens.len() < t.tokens.len() {
+            e.tokens.resize(t.tokens.len(), 0);
+        }
+        for (a, b) in e.tokens.iter_mut().zip(&t.tokens) {
+            *a += b;
+        }
+    }
+}
+
+/// Pieces, bytes, characters and tokens (per tokenizer) of the pieces
+/// whose dominant script is one group.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ScriptTally {
+    pub pieces: u64,
+    pub bytes: u64,
+    pub chars: u64,
+    pub tokens: Vec<u64>,
+}
+
+/// Counts per dominant script of each piece (`None`: no letters at all).
+pub type ByScript = BTreeMap<Option<ScriptGroup>, ScriptTally>;
+
+/// Adds `from` into `into`, script by script.
+pub fn merge_by_script(into: &mut ByScript, from: &ByScript) {
+    for (script, t) in from {
+        let e = into.entry(*script).or_default();
+        e.pieces += t.pieces;
+        e.bytes += t.bytes;
+        e.chars += t.chars;
         if e.tokens.len() < t.tokens.len() {
             e.tokens.resize(t.tokens.len(), 0);
         }

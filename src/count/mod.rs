@@ -23,6 +23,7 @@ pub mod transcript;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use rayon::prelude::*;
 
@@ -35,7 +36,9 @@ use crate::extract::{self, Parse, Parser};
 use crate::load;
 use crate::skip::SkipReason;
 use crate::tokenize::{chunk, Counter, SharedTokenizer};
-use file::{merge_by_class, ByClass, ClassTally, FileTally};
+use file::{
+    merge_by_class, merge_by_script, ByClass, ByScript, ClassTally, FileTally, ScriptTally,
+};
 
 use chat_format::{ChatFormat, Overheads};
 use fields::FieldCounts;
@@ -54,8 +57,36 @@ struct CounterPool {
     slots: Vec<Mutex<Option<Counters>>>,
 }
 
-/// One counter per selected tokenizer, in selection order.
-type Counters = Vec<Box<dyn Counter>>;
+/// One counter per selected tokenizer, in selection order, and the time
+/// each has spent counting on this thread.
+struct Counters {
+    counters: Vec<Box<dyn Counter>>,
+    timing: Timing,
+}
+
+/// Time spent in each tokenizer's counter, and the bytes of text they were
+/// given (the same text for every tokenizer): what `compare` reports as
+/// each tokenizer's speed. Two clock reads per piece and tokenizer (tens of
+/// nanoseconds) beside counting a file or a 256 KiB piece: always on.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Timing {
+    /// Per tokenizer, in selection order: nanoseconds, summed over threads.
+    pub nanos: Vec<u64>,
+    /// Bytes of text counted (chat files: their whole text).
+    pub bytes: u64,
+}
+
+impl Timing {
+    fn merge(&mut self, other: &Timing) {
+        if self.nanos.len() < other.nanos.len() {
+            self.nanos.resize(other.nanos.len(), 0);
+        }
+        for (a, b) in self.nanos.iter_mut().zip(&other.nanos) {
+            *a += b;
+        }
+        self.bytes += other.bytes;
+    }
+}
 
 impl CounterPool {
     fn new(tokenizers: Vec<SharedTokenizer>, threads: usize) -> Self {
@@ -69,21 +100,47 @@ impl CounterPool {
     /// Runs `f` with this thread's counters. The lock is only ever taken by
     /// the thread that owns the slot, so it is uncontended; `f` must not
     /// start nested parallel work (it would run on this thread and deadlock).
-    fn with<R>(&self, f: impl FnOnce(&mut [Box<dyn Counter>]) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut Counters) -> R) -> R {
         let i = rayon::current_thread_index().unwrap_or(self.slots.len() - 1);
         let slot = &self.slots[i.min(self.slots.len() - 1)];
         let mut guard = slot.lock().unwrap_or_else(|poisoned| {
             // A tokenizer panicked while this thread counted (the file is
             // skipped with the panic's message): its counters may hold a
-            // half-updated cache, so they are dropped for fresh ones.
+            // half-updated cache, so they are dropped for fresh ones (the
+            // time they spent is kept).
             slot.clear_poison();
             let mut guard = poisoned.into_inner();
-            *guard = None;
+            if let Some(c) = guard.as_mut() {
+                c.counters.clear();
+            }
             guard
         });
-        let counters =
-            guard.get_or_insert_with(|| self.tokenizers.iter().map(|t| t.counter()).collect());
+        let counters = guard.get_or_insert_with(|| Counters {
+            counters: Vec::new(),
+            timing: Timing {
+                nanos: vec![0; self.tokenizers.len()],
+                bytes: 0,
+            },
+        });
+        if counters.counters.is_empty() {
+            counters.counters = self.tokenizers.iter().map(|t| t.counter()).collect();
+        }
         f(counters)
+    }
+
+    /// The time every thread's counters have spent so far.
+    fn timing(&self) -> Timing {
+        let mut total = Timing {
+            nanos: vec![0; self.tokenizers.len()],
+            bytes: 0,
+        };
+        for slot in &self.slots {
+            let guard = slot.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(c) = guard.as_ref() {
+                total.merge(&c.timing);
+            }
+        }
+        total
     }
 }
 
@@ -133,6 +190,8 @@ pub struct TextCounts {
     pub tokens: Vec<u64>,
     /// The same tokens by the content class of each piece.
     pub classes: ByClass,
+    /// The same tokens by the dominant script of each piece.
+    pub scripts: ByScript,
 }
 
 impl Engine {
@@ -190,6 +249,12 @@ impl Engine {
                 (overheads, function_init)
             })
             .collect()
+    }
+
+    /// The time each tokenizer's counters have spent so far, over every
+    /// thread, and the bytes of text they counted.
+    pub fn timing(&self) -> Timing {
+        self.pool.timing()
     }
 
     /// Each tokenizer's chat-format figures, in selection order.
@@ -281,11 +346,23 @@ impl Engine {
             let total = fields.total();
             let (chars, newlines) = chars_and_newlines(doc.text());
             let last_line = u64::from(!doc.text().is_empty() && !doc.text().ends_with('\n'));
+            // Priced as one class and script, like a transcript: the ones
+            // its text reads as.
+            let sample = content::sample(doc.text());
             let classes = ByClass::from([(
-                content::classify(doc.text(), false),
+                content::class_of_sample(&sample, false),
                 ClassTally {
                     pieces: 1,
                     bytes: doc.bytes,
+                    tokens: total.clone(),
+                },
+            )]);
+            let scripts = ByScript::from([(
+                sample.dominant(),
+                ScriptTally {
+                    pieces: 1,
+                    bytes: doc.bytes,
+                    chars,
                     tokens: total.clone(),
                 },
             )]);
@@ -300,6 +377,7 @@ impl Engine {
                 lines: newlines + last_line,
                 tokens: total,
                 classes,
+                scripts,
                 parser,
                 transcript: None,
                 fields: Some(Box::new(fields)),
@@ -312,11 +390,21 @@ impl Engine {
             // A transcript is priced as one class, the one its text reads
             // as (sampled like any piece; the JSON keys are few beside the
             // messages of a real transcript).
+            let sample = content::sample(doc.text());
             let classes = ByClass::from([(
-                content::classify(doc.text(), false),
+                content::class_of_sample(&sample, false),
                 ClassTally {
                     pieces: 1,
                     bytes: doc.bytes,
+                    tokens: billed.clone(),
+                },
+            )]);
+            let scripts = ByScript::from([(
+                sample.dominant(),
+                ScriptTally {
+                    pieces: 1,
+                    bytes: doc.bytes,
+                    chars: counts.chars,
                     tokens: billed.clone(),
                 },
             )]);
@@ -331,6 +419,7 @@ impl Engine {
                 lines: counts.lines,
                 tokens: billed,
                 classes,
+                scripts,
                 parser,
                 transcript: Some(Box::new(transcript)),
                 fields: None,
@@ -343,6 +432,7 @@ impl Engine {
             lines: 0,
             tokens: vec![0; self.pool.tokenizers.len()],
             classes: ByClass::new(),
+            scripts: ByScript::new(),
         };
         let code = is_code(source);
         for segment in extract::extract(doc.text()) {
@@ -353,6 +443,7 @@ impl Engine {
                 *a += b;
             }
             merge_by_class(&mut counts.classes, &c.classes);
+            merge_by_script(&mut counts.scripts, &c.scripts);
         }
         Outcome::Counted(FileTally {
             path: source.path.clone(),
@@ -365,6 +456,7 @@ impl Engine {
             lines: counts.lines,
             tokens: counts.tokens,
             classes: counts.classes,
+            scripts: counts.scripts,
             parser,
             transcript: None,
             fields: None,
@@ -374,8 +466,20 @@ impl Engine {
 
     /// Every tokenizer's count of one document.
     fn count_document(&self, text: &str) -> Vec<u64> {
-        self.pool
-            .with(|counters| counters.iter_mut().map(|c| c.count(text)).collect())
+        self.pool.with(|counters| {
+            let Counters { counters, timing } = counters;
+            timing.bytes += text.len() as u64;
+            counters
+                .iter_mut()
+                .zip(timing.nanos.iter_mut())
+                .map(|(c, nanos)| {
+                    let start = Instant::now();
+                    let n = c.count(text);
+                    *nanos += start.elapsed().as_nanos() as u64;
+                    n
+                })
+                .collect()
+        })
     }
 
     /// Counts a CSV/TSV file's rows, streaming them on this thread (quoted
@@ -500,7 +604,9 @@ impl Engine {
             lines: newlines + last_line,
             tokens: Vec::new(),
             classes: ByClass::new(),
+            scripts: ByScript::new(),
         };
+        self.pool.with(|c| c.timing.bytes += text.len() as u64);
         let mut transcript = TranscriptCounts::new(n);
         let in_pieces = matches!(layout, records::Layout::Lines)
             && text.len() >= 2 * CHAT_PIECE
@@ -577,10 +683,13 @@ impl Engine {
             Ok(c) => {
                 t.add_structure(&c);
                 self.pool.with(|counters| {
+                    let Counters { counters, timing } = counters;
                     for (i, (counter, (format, init))) in
                         counters.iter_mut().zip(&self.formats).enumerate()
                     {
+                        let start = Instant::now();
                         t.add_conversation(&c, i, counter.as_mut(), format, *init);
+                        timing.nanos[i] += start.elapsed().as_nanos() as u64;
                     }
                 });
             }
@@ -607,7 +716,8 @@ impl Engine {
     ) -> TextCounts {
         // A last line without a newline counts too (as `wc -l` would not).
         let last_line = u64::from(!text.is_empty() && !text.ends_with('\n'));
-        let (chars, newlines, tokens, classes) = if text.len() < 2 * PIECE_TARGET {
+        let n_tok = self.pool.tokenizers.len();
+        let counts = if text.len() < 2 * PIECE_TARGET {
             let counts = self.pool.with(|c| count_piece(c, text, first, code));
             self.counted(text.len());
             if let Some(doc) = doc {
@@ -640,22 +750,51 @@ impl Engine {
                     counts
                 })
                 .reduce(
-                    || (0, 0, vec![0; self.pool.tokenizers.len()], ByClass::new()),
-                    |(ca, na, mut ta, mut ka), (cb, nb, tb, kb)| {
-                        for (a, b) in ta.iter_mut().zip(&tb) {
-                            *a += b;
-                        }
-                        merge_by_class(&mut ka, &kb);
-                        (ca + cb, na + nb, ta, ka)
+                    || PieceCounts::empty(n_tok),
+                    |mut a, b| {
+                        a.merge(&b);
+                        a
                     },
                 )
         };
         TextCounts {
-            chars,
-            lines: newlines + last_line,
-            tokens,
-            classes,
+            chars: counts.chars,
+            lines: counts.newlines + last_line,
+            tokens: counts.tokens,
+            classes: counts.classes,
+            scripts: counts.scripts,
         }
+    }
+}
+
+/// What counting one piece (or several, summed) gives.
+struct PieceCounts {
+    chars: u64,
+    newlines: u64,
+    tokens: Vec<u64>,
+    classes: ByClass,
+    scripts: ByScript,
+}
+
+impl PieceCounts {
+    fn empty(tokenizers: usize) -> Self {
+        PieceCounts {
+            chars: 0,
+            newlines: 0,
+            tokens: vec![0; tokenizers],
+            classes: ByClass::new(),
+            scripts: ByScript::new(),
+        }
+    }
+
+    fn merge(&mut self, other: &PieceCounts) {
+        self.chars += other.chars;
+        self.newlines += other.newlines;
+        for (a, b) in self.tokens.iter_mut().zip(&other.tokens) {
+            *a += b;
+        }
+        merge_by_class(&mut self.classes, &other.classes);
+        merge_by_script(&mut self.scripts, &other.scripts);
     }
 }
 
@@ -746,31 +885,52 @@ impl Released {
 }
 
 /// Characters, newlines, each tokenizer's tokens in one piece, and the
-/// same tokens under the piece's content class.
-fn count_piece(
-    counters: &mut [Box<dyn Counter>],
-    text: &str,
-    first: bool,
-    code: bool,
-) -> (u64, u64, Vec<u64>, ByClass) {
+/// same tokens under the piece's content class and dominant script (both
+/// decided from one sample of the piece, `content::sample`).
+fn count_piece(counters: &mut Counters, text: &str, first: bool, code: bool) -> PieceCounts {
+    let Counters { counters, timing } = counters;
     let tokens: Vec<u64> = counters
         .iter_mut()
-        .map(|c| {
-            if first {
+        .zip(timing.nanos.iter_mut())
+        .map(|(c, nanos)| {
+            let start = Instant::now();
+            let n = if first {
                 c.count(text)
             } else {
                 c.count_continuation(text)
-            }
+            };
+            *nanos += start.elapsed().as_nanos() as u64;
+            n
         })
         .collect();
+    timing.bytes += text.len() as u64;
     let (chars, newlines) = chars_and_newlines(text);
+    let sample = content::sample(text);
     let class = ClassTally {
         pieces: 1,
         bytes: text.len() as u64,
         tokens: tokens.clone(),
     };
-    let classes = ByClass::from([(content::classify(text, code), class)]);
-    (chars, newlines, tokens, classes)
+    let classes = ByClass::from([(content::class_of_sample(&sample, code), class)]);
+    let script = ScriptTally {
+        pieces: 1,
+        bytes: text.len() as u64,
+        chars,
+        tokens: tokens.clone(),
+    };
+    // An empty piece (the chunker's cut can give one) has no script.
+    let scripts = if text.is_empty() {
+        ByScript::new()
+    } else {
+        ByScript::from([(sample.dominant(), script)])
+    };
+    PieceCounts {
+        chars,
+        newlines,
+        tokens,
+        classes,
+        scripts,
+    }
 }
 
 /// Unicode scalar values (every byte that is not a UTF-8 continuation byte)

@@ -100,6 +100,37 @@ pub struct Charge {
     pub cost_usd_band: Option<(Decimal, Decimal)>,
 }
 
+/// Gives each projected line of a banded model (`banded`) the cost of the
+/// same line (phase, workload, category, meter, rate) in the projections at
+/// the low and high ends of its band; a line with no match at an end (a
+/// long-context tier crossed only there) gets none.
+pub fn with_projected_band(
+    lines: &mut [Charge],
+    low: &[Charge],
+    high: &[Charge],
+    banded: impl Fn(&str) -> bool,
+) {
+    let key = |c: &Charge| {
+        (
+            c.phase.clone(),
+            c.workload.clone(),
+            c.model.clone(),
+            c.category.clone(),
+            c.meter,
+            c.rate.clone(),
+        )
+    };
+    let find = |set: &[Charge], l: &Charge| {
+        let k = key(l);
+        set.iter().find(|c| key(c) == k).map(|c| c.cost_usd)
+    };
+    for l in lines.iter_mut().filter(|l| banded(&l.model)) {
+        if let (Some(lo), Some(hi)) = (find(low, l), find(high, l)) {
+            l.cost_usd_band = Some((lo, hi));
+        }
+    }
+}
+
 /// Gives each line of `lines` the cost at the ends of `band`: its tokens
 /// times each end's ratio to the central tokens, at the line's price.
 pub fn with_band(lines: &mut [Charge], band: &super::band::Band<u64>) {

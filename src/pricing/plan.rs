@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::band::{banded_cost, ClassFactor, ExactPart};
+use super::band::{banded_cost, Band, ClassFactor, ExactPart};
 use super::calibration::Factor;
 use super::watch::{PriceWatch, TokenWatch};
 use super::{
@@ -195,10 +195,31 @@ impl PricingPlan {
         let projection = match &self.scenario {
             Some(s) => {
                 let mut corpus = profile(tally, tokenizers);
-                corpus.corrections =
-                    self.corrections(s, tally, watch, tokenizers, measured, &costs)?;
+                let ratios = self.corrections(s, tally, watch, tokenizers, measured, &costs)?;
+                corpus.corrections = ratios
+                    .iter()
+                    .map(|(m, b)| (m.clone(), b.estimate))
+                    .collect();
                 let p = project(s, &self.catalog, &corpus)?;
-                lines.extend(charges::projection_charges(&p, s, &self.catalog));
+                let mut projected = charges::projection_charges(&p, s, &self.catalog);
+                if !ratios.is_empty() {
+                    // The band's ends: the same projection with each end's
+                    // ratio, its lines matched to the central ones.
+                    let mut ends = Vec::new();
+                    for end in [
+                        |b: &Band<rust_decimal::Decimal>| b.estimate_low,
+                        |b: &Band<rust_decimal::Decimal>| b.estimate_high,
+                    ] {
+                        let mut c = corpus.clone();
+                        c.corrections = ratios.iter().map(|(m, b)| (m.clone(), end(b))).collect();
+                        let pe = project(s, &self.catalog, &c)?;
+                        ends.push(charges::projection_charges(&pe, s, &self.catalog));
+                    }
+                    charges::with_projected_band(&mut projected, &ends[0], &ends[1], |m| {
+                        ratios.contains_key(m)
+                    });
+                }
+                lines.extend(projected);
                 Some(p)
             }
             None => None,
@@ -224,7 +245,7 @@ impl PricingPlan {
         tokenizers: &[String],
         measured: &[CountApiReport],
         costs: &[ModelCost],
-    ) -> Result<BTreeMap<String, rust_decimal::Decimal>, PricingError> {
+    ) -> Result<BTreeMap<String, Band<rust_decimal::Decimal>>, PricingError> {
         let mut out = BTreeMap::new();
         for w in &scenario.workloads {
             let Ok(m) = self.catalog.model(&w.model) else {
@@ -253,10 +274,15 @@ impl PricingPlan {
                 }
             };
             if let Some(b) = band.filter(|b| b.proxy_tokens > 0) {
+                let proxy = rust_decimal::Decimal::from(b.proxy_tokens);
+                let r = |t: u64| rust_decimal::Decimal::from(t) / proxy;
                 out.insert(
                     m.id.clone(),
-                    rust_decimal::Decimal::from(b.input_tokens.estimate)
-                        / rust_decimal::Decimal::from(b.proxy_tokens),
+                    Band {
+                        estimate: r(b.input_tokens.estimate),
+                        estimate_low: r(b.input_tokens.estimate_low),
+                        estimate_high: r(b.input_tokens.estimate_high),
+                    },
                 );
             }
         }

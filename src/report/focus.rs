@@ -39,8 +39,9 @@ ProviderName so tools of either generation read the file; custom columns
 (`x_Estimate`, `x_EstimateLow`, `x_EstimateHigh`, `x_Tokenizer`, `x_Source`,
 `x_Scenario`) come after all FOCUS columns, as ColumnHandling asks. A
 calibrated estimate's costs are its central value; `x_EstimateLow` and
-`x_EstimateHigh` give the line's cost (USD) at the ends of its band, null
-for exact counts and for projections.
+`x_EstimateHigh` give the line's cost (USD) at the ends of its band (for a
+scenario's line, the same line of the projection at each end), null for
+exact counts.
 */
 
 use rust_decimal::Decimal;

@@ -20,12 +20,12 @@ fn tokens_of(map: &Map<String, Value>, name: &str) -> u64 {
 }
 
 /// A simple column layout: first column left-aligned, others right-aligned.
-struct Grid {
-    rows: Vec<Vec<String>>,
+pub(crate) struct Grid {
+    pub rows: Vec<Vec<String>>,
 }
 
 impl Grid {
-    fn render(&self, out: &mut String) {
+    pub fn render(&self, out: &mut String) {
         let cols = self.rows.iter().map(Vec::len).max().unwrap_or(0);
         let widths: Vec<usize> = (0..cols)
             .map(|c| {

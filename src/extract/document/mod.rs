@@ -214,6 +214,7 @@ pub fn guarded(
     limits: &Limits,
     extraction: impl FnOnce() -> Result<Extracted, SkipReason> + Send + 'static,
 ) -> Result<Extracted, SkipReason> {
+    quiet_extractor_panics();
     let (done, result) = mpsc::sync_channel(1);
     let spawned = std::thread::Builder::new()
         .name(format!("extract-{}", format.name()))
@@ -243,6 +244,26 @@ pub fn guarded(
             message: "its thread ended without a result".to_string(),
         }),
     }
+}
+
+/// Installs, once, a panic hook that stays silent for extraction threads
+/// (their panic is caught and its message kept in the skip reason, so the
+/// default hook's message and backtrace on stderr would only be noise in
+/// the middle of an audit) and hands every other panic to the hook that
+/// was there before.
+fn quiet_extractor_panics() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let extracting = std::thread::current()
+                .name()
+                .is_some_and(|n| n.starts_with("extract-"));
+            if !extracting {
+                previous(info);
+            }
+        }));
+    });
 }
 
 /// The text of a panic's payload, as `std` prints it.

@@ -11,11 +11,11 @@
 //! default, run it with `cargo test --release -- --ignored`) repeats the check
 //! at 20,000.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 
-use common::{corpus, corpus_with, count_chunked, installed_dir, load};
+use crate::common::{corpus, corpus_with, count_chunked, installed_dir, load};
 use tokenaudit::tokenize::reference::reference;
 use tokenaudit::tokenize::sources::registry::{self, Family};
 

@@ -2,13 +2,11 @@
 //! FOCUS CSV (and the HTML, see tests/html.rs) are written by one command
 //! and must agree on every total: tokens per tokenizer, files, costs.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::str::FromStr;
 
-use common::*;
+use crate::common::*;
 use rust_decimal::Decimal;
 use tokenaudit::format::{format_usd, thousands};
 

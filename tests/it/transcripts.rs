@@ -2,9 +2,7 @@
 //! figure is derived from tiktoken-rs counts of the pieces and the OpenAI
 //! cookbook's rule (3 per message plus the role, 3 priming the reply).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn c(text: &str) -> u64 {
     tiktoken_rs::o200k_base_singleton()

@@ -3,9 +3,9 @@
 //! corrupted files. Tests that need a fetched file skip (with a message) when
 //! the tokenizer directory lacks it; `.ci/run` fetches them first.
 
-mod common;
+use crate::common;
 
-use common::{installed_dir, load, SAMPLE};
+use crate::common::{installed_dir, load, SAMPLE};
 use tokenaudit::tokenize::sources::registry::{self, Family};
 use tokenaudit::tokenize::{self, TokenizerDir, TokenizerError};
 

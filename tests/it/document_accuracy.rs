@@ -23,8 +23,6 @@
 //! --nocapture`, which prints the table the README quotes. Both fail, not
 //! skip, when the corpus is missing (scripts/test fetches it).
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -4,11 +4,11 @@
 //! referenced. And its size: a 700-file corpus of hundreds of categories,
 //! counted by 14 tokenizers and priced for 5 models, stays under 2 MB.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use scraper::{Html, Selector};
 use tokenaudit::format::{format_usd, thousands};
 

@@ -1,15 +1,13 @@
 //! Nothing lost: every kind of bad input is either counted or listed as
 //! skipped with its reason, and the totals reconcile.
 
-mod common;
-
 use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) {
     fs::write(dir.join(name), bytes).unwrap();

@@ -4,9 +4,9 @@
 //! it, on text that NFC or NFKC changes, on random strings, and (ignored by default)
 //! on megabytes of the real benchmark corpus.
 
-mod common;
+use crate::common;
 
-use common::{corpus, count_chunked, installed_dir, load};
+use crate::common::{corpus, count_chunked, installed_dir, load};
 use tokenaudit::tokenize::hf;
 use tokenaudit::tokenize::reference::{reference, ReferenceCount};
 use tokenaudit::tokenize::SharedTokenizer;

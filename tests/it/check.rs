@@ -1,8 +1,6 @@
 //! `tokenaudit check`: the pre-flight gate, end to end on the real binary.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn budget_too_small_fails_with_exit_1_and_fits_with_0() {

@@ -4,11 +4,9 @@
 //! about its o200k_base count, each with a band; `check` compares the high
 //! end unless told otherwise.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -292,6 +290,8 @@ fn a_scenario_sizes_a_calibrated_model_by_its_corrected_counts() {
         "fixtures/scenario.toml",
         "--json",
         out.to_str().unwrap(),
+        "--focus",
+        tmp.path().join("f.csv").to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let report = json(&out);
@@ -329,4 +329,22 @@ fn a_scenario_sizes_a_calibrated_model_by_its_corrected_counts() {
             .any(|n| n.contains("claude-sonnet-4-6") && n.contains(&said)),
         "{notes:?}"
     );
+    // FOCUS: the calibrated model's projected lines carry the band's ends,
+    // the exact models' none.
+    let mut strict = 0;
+    for r in csv_rows(&tmp.path().join("f.csv")) {
+        if r["x_Scenario"].is_empty() {
+            continue;
+        }
+        if r["ServiceName"] == "claude-sonnet-4-6" {
+            let cost: Decimal = r["EffectiveCost"].parse().unwrap();
+            let l: Decimal = r["x_EstimateLow"].parse().unwrap();
+            let h: Decimal = r["x_EstimateHigh"].parse().unwrap();
+            assert!(l <= cost && cost <= h, "{r:?}");
+            strict += usize::from(l < cost && cost < h);
+        } else {
+            assert_eq!(r["x_EstimateLow"], "", "{r:?}");
+        }
+    }
+    assert!(strict >= 3, "one per phase at least");
 }

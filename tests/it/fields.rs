@@ -3,12 +3,10 @@
 //! library's o200k_base count of a row's cells (or a record's values) joined
 //! by newlines, summed over the rows.
 
-mod common;
-
 use std::collections::HashMap;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 /// o200k_base's count of `text`, by the library.
 fn c(text: &str) -> u64 {

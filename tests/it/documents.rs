@@ -5,13 +5,11 @@
 //! font that makes the PDF extractor panic. Expected token figures are
 //! tiktoken-rs counts of the text the document holds.
 
-mod common;
-
 use std::collections::HashMap;
 use std::io::{Cursor, Write};
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use lopdf::content::{Content, Operation};
 use lopdf::encryption::{EncryptionState, EncryptionVersion, Permissions};
 use lopdf::{dictionary, Document, Object, Stream, StringFormat};
@@ -469,4 +467,22 @@ fn spreadsheets_decks_opendocument_and_mail_are_counted_by_their_text() {
     assert_eq!(report["totals"]["files_skipped"], 0);
     assert_eq!(report["by_format"]["xlsx"]["pages"], 2);
     assert_eq!(report["by_format"]["pptx"]["pages"], 2);
+}
+
+#[test]
+fn a_caught_extractor_panic_is_reported_once_not_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("panics.pdf"),
+        pdf(&[Page::BadFont("Never read.")], None),
+    )
+    .unwrap();
+    let out = run(&["audit", dir.path().to_str().unwrap(), "--csv", "-", "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("extract-failed: the pdf extractor failed"));
+    assert!(
+        !stderr(&out).contains("panicked"),
+        "the default panic message leaked: {}",
+        stderr(&out)
+    );
 }

@@ -5,7 +5,7 @@
 //! counted alone plus the format's figures, which it derives by tokenizing
 //! the template's pieces.
 
-mod common;
+use crate::common;
 
 use serde_json::json;
 use tokenaudit::count::chat_format::{ChatFormat, Overheads};

@@ -1,9 +1,7 @@
 //! End-to-end: the real binary on the bundled corpus. Counts are checked
 //! against tiktoken-rs, the reference implementation, file by file.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const ENCODINGS: [&str; 4] = ["o200k_base", "cl100k_base", "p50k_base", "r50k_base"];
 

@@ -4,7 +4,7 @@
 //! rule (every kind of line ending, whitespace, emoji, marks, digits next to
 //! the cuts).
 
-mod common;
+use crate::common;
 
 use tokenaudit::tokenize::chunk;
 use tokenaudit::tokenize::sources::registry;

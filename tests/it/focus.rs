@@ -2,13 +2,11 @@
 //! FOCUS 1.2 column files (specification/columns, tag v1.2 of FOCUS_Spec),
 //! with and without a scenario, and the file loaded by Python's csv module.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::str::FromStr;
 
-use common::*;
+use crate::common::*;
 use rust_decimal::Decimal;
 use tokenaudit::report::focus::{COLUMNS, PRICING_UNIT};
 

@@ -4,11 +4,9 @@
 //! those multipliers, lists every row it could not use with its line, and
 //! that `audit --calibration` then prices with.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use rust_decimal::Decimal;
 use tokenaudit::content::ContentClass;
 use tokenaudit::pricing::Calibration;
