@@ -25,6 +25,7 @@ use crate::count::{Engine, Outcome, Timing};
 use crate::digest::{CorpusDigest, DigestBuilder};
 use crate::discover::{self, Entry, Filters, Skipped};
 use crate::extract::document::Limits;
+use crate::extract::fields::FieldSpec;
 use crate::extract::Parse;
 use crate::pricing::{PriceWatch, Priced, PricingPlan};
 use crate::report::rows::{NoRows, RowSink};
@@ -66,6 +67,9 @@ pub struct AuditConfig {
     pub tokenizers: Vec<SharedTokenizer>,
     /// How files are read (`--parse`): as text, as chat, or chosen per file.
     pub parse: Parse,
+    /// The text columns and fields of CSV and JSON files (`--column`,
+    /// `--role-column`, `--field`).
+    pub fields: FieldSpec,
     /// Forces one chat format for every tokenizer (`--chat-format`).
     pub chat_format: Option<ChatFormat>,
     /// Limits and choices for documents under `--parse auto`.
@@ -244,7 +248,8 @@ impl Audit {
             pool.current_num_threads(),
         )
         .with_chat_format(self.config.chat_format)
-        .with_documents(self.config.documents.clone());
+        .with_documents(self.config.documents.clone())
+        .with_fields(self.config.fields.clone());
         if let Some(p) = &progress {
             let p = Arc::clone(p);
             engine = engine.on_counted(move |bytes| p.bytes(bytes));
@@ -397,6 +402,7 @@ mod tests {
             filters: Filters::default(),
             tokenizers: vec![Arc::new(Scripted(info, count))],
             parse: Parse::Text,
+            fields: Default::default(),
             chat_format: None,
             documents: Limits::default(),
             threads: 2,

@@ -203,6 +203,12 @@ fn audit(args: AuditArgs, command_line: Vec<String>) -> Result<Status> {
     if args.strict && malformed > 0 {
         bail!("{malformed} chat records were malformed (--strict); the report lists them");
     }
+    let malformed = report.fields.as_ref().map_or(0, |f| f.malformed.count);
+    if args.strict && malformed > 0 {
+        bail!(
+            "{malformed} CSV rows or JSON records were malformed (--strict); the report lists them"
+        );
+    }
     Ok(Status::Success)
 }
 

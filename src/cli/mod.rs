@@ -15,6 +15,7 @@ use tokenaudit::audit::AuditConfig;
 use tokenaudit::count::chat_format::ChatFormat;
 use tokenaudit::discover::{self, CategoryRule, Filters};
 use tokenaudit::extract::document::{DocxParts, Limits};
+use tokenaudit::extract::fields::{FieldPath, FieldSpec};
 use tokenaudit::extract::Parse;
 use tokenaudit::pricing::{Catalog, PricingPlan, Scenario};
 use tokenaudit::tokenize;
@@ -168,9 +169,31 @@ pub struct CorpusArgs {
 
     /// How files are turned into model input (auto: documents such as PDF,
     /// DOCX and HTML by their extracted text, JSON/JSONL chat transcripts by
-    /// conversation, everything else as text).
+    /// conversation, CSV/TSV by --column and JSON/JSONL by --field when
+    /// given, everything else as text).
     #[arg(long, value_enum, default_value_t = Parse::Auto)]
     pub parse: Parse,
+
+    /// A CSV/TSV column (by its header name) whose cells are the text;
+    /// repeatable. Each row is one document: its columns' cells joined by
+    /// newlines. `.csv`/`.tsv` files are read as `csv` when this is given.
+    /// Example: --column prompt --column response.
+    #[arg(long, value_name = "NAME")]
+    pub column: Vec<String>,
+
+    /// A CSV/TSV column saying whose each row is: rows whose cell is
+    /// assistant, gpt, model or output count as output tokens, the others as
+    /// input.
+    #[arg(long, value_name = "NAME")]
+    pub role_column: Option<String>,
+
+    /// A JSON/JSONL field whose values are the text, as a dot path with []
+    /// for every element of an array; repeatable. Each record (a JSONL line,
+    /// an element of a top-level array) is one document: its values joined
+    /// by newlines. `.json`/`.jsonl` files are read as `json` when this is
+    /// given. Example: --field 'messages[].content' --field meta.title.
+    #[arg(long, value_name = "PATH")]
+    pub field: Vec<String>,
 
     /// The chat format whose per-message overhead transcripts are charged
     /// with, for every tokenizer (default: each tokenizer's own).
@@ -284,8 +307,8 @@ pub struct AuditArgs {
     #[command(flatten)]
     pub outputs: ReportOutputs,
 
-    /// Exit with status 2 if any file was skipped or any chat record was
-    /// malformed.
+    /// Exit with status 2 if any file was skipped or any chat record, CSV
+    /// row or JSON record was malformed.
     #[arg(long)]
     pub strict: bool,
 }
@@ -610,11 +633,31 @@ impl CorpusArgs {
             Some(n) => n,
             None => 0,
         };
+        let fields = FieldSpec {
+            columns: self.column,
+            role_column: self.role_column,
+            paths: self
+                .field
+                .iter()
+                .map(|p| FieldPath::parse(p))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(anyhow::Error::msg)?,
+        };
+        if self.parse == Parse::Csv && fields.columns.is_empty() {
+            bail!("--parse csv needs the text columns: --column NAME (repeatable)");
+        }
+        if self.parse == Parse::Json && fields.paths.is_empty() {
+            bail!("--parse json needs the text fields: --field PATH (repeatable), e.g. --field 'data[].text'");
+        }
+        if fields.role_column.is_some() && fields.columns.is_empty() {
+            bail!("--role-column needs the text columns: --column NAME");
+        }
         Ok(AuditConfig {
             paths,
             filters,
             tokenizers,
             parse: self.parse,
+            fields,
             chat_format: self.chat_format,
             documents: Limits {
                 max_extracted: self.max_extracted_size,

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::fields::FieldCounts;
 use super::transcript::TranscriptCounts;
 use crate::content::ContentClass;
 use crate::extract::Parser;
@@ -43,6 +44,8 @@ pub struct FileTally {
     pub parser: Parser,
     /// A chat file's transcript figures.
     pub transcript: Option<Box<TranscriptCounts>>,
+    /// A CSV or JSON fields file's rows (`--column`, `--field`).
+    pub fields: Option<Box<FieldCounts>>,
     /// SHA-256 of the file's bytes, for the corpus digest (`None` for text
     /// that was never a file).
     pub sha256: Option<[u8; 32]>,
@@ -105,6 +108,16 @@ pub fn merge_by_script(into: &mut ByScript, from: &ByScript) {
 }
 
 impl FileTally {
+    /// Records read and malformed, for a file read by records (chat, CSV
+    /// or JSON fields).
+    pub fn records(&self) -> Option<(u64, u64)> {
+        match (&self.transcript, &self.fields) {
+            (Some(t), _) => Some((t.records, t.malformed)),
+            (None, Some(f)) => Some((f.records, f.malformed)),
+            (None, None) => None,
+        }
+    }
+
     /// The extension used for attribution: lowercase, without the dot;
     /// `(none)` for files without one. Borrowed from the path when it is
     /// lowercase ASCII already (most are): every file is tallied on the

@@ -17,6 +17,7 @@ Which files to count and how results are summed are other modules' jobs
 */
 
 pub mod chat_format;
+pub mod fields;
 pub mod file;
 pub mod transcript;
 
@@ -30,6 +31,7 @@ use crate::content;
 use crate::discover::{Skipped, Source};
 use crate::extract::chat::{self, records, Record};
 use crate::extract::document::{self, Limits};
+use crate::extract::fields::{self as extract_fields, FieldSpec, Row};
 use crate::extract::{self, Parse, Parser};
 use crate::load;
 use crate::skip::SkipReason;
@@ -39,6 +41,7 @@ use file::{
 };
 
 use chat_format::{ChatFormat, Overheads};
+use fields::FieldCounts;
 use transcript::TranscriptCounts;
 
 /// Pieces of a large document are about this long. Small enough that a
@@ -155,6 +158,8 @@ pub struct Engine {
     /// per-function figure for tool definitions.
     formats: Vec<(Overheads, u64)>,
     documents: Limits,
+    /// The text columns and fields of CSV and JSON files.
+    fields: FieldSpec,
     /// Told the bytes of each piece of text once counted (a progress bar).
     on_counted: Option<OnCounted>,
 }
@@ -197,6 +202,7 @@ impl Engine {
             pool: CounterPool::new(tokenizers, threads),
             parse,
             documents: Limits::default(),
+            fields: FieldSpec::default(),
             formats: Vec::new(),
             on_counted: None,
         };
@@ -262,6 +268,12 @@ impl Engine {
         self
     }
 
+    /// The same engine reading CSV and JSON files' `fields`.
+    pub fn with_fields(mut self, fields: FieldSpec) -> Self {
+        self.fields = fields;
+        self
+    }
+
     /// Loads a source and, under `--parse auto`, takes a document's text
     /// out of it (see [`document`]): the document and its format, pages and
     /// parser; anything else is decoded as text, its parser chosen later.
@@ -269,7 +281,7 @@ impl Engine {
         let bytes = load::read(source)?;
         let format = match self.parse {
             Parse::Auto => document::detect(&source.path, &bytes),
-            Parse::Text | Parse::Chat => None,
+            Parse::Text | Parse::Chat | Parse::Csv | Parse::Json => None,
         };
         let Some(format) = format else {
             return Ok((load::hashed(bytes)?, None));
@@ -304,21 +316,74 @@ impl Engine {
 
     /// Loads, extracts and counts one source.
     pub fn count_source(&self, source: &Source) -> Outcome {
+        let skipped = |reason| {
+            Outcome::Skipped(Skipped {
+                path: source.path.clone(),
+                category: source.category.clone(),
+                bytes: source.bytes_for_report(),
+                reason,
+            })
+        };
         let (doc, read_as) = match self.open(source) {
             Ok(opened) => opened,
-            Err(reason) => {
-                return Outcome::Skipped(Skipped {
-                    path: source.path.clone(),
-                    category: source.category.clone(),
-                    bytes: source.bytes_for_report(),
-                    reason,
-                })
-            }
+            Err(reason) => return skipped(reason),
         };
         let parser = match read_as {
             Some(_) => Parser::Document,
-            None => extract::choose(&source.path, doc.text(), self.parse),
+            None => extract::choose(&source.path, doc.text(), self.parse, &self.fields),
         };
+        if matches!(parser, Parser::Csv | Parser::Json) {
+            let counted = if parser == Parser::Csv {
+                let delimiter = extract_fields::csv_delimiter(&source.path).unwrap_or(b',');
+                self.count_csv(&doc, delimiter)
+            } else {
+                Ok(self.count_json(&doc))
+            };
+            let fields = match counted {
+                Ok(fields) => fields,
+                Err(reason) => return skipped(reason),
+            };
+            let total = fields.total();
+            let (chars, newlines) = chars_and_newlines(doc.text());
+            let last_line = u64::from(!doc.text().is_empty() && !doc.text().ends_with('\n'));
+            // Priced as one class and script, like a transcript: the ones
+            // its text reads as.
+            let sample = content::sample(doc.text());
+            let classes = ByClass::from([(
+                content::class_of_sample(&sample, false),
+                ClassTally {
+                    pieces: 1,
+                    bytes: doc.bytes,
+                    tokens: total.clone(),
+                },
+            )]);
+            let scripts = ByScript::from([(
+                sample.dominant(),
+                ScriptTally {
+                    pieces: 1,
+                    bytes: doc.bytes,
+                    chars,
+                    tokens: total.clone(),
+                },
+            )]);
+            return Outcome::Counted(FileTally {
+                path: source.path.clone(),
+                category: source.category.clone(),
+                encoding: doc.encoding,
+                format: parser.as_str(),
+                pages: None,
+                bytes: doc.bytes,
+                chars,
+                lines: newlines + last_line,
+                tokens: total,
+                classes,
+                scripts,
+                parser,
+                transcript: None,
+                fields: Some(Box::new(fields)),
+                sha256: doc.sha256,
+            });
+        }
         if parser == Parser::Chat {
             let (counts, transcript) = self.count_chat(&doc);
             let billed = transcript.billed();
@@ -357,6 +422,7 @@ impl Engine {
                 scripts,
                 parser,
                 transcript: Some(Box::new(transcript)),
+                fields: None,
                 sha256: doc.sha256,
             });
         }
@@ -393,8 +459,133 @@ impl Engine {
             scripts: counts.scripts,
             parser,
             transcript: None,
+            fields: None,
             sha256: doc.sha256,
         })
+    }
+
+    /// Every tokenizer's count of one document.
+    fn count_document(&self, text: &str) -> Vec<u64> {
+        self.pool.with(|counters| {
+            let Counters { counters, timing } = counters;
+            timing.bytes += text.len() as u64;
+            counters
+                .iter_mut()
+                .zip(timing.nanos.iter_mut())
+                .map(|(c, nanos)| {
+                    let start = Instant::now();
+                    let n = c.count(text);
+                    *nanos += start.elapsed().as_nanos() as u64;
+                    n
+                })
+                .collect()
+        })
+    }
+
+    /// Counts a CSV/TSV file's rows, streaming them on this thread (quoted
+    /// cells may hold newlines, so the file cannot be cut at lines); the
+    /// pages of a mapped file are handed back every few MiB as the rows go
+    /// by. A missing `--column` skips the file with the header's columns.
+    fn count_csv(&self, doc: &load::Document, delimiter: u8) -> Result<FieldCounts, SkipReason> {
+        let text = doc.text();
+        let mut rows =
+            extract_fields::csv_rows(text, delimiter, &self.fields).map_err(SkipReason::Fields)?;
+        let mut f = FieldCounts::new(self.pool.tokenizers.len());
+        let mut released = 0usize;
+        // Not a `for`: the reader's position is read between rows.
+        #[allow(clippy::while_let_on_iterator)]
+        while let Some(row) = rows.next() {
+            match row {
+                Row::Document {
+                    text: cells,
+                    output,
+                    ..
+                } => {
+                    let tokens = self.count_document(&cells);
+                    f.add_document(&tokens, output);
+                }
+                Row::Malformed(m) => f.add_malformed(m),
+            }
+            let at = rows.byte_offset().min(text.len());
+            if at - released >= RELEASE_EVERY && text.is_char_boundary(at) {
+                doc.release_pages(&text[released..at], true, false);
+                self.counted(at - released);
+                released = at;
+            }
+        }
+        self.counted(text.len() - released);
+        Ok(f)
+    }
+
+    /// Counts a JSON/JSONL file's records (cut by `chat::records`, like
+    /// transcripts): a large JSONL file in pieces cut at line boundaries
+    /// on the pool, line numbers fixed up in order afterwards.
+    fn count_json(&self, doc: &load::Document) -> FieldCounts {
+        let text = doc.text();
+        let n = self.pool.tokenizers.len();
+        let layout = records::layout(text);
+        let in_pieces = matches!(layout, records::Layout::Lines) && text.len() >= 2 * CHAT_PIECE;
+        let mut f = FieldCounts::new(n);
+        match layout {
+            records::Layout::Lines if in_pieces => {
+                let pieces = text.len().div_ceil(CHAT_PIECE);
+                let released = Released::new(pieces);
+                let parts: Vec<(FieldCounts, u64)> = (0..pieces)
+                    .into_par_iter()
+                    .map(|k| {
+                        let piece = &text[line_piece(text, k, CHAT_PIECE)];
+                        let mut part = FieldCounts::new(n);
+                        for record in records::lines(piece, 1) {
+                            self.add_field_record(&mut part, record);
+                        }
+                        let newlines = memchr_count(piece);
+                        released.counted(doc, k, piece);
+                        self.counted(piece.len());
+                        (part, newlines)
+                    })
+                    .collect();
+                let mut offset = 0;
+                for (mut part, newlines) in parts {
+                    for m in &mut part.malformed_kept {
+                        m.line += offset;
+                    }
+                    f.merge(&part);
+                    offset += newlines;
+                }
+                return f;
+            }
+            records::Layout::Lines => {
+                for record in records::lines(text, 1) {
+                    self.add_field_record(&mut f, record);
+                }
+            }
+            records::Layout::Array(items) => {
+                for record in records::array_records(text, items) {
+                    self.add_field_record(&mut f, record);
+                }
+            }
+            records::Layout::One { line, value } => {
+                self.add_field_record(&mut f, Record::Value { line, value });
+            }
+        }
+        self.counted(text.len());
+        f
+    }
+
+    /// One JSON record: its fields' text counted as a document, or a
+    /// malformed entry (not JSON, or no `--field` matched).
+    fn add_field_record(&self, f: &mut FieldCounts, record: Record) {
+        let (line, value) = match record {
+            Record::Value { line, value } => (line, value),
+            Record::Malformed(m) => return f.add_malformed(m),
+        };
+        match extract_fields::record_text(&value, &self.fields.paths) {
+            Ok(text) => {
+                let tokens = self.count_document(&text);
+                f.add_document(&tokens, false);
+            }
+            Err(reason) => f.add_malformed(chat::Malformed { line, reason }),
+        }
     }
 
     /// Counts a chat file's records: conversations by role and format,
@@ -627,6 +818,9 @@ fn first_is_message(text: &str) -> bool {
 
 /// Pieces of a large JSONL file are about this long (cut after a newline).
 const CHAT_PIECE: usize = 1024 * 1024;
+
+/// A CSV file's pages are handed back after about this many bytes of rows.
+const RELEASE_EVERY: usize = 4 * 1024 * 1024;
 
 /// The `k`-th piece of `text` cut every `target` bytes, each cut moved to
 /// just after the next newline: pieces hold whole lines, and they tile the

@@ -31,7 +31,7 @@ use crate::pricing::{Charge, ModelCost, PriceProvenance, Priced, Projection};
 use crate::script::ScriptGroup;
 use crate::tally::{Group, Histogram, Tally};
 use crate::tokenize::TokenizerInfo;
-use transcripts::TranscriptsReport;
+use transcripts::{FieldsReport, TranscriptsReport};
 
 /// The `schema` of every report this version writes.
 pub const SCHEMA: &str = "tokenaudit.report/v1";
@@ -65,6 +65,11 @@ pub struct Report {
     /// records, input/output/replayed tokens. Absent when there were none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transcripts: Option<TranscriptsReport>,
+    /// CSV/TSV rows and JSON/JSONL records read by `--column`/`--field`:
+    /// records, documents, malformed rows, input/output tokens. Absent when
+    /// there were none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<FieldsReport>,
     /// Per priced model (`-m`): one-pass input cost, documents over its
     /// context window. Empty when no model is priced.
     pub costs: Vec<ModelCost>,
@@ -376,6 +381,7 @@ impl Report {
                 })
                 .collect(),
             transcripts: None,
+            fields: None,
             costs: priced.costs,
             projection: priced.projection,
             charges: priced.charges,
@@ -407,6 +413,7 @@ impl Report {
             .transcripts
             .as_ref()
             .map(|t| TranscriptsReport::new(t, &names, formats));
+        self.fields = tally.fields.as_ref().map(|f| FieldsReport::new(f, &names));
         self
     }
 

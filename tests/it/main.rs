@@ -20,6 +20,7 @@ mod document_accuracy;
 mod documents;
 mod estimates;
 mod exact_builtin;
+mod fields;
 mod focus;
 mod hf_engine;
 mod html;
