@@ -63,6 +63,7 @@ fn main() -> ExitCode {
             filters: Filters::default(),
             tokenizers: tokenizers.clone(),
             parse: Parse::Text,
+            fields: Default::default(),
             chat_format: None,
             documents: tokenaudit::extract::document::Limits::default(),
             threads,

@@ -88,8 +88,26 @@ pub fn classify(text: &str, code: bool) -> ContentClass {
     if code {
         return ContentClass::Code;
     }
+    class_of_counts(&sample(text))
+}
+
+/// The class of a piece whose sampled script counts are `counts` (see
+/// [`sample`]); `code` when its file's extension is a code extension.
+pub fn class_of_sample(counts: &ScriptCounts, code: bool) -> ContentClass {
+    if code {
+        ContentClass::Code
+    } else {
+        class_of_counts(counts)
+    }
+}
+
+/// The script counts of [`WINDOWS`] windows of [`SAMPLE_BYTES`] spread over
+/// `text` (all of it when it is shorter): what both the piece's class and
+/// its dominant script (the `compare` breakdown) are decided from, so the
+/// piece is sampled once for both.
+pub fn sample(text: &str) -> ScriptCounts {
     if text.len() <= SAMPLE_BYTES * WINDOWS {
-        return class_of_counts(&ScriptCounts::of(text));
+        return ScriptCounts::of(text);
     }
     let mut counts = ScriptCounts::default();
     let step = text.len() / WINDOWS;
@@ -98,7 +116,7 @@ pub fn classify(text: &str, code: bool) -> ContentClass {
         let end = floor_boundary(text, w * step + SAMPLE_BYTES).max(start);
         counts.merge(&ScriptCounts::of(&text[start..end]));
     }
-    class_of_counts(&counts)
+    counts
 }
 
 /// The largest char boundary at or before `i` (clamped to the text).

@@ -84,7 +84,33 @@ impl ScriptGroup {
     fn index(self) -> usize {
         self as usize
     }
+
+    /// The name used in reports (`latin`, `indic`, `kana`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            ScriptGroup::Latin => "latin",
+            ScriptGroup::Cyrillic => "cyrillic",
+            ScriptGroup::Greek => "greek",
+            ScriptGroup::Arabic => "arabic",
+            ScriptGroup::Hebrew => "hebrew",
+            ScriptGroup::Indic => "indic",
+            ScriptGroup::Han => "han",
+            ScriptGroup::Kana => "kana",
+            ScriptGroup::Hangul => "hangul",
+            ScriptGroup::Thai => "thai",
+            ScriptGroup::Other => "other",
+        }
+    }
+
+    /// The name of a dominant script: the group's, or [`NO_LETTERS`] for
+    /// text with no letters at all (numbers, symbols, white space).
+    pub fn name_of(dominant: Option<ScriptGroup>) -> &'static str {
+        dominant.map_or(NO_LETTERS, ScriptGroup::name)
+    }
 }
+
+/// How a piece with no letters of any script is reported.
+pub const NO_LETTERS: &str = "none";
 
 /// What one non-ASCII character adds to [`ScriptCounts`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -56,6 +56,9 @@ pub enum SkipReason {
     },
     /// A document's extractor ran past the per-file time limit.
     ExtractTimedOut { format: &'static str, millis: u64 },
+    /// A CSV/TSV file without a column named by `--column` or
+    /// `--role-column` (the message names the columns it has).
+    Fields(String),
 }
 
 impl SkipReason {
@@ -78,6 +81,7 @@ impl SkipReason {
             SkipReason::ExtractedTooLarge { .. } => "extracted-too-large",
             SkipReason::ExtractFailed { .. } => "extract-failed",
             SkipReason::ExtractTimedOut { .. } => "extract-timed-out",
+            SkipReason::Fields(_) => "no-column",
         }
     }
 }
@@ -145,6 +149,8 @@ impl fmt::Display for SkipReason {
                 "extract-timed-out: the {format} extractor ran over {} s",
                 *millis as f64 / 1000.0
             ),
+            // Already worded as `no column NAME (columns: a, b)`.
+            SkipReason::Fields(e) => f.write_str(e),
         }
     }
 }

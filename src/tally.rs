@@ -14,7 +14,10 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::content::ContentClass;
-pub use crate::count::file::{merge_by_class, ByClass, ClassTally, FileTally};
+use crate::count::fields::FieldCounts;
+pub use crate::count::file::{
+    merge_by_class, merge_by_script, ByClass, ByScript, ClassTally, FileTally, ScriptTally,
+};
 use crate::count::transcript::{TranscriptCounts, MALFORMED_KEPT};
 use crate::discover::Skipped;
 use crate::extract::chat::Malformed;
@@ -242,7 +245,8 @@ impl DocSample {
         // A chat file's count is its conversations in each tokenizer's chat
         // format, not one user message of its text: it is not sent, and
         // takes its class's fitted multiplier.
-        if f.transcript.is_some() {
+        // Nor is a CSV or JSON file's text: its rows are the documents.
+        if f.transcript.is_some() || f.fields.is_some() {
             return;
         }
         let Some(class) = f
@@ -305,12 +309,18 @@ pub struct Tally {
     pub by_format: BTreeMap<String, Group>,
     /// Counted text per content class.
     pub by_class: ByClass,
+    /// Counted text per dominant script of each piece.
+    pub by_script: ByScript,
     /// The largest documents by the first tokenizer's count (bounded).
     pub largest: Largest,
     /// Chat files' figures summed, with malformed records by path (the
     /// first [`MALFORMED_KEPT`] in path and line order); `None` when no
     /// file was read as chat.
     pub transcripts: Option<Transcripts>,
+    /// CSV and JSON fields files' figures summed, with malformed rows by
+    /// path (the first [`MALFORMED_KEPT`]); `None` when no file was read
+    /// by fields.
+    pub fields: Option<Fields>,
     /// Documents to send to a provider's count API, when asked for.
     pub sample: Option<DocSample>,
 }
@@ -345,6 +355,36 @@ impl Transcripts {
     }
 }
 
+/// The figures of every CSV and JSON fields file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fields {
+    pub counts: FieldCounts,
+    pub malformed: Vec<(PathBuf, Malformed)>,
+}
+
+impl Fields {
+    fn add(&mut self, path: &std::path::Path, f: &FieldCounts) {
+        let kept = std::mem::take(&mut self.counts.malformed_kept);
+        self.counts.merge(f);
+        self.counts.malformed_kept = kept;
+        for m in &f.malformed_kept {
+            self.malformed.push((path.to_path_buf(), m.clone()));
+        }
+        self.normalize();
+    }
+
+    fn merge(&mut self, other: &Fields) {
+        self.counts.merge(&other.counts);
+        self.malformed.extend(other.malformed.iter().cloned());
+        self.normalize();
+    }
+
+    fn normalize(&mut self) {
+        self.malformed.sort();
+        self.malformed.truncate(MALFORMED_KEPT);
+    }
+}
+
 impl Tally {
     pub fn files_seen(&self) -> u64 {
         self.counted.files + self.skipped.len() as u64
@@ -361,10 +401,16 @@ impl Tally {
                 .get_or_insert_with(Transcripts::default)
                 .add(&f.path, t);
         }
+        if let Some(x) = &f.fields {
+            self.fields
+                .get_or_insert_with(Fields::default)
+                .add(&f.path, x);
+        }
         group(&mut self.by_category, &f.category).add(f);
         group(&mut self.by_extension, &f.extension()).add(f);
         group(&mut self.by_format, f.format).add(f);
         merge_by_class(&mut self.by_class, &f.classes);
+        merge_by_script(&mut self.by_script, &f.scripts);
         if let Some(sample) = self.sample.as_mut() {
             sample.offer(f);
         }
@@ -395,6 +441,7 @@ impl Tally {
             self.by_format.entry(k.clone()).or_default().merge(g);
         }
         merge_by_class(&mut self.by_class, &other.by_class);
+        merge_by_script(&mut self.by_script, &other.by_script);
         if let (Some(a), Some(b)) = (self.sample.as_mut(), other.sample.as_ref()) {
             a.merge(b);
         }
@@ -403,6 +450,9 @@ impl Tally {
             self.transcripts
                 .get_or_insert_with(Transcripts::default)
                 .merge(t);
+        }
+        if let Some(x) = &other.fields {
+            self.fields.get_or_insert_with(Fields::default).merge(x);
         }
     }
 }
@@ -431,7 +481,9 @@ mod tests {
             tokens: tokens.to_vec(),
             parser: Parser::Text,
             transcript: None,
+            fields: None,
             sha256: None,
+            scripts: ByScript::new(),
             classes: ByClass::from([(
                 if cat == "ja" {
                     ContentClass::Cjk

@@ -21,14 +21,15 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::count::chat_format::{ChatFormat, Overheads};
-use crate::count::{Engine, Outcome};
+use crate::count::{Engine, Outcome, Timing};
 use crate::digest::{CorpusDigest, DigestBuilder};
 use crate::discover::{self, Entry, Filters, Skipped};
 use crate::extract::document::Limits;
+use crate::extract::fields::FieldSpec;
 use crate::extract::Parse;
 use crate::pricing::{PriceWatch, Priced, PricingPlan};
 use crate::report::rows::{NoRows, RowSink};
-use crate::report::{Report, Run};
+use crate::report::{CounterTime, Report, Run};
 use crate::tally::Tally;
 use crate::tokenize::SharedTokenizer;
 
@@ -66,6 +67,9 @@ pub struct AuditConfig {
     pub tokenizers: Vec<SharedTokenizer>,
     /// How files are read (`--parse`): as text, as chat, or chosen per file.
     pub parse: Parse,
+    /// The text columns and fields of CSV and JSON files (`--column`,
+    /// `--role-column`, `--field`).
+    pub fields: FieldSpec,
     /// Forces one chat format for every tokenizer (`--chat-format`).
     pub chat_format: Option<ChatFormat>,
     /// Limits and choices for documents under `--parse auto`.
@@ -126,7 +130,7 @@ impl Audit {
             Some(plan) => plan.price_watch(&names),
             None => PriceWatch::default(),
         };
-        let (tally, digest, chat_formats) = self.tally(&pool, rows, &mut watch)?;
+        let (tally, digest, chat_formats, timing) = self.tally(&pool, rows, &mut watch)?;
         let priced = match &self.config.pricing {
             Some(plan) => {
                 let measured = self.count_api(plan, &tally, &names);
@@ -147,6 +151,15 @@ impl Audit {
             } else {
                 0.0
             },
+            counters: names
+                .iter()
+                .zip(&timing.nanos)
+                .map(|(n, &ns)| CounterTime {
+                    tokenizer: n.clone(),
+                    seconds: (ns as f64 / 1e9 * 1e6).round() / 1e6,
+                    text_bytes: timing.bytes,
+                })
+                .collect(),
         };
         let mut report = Report::new(
             &tally,
@@ -223,7 +236,7 @@ impl Audit {
         pool: &rayon::ThreadPool,
         rows: &mut dyn RowSink,
         watch: &mut PriceWatch,
-    ) -> io::Result<(Tally, CorpusDigest, Vec<Overheads>)> {
+    ) -> io::Result<(Tally, CorpusDigest, Vec<Overheads>, Timing)> {
         let mut digest = DigestBuilder::new(&self.config.paths);
         let progress = self
             .config
@@ -235,7 +248,8 @@ impl Audit {
             pool.current_num_threads(),
         )
         .with_chat_format(self.config.chat_format)
-        .with_documents(self.config.documents.clone());
+        .with_documents(self.config.documents.clone())
+        .with_fields(self.config.fields.clone());
         if let Some(p) = &progress {
             let p = Arc::clone(p);
             engine = engine.on_counted(move |bytes| p.bytes(bytes));
@@ -312,7 +326,12 @@ impl Audit {
         if let Some(p) = progress {
             p.finish();
         }
-        Ok((tally, digest.finish(), engine.chat_formats()))
+        Ok((
+            tally,
+            digest.finish(),
+            engine.chat_formats(),
+            engine.timing(),
+        ))
     }
 }
 
@@ -383,6 +402,7 @@ mod tests {
             filters: Filters::default(),
             tokenizers: vec![Arc::new(Scripted(info, count))],
             parse: Parse::Text,
+            fields: Default::default(),
             chat_format: None,
             documents: Limits::default(),
             threads: 2,
@@ -407,7 +427,7 @@ mod tests {
             .num_threads(2)
             .build()
             .unwrap();
-        let (tally, _, _) = audit
+        let (tally, _, _, _) = audit
             .tally(&pool, &mut NoRows, &mut PriceWatch::default())
             .unwrap();
         assert_eq!(tally.counted.files, 2);

@@ -9,12 +9,14 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use clap::CommandFactory;
 
-use crate::cli::{self, AuditArgs, CheckArgs, Cli, Command, ModelsArgs, ReportOutputs};
+use crate::cli::{
+    self, AuditArgs, CheckArgs, Cli, Command, CompareArgs, ModelsArgs, ReportOutputs,
+};
 use tokenaudit::audit::Audit;
 use tokenaudit::pricing::{self, evaluate_gate, GateInput};
 use tokenaudit::report::junit::junit_xml;
 use tokenaudit::report::rows::{NoRows, RowSink};
-use tokenaudit::report::{csv::CsvRows, focus, markdown, table, write, Report};
+use tokenaudit::report::{compare, csv::CsvRows, focus, markdown, table, write, Report};
 use tokenaudit::tokenize;
 
 /// The process exit status of a completed command.
@@ -30,6 +32,7 @@ pub fn run(cli: Cli, command_line: Vec<String>) -> Result<Status> {
     match cli.command {
         Command::Audit(args) => audit(*args, command_line),
         Command::Check(args) => check(*args, command_line),
+        Command::Compare(args) => compare(*args, command_line),
         Command::Models(args) => models(args),
         Command::Tokenizers(args) => {
             let dir = tokenize::TokenizerDir::locate(args.tokenizer_dir.as_deref());
@@ -200,7 +203,143 @@ fn audit(args: AuditArgs, command_line: Vec<String>) -> Result<Status> {
     if args.strict && malformed > 0 {
         bail!("{malformed} chat records were malformed (--strict); the report lists them");
     }
+    let malformed = report.fields.as_ref().map_or(0, |f| f.malformed.count);
+    if args.strict && malformed > 0 {
+        bail!(
+            "{malformed} CSV rows or JSON records were malformed (--strict); the report lists them"
+        );
+    }
     Ok(Status::Success)
+}
+
+fn compare(mut args: CompareArgs, command_line: Vec<String>) -> Result<Status> {
+    let to_stdout = [&args.json, &args.csv, &args.markdown]
+        .into_iter()
+        .filter(|p| is_stdout(p))
+        .count();
+    if to_stdout > 1 {
+        bail!("only one of --json, --csv and --markdown can write to standard output (-)");
+    }
+    if args.bench == Some(0) {
+        bail!("--bench N needs at least one run");
+    }
+    // The baseline is counted whether or not -t names it.
+    let baseline = args
+        .baseline
+        .clone()
+        .unwrap_or_else(|| compare::DEFAULT_BASELINE.to_string());
+    let dir = tokenize::TokenizerDir::locate(args.corpus.tokenizer_dir.as_deref());
+    let mut asked = cli::expand_all(&args.corpus.tokenizers, &dir);
+    if asked.is_empty() && args.pricing.models.is_empty() {
+        bail!("compare needs tokenizers to compare: -t NAME,NAME... or -t all");
+    }
+    if !asked.contains(&baseline) {
+        asked.push(baseline.clone());
+    }
+    args.corpus.tokenizers = asked;
+    let plan = args.pricing.plan()?;
+    let runs = args.bench.unwrap_or(1);
+    let config = args.corpus.into_config(plan, command_line)?;
+    let audit = Audit::new(config);
+    let mut reports = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        reports.push(audit.run()?);
+    }
+    let report = reports.last().expect("at least one run");
+    let mut comparison = compare::Comparison::new(report, Some(&baseline));
+    if args.bench.is_some() {
+        comparison.bench = Some(bench(&reports));
+    }
+    if let Some(path) = &args.json {
+        write::whole(path, comparison.to_json().as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.csv {
+        let csv = comparison.render_csv().context("cannot render the CSV")?;
+        write::whole(path, csv.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.markdown {
+        write::whole(path, comparison.render_markdown().as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if to_stdout == 0 {
+        let mut out = std::io::stdout().lock();
+        out.write_all(comparison.render_table().as_bytes())?;
+        out.flush()?;
+    }
+    Ok(Status::Success)
+}
+
+/// The benchmark figures of repeated runs of one comparison.
+fn bench(reports: &[Report]) -> compare::Bench {
+    let last = reports.last().expect("at least one run");
+    let walls: Vec<f64> = reports.iter().map(|r| r.run.wall_seconds).collect();
+    let tokenizers = last
+        .run
+        .counters
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let samples: Vec<f64> = reports
+                .iter()
+                .filter_map(|r| r.run.counters.get(i).and_then(|c| c.mb_per_second()))
+                .collect();
+            compare::BenchRow {
+                tokenizer: c.tokenizer.clone(),
+                mb_per_second: compare::Spread::of(&samples).unwrap_or(compare::Spread {
+                    median: 0.0,
+                    min: 0.0,
+                    max: 0.0,
+                    samples: Vec::new(),
+                }),
+            }
+        })
+        .collect();
+    compare::Bench {
+        runs: reports.len(),
+        threads: last.run.threads,
+        machine: compare::Machine {
+            cpu: cpu_model(),
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            os: std::env::consts::OS,
+            arch: std::env::consts::ARCH,
+        },
+        tool_version: env!("CARGO_PKG_VERSION"),
+        commit: last.provenance.commit,
+        corpus_digest: last
+            .provenance
+            .corpus_digest
+            .as_ref()
+            .map(|d| d.sha256.clone()),
+        peak_rss_bytes: peak_rss_bytes(),
+        wall_seconds: compare::Spread::of(&walls).expect("at least one run"),
+        tokenizers,
+    }
+}
+
+/// The CPU's `model name` in /proc/cpuinfo (Linux), if there is one.
+fn cpu_model() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|rest| rest.split_once(':'))
+        .map(|(_, v)| v.trim().to_string())
+}
+
+/// This process's peak resident set size so far (`getrusage`; Linux
+/// reports `ru_maxrss` in KiB).
+#[cfg(target_os = "linux")]
+fn peak_rss_bytes() -> Option<u64> {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    (rc == 0).then(|| usage.ru_maxrss as u64 * 1024)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn peak_rss_bytes() -> Option<u64> {
+    None
 }
 
 fn check(args: CheckArgs, command_line: Vec<String>) -> Result<Status> {

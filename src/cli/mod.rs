@@ -15,6 +15,7 @@ use tokenaudit::audit::AuditConfig;
 use tokenaudit::count::chat_format::ChatFormat;
 use tokenaudit::discover::{self, CategoryRule, Filters};
 use tokenaudit::extract::document::{DocxParts, Limits};
+use tokenaudit::extract::fields::{FieldPath, FieldSpec};
 use tokenaudit::extract::Parse;
 use tokenaudit::pricing::{Catalog, PricingPlan, Scenario};
 use tokenaudit::tokenize;
@@ -48,6 +49,9 @@ pub enum Command {
     /// Count the tokens of files and folders, with an account of every file;
     /// with -m, what sending them costs; with --scenario, a monthly projection.
     Audit(Box<AuditArgs>),
+    /// Compare tokenizers on a corpus: tokens by category and by script,
+    /// relative to a baseline, in dollars per model (-m) and in MB/s.
+    Compare(Box<CompareArgs>),
     /// A pre-flight gate for CI: exit 1 when a budget or a context window is exceeded.
     Check(Box<CheckArgs>),
     /// List the priced models: prices, context window, tokenizer, as-of date.
@@ -165,9 +169,31 @@ pub struct CorpusArgs {
 
     /// How files are turned into model input (auto: documents such as PDF,
     /// DOCX and HTML by their extracted text, JSON/JSONL chat transcripts by
-    /// conversation, everything else as text).
+    /// conversation, CSV/TSV by --column and JSON/JSONL by --field when
+    /// given, everything else as text).
     #[arg(long, value_enum, default_value_t = Parse::Auto)]
     pub parse: Parse,
+
+    /// A CSV/TSV column (by its header name) whose cells are the text;
+    /// repeatable. Each row is one document: its columns' cells joined by
+    /// newlines. `.csv`/`.tsv` files are read as `csv` when this is given.
+    /// Example: --column prompt --column response.
+    #[arg(long, value_name = "NAME")]
+    pub column: Vec<String>,
+
+    /// A CSV/TSV column saying whose each row is: rows whose cell is
+    /// assistant, gpt, model or output count as output tokens, the others as
+    /// input.
+    #[arg(long, value_name = "NAME")]
+    pub role_column: Option<String>,
+
+    /// A JSON/JSONL field whose values are the text, as a dot path with []
+    /// for every element of an array; repeatable. Each record (a JSONL line,
+    /// an element of a top-level array) is one document: its values joined
+    /// by newlines. `.json`/`.jsonl` files are read as `json` when this is
+    /// given. Example: --field 'messages[].content' --field meta.title.
+    #[arg(long, value_name = "PATH")]
+    pub field: Vec<String>,
 
     /// The chat format whose per-message overhead transcripts are charged
     /// with, for every tokenizer (default: each tokenizer's own).
@@ -281,10 +307,46 @@ pub struct AuditArgs {
     #[command(flatten)]
     pub outputs: ReportOutputs,
 
-    /// Exit with status 2 if any file was skipped or any chat record was
-    /// malformed.
+    /// Exit with status 2 if any file was skipped or any chat record, CSV
+    /// row or JSON record was malformed.
     #[arg(long)]
     pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    tokenaudit compare corpus -t all\n  \
+    tokenaudit compare corpus -t o200k_base,llama3,qwen2,gemma3 --baseline llama3 --json cmp.json\n  \
+    tokenaudit compare corpus -t all -m gpt-5.4-mini,claude-sonnet-4-6 --markdown cmp.md\n  \
+    tokenaudit compare corpus -t all --bench 5 -j 1")]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub corpus: CorpusArgs,
+
+    #[command(flatten)]
+    pub pricing: PricingArgs,
+
+    /// The tokenizer the others are divided by (default o200k_base when
+    /// counted, else the first); counted even if not in -t.
+    #[arg(long, value_name = "NAME")]
+    pub baseline: Option<String>,
+
+    /// Write the comparison as JSON (tokenaudit.compare/v1) to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Write the comparison as CSV (a row per section, group and tokenizer) to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+
+    /// Write the comparison as Markdown tables to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+
+    /// Run the comparison N times (default 5) and report each tokenizer's
+    /// median MB/s with min–max, peak RSS, the machine and the corpus digest.
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "5")]
+    pub bench: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -498,6 +560,25 @@ impl PricingArgs {
     }
 }
 
+/// The tokenizer names asked for, with `all` replaced by every installed
+/// tokenizer (built-in and fetched, in `tokenaudit tokenizers` order).
+pub fn expand_all(asked: &[String], dir: &tokenize::TokenizerDir) -> Vec<String> {
+    let mut names = Vec::new();
+    for name in asked.iter().map(|n| n.trim()) {
+        if name == "all" {
+            names.extend(
+                tokenize::list(dir)
+                    .into_iter()
+                    .filter(|l| l.installed)
+                    .map(|l| l.name),
+            );
+        } else {
+            names.push(name.to_string());
+        }
+    }
+    names
+}
+
 impl CorpusArgs {
     /// Makes every decision the audit needs; errors here are usage errors.
     pub fn into_config(
@@ -505,18 +586,14 @@ impl CorpusArgs {
         pricing: Option<PricingPlan>,
         command_line: Vec<String>,
     ) -> Result<AuditConfig> {
-        let mut names: Vec<String> = self
-            .tokenizers
-            .iter()
-            .map(|n| n.trim().to_string())
-            .collect();
+        let dir = tokenize::TokenizerDir::locate(self.tokenizer_dir.as_deref());
+        let mut names = expand_all(&self.tokenizers, &dir);
         if let Some(plan) = &pricing {
             names.extend(plan.tokenizers());
         }
         if names.is_empty() {
             names.push("o200k_base".to_string());
         }
-        let dir = tokenize::TokenizerDir::locate(self.tokenizer_dir.as_deref());
         let mut tokenizers: Vec<tokenize::SharedTokenizer> = Vec::new();
         for name in &names {
             if tokenizers.iter().any(|t| &t.info().name == name) {
@@ -556,11 +633,31 @@ impl CorpusArgs {
             Some(n) => n,
             None => 0,
         };
+        let fields = FieldSpec {
+            columns: self.column,
+            role_column: self.role_column,
+            paths: self
+                .field
+                .iter()
+                .map(|p| FieldPath::parse(p))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(anyhow::Error::msg)?,
+        };
+        if self.parse == Parse::Csv && fields.columns.is_empty() {
+            bail!("--parse csv needs the text columns: --column NAME (repeatable)");
+        }
+        if self.parse == Parse::Json && fields.paths.is_empty() {
+            bail!("--parse json needs the text fields: --field PATH (repeatable), e.g. --field 'data[].text'");
+        }
+        if fields.role_column.is_some() && fields.columns.is_empty() {
+            bail!("--role-column needs the text columns: --column NAME");
+        }
         Ok(AuditConfig {
             paths,
             filters,
             tokenizers,
             parse: self.parse,
+            fields,
             chat_format: self.chat_format,
             documents: Limits {
                 max_extracted: self.max_extracted_size,

@@ -10,9 +10,11 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::fields::FieldCounts;
 use super::transcript::TranscriptCounts;
 use crate::content::ContentClass;
 use crate::extract::Parser;
+use crate::script::ScriptGroup;
 
 /// The measurements of one counted file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,10 +37,15 @@ pub struct FileTally {
     /// The same counts split by the content class of each piece (see
     /// `content`): one entry for most files, more for a large mixed one.
     pub classes: ByClass,
+    /// The same counts split by the dominant script of each piece (see
+    /// `script`): what `compare` breaks tokenizers down by.
+    pub scripts: ByScript,
     /// The parser that took the file.
     pub parser: Parser,
     /// A chat file's transcript figures.
     pub transcript: Option<Box<TranscriptCounts>>,
+    /// A CSV or JSON fields file's rows (`--column`, `--field`).
+    pub fields: Option<Box<FieldCounts>>,
     /// SHA-256 of the file's bytes, for the corpus digest (`None` for text
     /// that was never a file).
     pub sha256: Option<[u8; 32]>,
@@ -71,7 +78,46 @@ pub fn merge_by_class(into: &mut ByClass, from: &ByClass) {
     }
 }
 
+/// Pieces, bytes, characters and tokens (per tokenizer) of the pieces
+/// whose dominant script is one group.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ScriptTally {
+    pub pieces: u64,
+    pub bytes: u64,
+    pub chars: u64,
+    pub tokens: Vec<u64>,
+}
+
+/// Counts per dominant script of each piece (`None`: no letters at all).
+pub type ByScript = BTreeMap<Option<ScriptGroup>, ScriptTally>;
+
+/// Adds `from` into `into`, script by script.
+pub fn merge_by_script(into: &mut ByScript, from: &ByScript) {
+    for (script, t) in from {
+        let e = into.entry(*script).or_default();
+        e.pieces += t.pieces;
+        e.bytes += t.bytes;
+        e.chars += t.chars;
+        if e.tokens.len() < t.tokens.len() {
+            e.tokens.resize(t.tokens.len(), 0);
+        }
+        for (a, b) in e.tokens.iter_mut().zip(&t.tokens) {
+            *a += b;
+        }
+    }
+}
+
 impl FileTally {
+    /// Records read and malformed, for a file read by records (chat, CSV
+    /// or JSON fields).
+    pub fn records(&self) -> Option<(u64, u64)> {
+        match (&self.transcript, &self.fields) {
+            (Some(t), _) => Some((t.records, t.malformed)),
+            (None, Some(f)) => Some((f.records, f.malformed)),
+            (None, None) => None,
+        }
+    }
+
     /// The extension used for attribution: lowercase, without the dot;
     /// `(none)` for files without one. Borrowed from the path when it is
     /// lowercase ASCII already (most are): every file is tallied on the

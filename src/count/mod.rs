@@ -17,11 +17,13 @@ Which files to count and how results are summed are other modules' jobs
 */
 
 pub mod chat_format;
+pub mod fields;
 pub mod file;
 pub mod transcript;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use rayon::prelude::*;
 
@@ -29,13 +31,17 @@ use crate::content;
 use crate::discover::{Skipped, Source};
 use crate::extract::chat::{self, records, Record};
 use crate::extract::document::{self, Limits};
+use crate::extract::fields::{self as extract_fields, FieldSpec, Row};
 use crate::extract::{self, Parse, Parser};
 use crate::load;
 use crate::skip::SkipReason;
 use crate::tokenize::{chunk, Counter, SharedTokenizer};
-use file::{merge_by_class, ByClass, ClassTally, FileTally};
+use file::{
+    merge_by_class, merge_by_script, ByClass, ByScript, ClassTally, FileTally, ScriptTally,
+};
 
 use chat_format::{ChatFormat, Overheads};
+use fields::FieldCounts;
 use transcript::TranscriptCounts;
 
 /// Pieces of a large document are about this long. Small enough that a
@@ -51,8 +57,36 @@ struct CounterPool {
     slots: Vec<Mutex<Option<Counters>>>,
 }
 
-/// One counter per selected tokenizer, in selection order.
-type Counters = Vec<Box<dyn Counter>>;
+/// One counter per selected tokenizer, in selection order, and the time
+/// each has spent counting on this thread.
+struct Counters {
+    counters: Vec<Box<dyn Counter>>,
+    timing: Timing,
+}
+
+/// Time spent in each tokenizer's counter, and the bytes of text they were
+/// given (the same text for every tokenizer): what `compare` reports as
+/// each tokenizer's speed. Two clock reads per piece and tokenizer (tens of
+/// nanoseconds) beside counting a file or a 256 KiB piece: always on.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Timing {
+    /// Per tokenizer, in selection order: nanoseconds, summed over threads.
+    pub nanos: Vec<u64>,
+    /// Bytes of text counted (chat files: their whole text).
+    pub bytes: u64,
+}
+
+impl Timing {
+    fn merge(&mut self, other: &Timing) {
+        if self.nanos.len() < other.nanos.len() {
+            self.nanos.resize(other.nanos.len(), 0);
+        }
+        for (a, b) in self.nanos.iter_mut().zip(&other.nanos) {
+            *a += b;
+        }
+        self.bytes += other.bytes;
+    }
+}
 
 impl CounterPool {
     fn new(tokenizers: Vec<SharedTokenizer>, threads: usize) -> Self {
@@ -66,21 +100,47 @@ impl CounterPool {
     /// Runs `f` with this thread's counters. The lock is only ever taken by
     /// the thread that owns the slot, so it is uncontended; `f` must not
     /// start nested parallel work (it would run on this thread and deadlock).
-    fn with<R>(&self, f: impl FnOnce(&mut [Box<dyn Counter>]) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut Counters) -> R) -> R {
         let i = rayon::current_thread_index().unwrap_or(self.slots.len() - 1);
         let slot = &self.slots[i.min(self.slots.len() - 1)];
         let mut guard = slot.lock().unwrap_or_else(|poisoned| {
             // A tokenizer panicked while this thread counted (the file is
             // skipped with the panic's message): its counters may hold a
-            // half-updated cache, so they are dropped for fresh ones.
+            // half-updated cache, so they are dropped for fresh ones (the
+            // time they spent is kept).
             slot.clear_poison();
             let mut guard = poisoned.into_inner();
-            *guard = None;
+            if let Some(c) = guard.as_mut() {
+                c.counters.clear();
+            }
             guard
         });
-        let counters =
-            guard.get_or_insert_with(|| self.tokenizers.iter().map(|t| t.counter()).collect());
+        let counters = guard.get_or_insert_with(|| Counters {
+            counters: Vec::new(),
+            timing: Timing {
+                nanos: vec![0; self.tokenizers.len()],
+                bytes: 0,
+            },
+        });
+        if counters.counters.is_empty() {
+            counters.counters = self.tokenizers.iter().map(|t| t.counter()).collect();
+        }
         f(counters)
+    }
+
+    /// The time every thread's counters have spent so far.
+    fn timing(&self) -> Timing {
+        let mut total = Timing {
+            nanos: vec![0; self.tokenizers.len()],
+            bytes: 0,
+        };
+        for slot in &self.slots {
+            let guard = slot.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(c) = guard.as_ref() {
+                total.merge(&c.timing);
+            }
+        }
+        total
     }
 }
 
@@ -98,6 +158,8 @@ pub struct Engine {
     /// per-function figure for tool definitions.
     formats: Vec<(Overheads, u64)>,
     documents: Limits,
+    /// The text columns and fields of CSV and JSON files.
+    fields: FieldSpec,
     /// Told the bytes of each piece of text once counted (a progress bar).
     on_counted: Option<OnCounted>,
 }
@@ -128,6 +190,8 @@ pub struct TextCounts {
     pub tokens: Vec<u64>,
     /// The same tokens by the content class of each piece.
     pub classes: ByClass,
+    /// The same tokens by the dominant script of each piece.
+    pub scripts: ByScript,
 }
 
 impl Engine {
@@ -138,6 +202,7 @@ impl Engine {
             pool: CounterPool::new(tokenizers, threads),
             parse,
             documents: Limits::default(),
+            fields: FieldSpec::default(),
             formats: Vec::new(),
             on_counted: None,
         };
@@ -186,6 +251,12 @@ impl Engine {
             .collect()
     }
 
+    /// The time each tokenizer's counters have spent so far, over every
+    /// thread, and the bytes of text they counted.
+    pub fn timing(&self) -> Timing {
+        self.pool.timing()
+    }
+
     /// Each tokenizer's chat-format figures, in selection order.
     pub fn chat_formats(&self) -> Vec<Overheads> {
         self.formats.iter().map(|(o, _)| o.clone()).collect()
@@ -197,6 +268,12 @@ impl Engine {
         self
     }
 
+    /// The same engine reading CSV and JSON files' `fields`.
+    pub fn with_fields(mut self, fields: FieldSpec) -> Self {
+        self.fields = fields;
+        self
+    }
+
     /// Loads a source and, under `--parse auto`, takes a document's text
     /// out of it (see [`document`]): the document and its format, pages and
     /// parser; anything else is decoded as text, its parser chosen later.
@@ -204,7 +281,7 @@ impl Engine {
         let bytes = load::read(source)?;
         let format = match self.parse {
             Parse::Auto => document::detect(&source.path, &bytes),
-            Parse::Text | Parse::Chat => None,
+            Parse::Text | Parse::Chat | Parse::Csv | Parse::Json => None,
         };
         let Some(format) = format else {
             return Ok((load::hashed(bytes)?, None));
@@ -239,32 +316,95 @@ impl Engine {
 
     /// Loads, extracts and counts one source.
     pub fn count_source(&self, source: &Source) -> Outcome {
+        let skipped = |reason| {
+            Outcome::Skipped(Skipped {
+                path: source.path.clone(),
+                category: source.category.clone(),
+                bytes: source.bytes_for_report(),
+                reason,
+            })
+        };
         let (doc, read_as) = match self.open(source) {
             Ok(opened) => opened,
-            Err(reason) => {
-                return Outcome::Skipped(Skipped {
-                    path: source.path.clone(),
-                    category: source.category.clone(),
-                    bytes: source.bytes_for_report(),
-                    reason,
-                })
-            }
+            Err(reason) => return skipped(reason),
         };
         let parser = match read_as {
             Some(_) => Parser::Document,
-            None => extract::choose(&source.path, doc.text(), self.parse),
+            None => extract::choose(&source.path, doc.text(), self.parse, &self.fields),
         };
+        if matches!(parser, Parser::Csv | Parser::Json) {
+            let counted = if parser == Parser::Csv {
+                let delimiter = extract_fields::csv_delimiter(&source.path).unwrap_or(b',');
+                self.count_csv(&doc, delimiter)
+            } else {
+                Ok(self.count_json(&doc))
+            };
+            let fields = match counted {
+                Ok(fields) => fields,
+                Err(reason) => return skipped(reason),
+            };
+            let total = fields.total();
+            let (chars, newlines) = chars_and_newlines(doc.text());
+            let last_line = u64::from(!doc.text().is_empty() && !doc.text().ends_with('\n'));
+            // Priced as one class and script, like a transcript: the ones
+            // its text reads as.
+            let sample = content::sample(doc.text());
+            let classes = ByClass::from([(
+                content::class_of_sample(&sample, false),
+                ClassTally {
+                    pieces: 1,
+                    bytes: doc.bytes,
+                    tokens: total.clone(),
+                },
+            )]);
+            let scripts = ByScript::from([(
+                sample.dominant(),
+                ScriptTally {
+                    pieces: 1,
+                    bytes: doc.bytes,
+                    chars,
+                    tokens: total.clone(),
+                },
+            )]);
+            return Outcome::Counted(FileTally {
+                path: source.path.clone(),
+                category: source.category.clone(),
+                encoding: doc.encoding,
+                format: parser.as_str(),
+                pages: None,
+                bytes: doc.bytes,
+                chars,
+                lines: newlines + last_line,
+                tokens: total,
+                classes,
+                scripts,
+                parser,
+                transcript: None,
+                fields: Some(Box::new(fields)),
+                sha256: doc.sha256,
+            });
+        }
         if parser == Parser::Chat {
             let (counts, transcript) = self.count_chat(&doc);
             let billed = transcript.billed();
             // A transcript is priced as one class, the one its text reads
             // as (sampled like any piece; the JSON keys are few beside the
             // messages of a real transcript).
+            let sample = content::sample(doc.text());
             let classes = ByClass::from([(
-                content::classify(doc.text(), false),
+                content::class_of_sample(&sample, false),
                 ClassTally {
                     pieces: 1,
                     bytes: doc.bytes,
+                    tokens: billed.clone(),
+                },
+            )]);
+            let scripts = ByScript::from([(
+                sample.dominant(),
+                ScriptTally {
+                    pieces: 1,
+                    bytes: doc.bytes,
+                    chars: counts.chars,
                     tokens: billed.clone(),
                 },
             )]);
@@ -279,8 +419,10 @@ impl Engine {
                 lines: counts.lines,
                 tokens: billed,
                 classes,
+                scripts,
                 parser,
                 transcript: Some(Box::new(transcript)),
+                fields: None,
                 sha256: doc.sha256,
             });
         }
@@ -290,6 +432,7 @@ impl Engine {
             lines: 0,
             tokens: vec![0; self.pool.tokenizers.len()],
             classes: ByClass::new(),
+            scripts: ByScript::new(),
         };
         let code = is_code(source);
         for segment in extract::extract(doc.text()) {
@@ -300,6 +443,7 @@ impl Engine {
                 *a += b;
             }
             merge_by_class(&mut counts.classes, &c.classes);
+            merge_by_script(&mut counts.scripts, &c.scripts);
         }
         Outcome::Counted(FileTally {
             path: source.path.clone(),
@@ -312,10 +456,136 @@ impl Engine {
             lines: counts.lines,
             tokens: counts.tokens,
             classes: counts.classes,
+            scripts: counts.scripts,
             parser,
             transcript: None,
+            fields: None,
             sha256: doc.sha256,
         })
+    }
+
+    /// Every tokenizer's count of one document.
+    fn count_document(&self, text: &str) -> Vec<u64> {
+        self.pool.with(|counters| {
+            let Counters { counters, timing } = counters;
+            timing.bytes += text.len() as u64;
+            counters
+                .iter_mut()
+                .zip(timing.nanos.iter_mut())
+                .map(|(c, nanos)| {
+                    let start = Instant::now();
+                    let n = c.count(text);
+                    *nanos += start.elapsed().as_nanos() as u64;
+                    n
+                })
+                .collect()
+        })
+    }
+
+    /// Counts a CSV/TSV file's rows, streaming them on this thread (quoted
+    /// cells may hold newlines, so the file cannot be cut at lines); the
+    /// pages of a mapped file are handed back every few MiB as the rows go
+    /// by. A missing `--column` skips the file with the header's columns.
+    fn count_csv(&self, doc: &load::Document, delimiter: u8) -> Result<FieldCounts, SkipReason> {
+        let text = doc.text();
+        let mut rows =
+            extract_fields::csv_rows(text, delimiter, &self.fields).map_err(SkipReason::Fields)?;
+        let mut f = FieldCounts::new(self.pool.tokenizers.len());
+        let mut released = 0usize;
+        // Not a `for`: the reader's position is read between rows.
+        #[allow(clippy::while_let_on_iterator)]
+        while let Some(row) = rows.next() {
+            match row {
+                Row::Document {
+                    text: cells,
+                    output,
+                    ..
+                } => {
+                    let tokens = self.count_document(&cells);
+                    f.add_document(&tokens, output);
+                }
+                Row::Malformed(m) => f.add_malformed(m),
+            }
+            let at = rows.byte_offset().min(text.len());
+            if at - released >= RELEASE_EVERY && text.is_char_boundary(at) {
+                doc.release_pages(&text[released..at], true, false);
+                self.counted(at - released);
+                released = at;
+            }
+        }
+        self.counted(text.len() - released);
+        Ok(f)
+    }
+
+    /// Counts a JSON/JSONL file's records (cut by `chat::records`, like
+    /// transcripts): a large JSONL file in pieces cut at line boundaries
+    /// on the pool, line numbers fixed up in order afterwards.
+    fn count_json(&self, doc: &load::Document) -> FieldCounts {
+        let text = doc.text();
+        let n = self.pool.tokenizers.len();
+        let layout = records::layout(text);
+        let in_pieces = matches!(layout, records::Layout::Lines) && text.len() >= 2 * CHAT_PIECE;
+        let mut f = FieldCounts::new(n);
+        match layout {
+            records::Layout::Lines if in_pieces => {
+                let pieces = text.len().div_ceil(CHAT_PIECE);
+                let released = Released::new(pieces);
+                let parts: Vec<(FieldCounts, u64)> = (0..pieces)
+                    .into_par_iter()
+                    .map(|k| {
+                        let piece = &text[line_piece(text, k, CHAT_PIECE)];
+                        let mut part = FieldCounts::new(n);
+                        for record in records::lines(piece, 1) {
+                            self.add_field_record(&mut part, record);
+                        }
+                        let newlines = memchr_count(piece);
+                        released.counted(doc, k, piece);
+                        self.counted(piece.len());
+                        (part, newlines)
+                    })
+                    .collect();
+                let mut offset = 0;
+                for (mut part, newlines) in parts {
+                    for m in &mut part.malformed_kept {
+                        m.line += offset;
+                    }
+                    f.merge(&part);
+                    offset += newlines;
+                }
+                return f;
+            }
+            records::Layout::Lines => {
+                for record in records::lines(text, 1) {
+                    self.add_field_record(&mut f, record);
+                }
+            }
+            records::Layout::Array(items) => {
+                for record in records::array_records(text, items) {
+                    self.add_field_record(&mut f, record);
+                }
+            }
+            records::Layout::One { line, value } => {
+                self.add_field_record(&mut f, Record::Value { line, value });
+            }
+        }
+        self.counted(text.len());
+        f
+    }
+
+    /// One JSON record: its fields' text counted as a document, or a
+    /// malformed entry (not JSON, or no `--field` matched).
+    fn add_field_record(&self, f: &mut FieldCounts, record: Record) {
+        let (line, value) = match record {
+            Record::Value { line, value } => (line, value),
+            Record::Malformed(m) => return f.add_malformed(m),
+        };
+        match extract_fields::record_text(&value, &self.fields.paths) {
+            Ok(text) => {
+                let tokens = self.count_document(&text);
+                f.add_document(&tokens, false);
+            }
+            Err(reason) => f.add_malformed(chat::Malformed { line, reason }),
+        }
     }
 
     /// Counts a chat file's records: conversations by role and format,
@@ -334,7 +604,9 @@ impl Engine {
             lines: newlines + last_line,
             tokens: Vec::new(),
             classes: ByClass::new(),
+            scripts: ByScript::new(),
         };
+        self.pool.with(|c| c.timing.bytes += text.len() as u64);
         let mut transcript = TranscriptCounts::new(n);
         let in_pieces = matches!(layout, records::Layout::Lines)
             && text.len() >= 2 * CHAT_PIECE
@@ -411,10 +683,13 @@ impl Engine {
             Ok(c) => {
                 t.add_structure(&c);
                 self.pool.with(|counters| {
+                    let Counters { counters, timing } = counters;
                     for (i, (counter, (format, init))) in
                         counters.iter_mut().zip(&self.formats).enumerate()
                     {
+                        let start = Instant::now();
                         t.add_conversation(&c, i, counter.as_mut(), format, *init);
+                        timing.nanos[i] += start.elapsed().as_nanos() as u64;
                     }
                 });
             }
@@ -441,7 +716,8 @@ impl Engine {
     ) -> TextCounts {
         // A last line without a newline counts too (as `wc -l` would not).
         let last_line = u64::from(!text.is_empty() && !text.ends_with('\n'));
-        let (chars, newlines, tokens, classes) = if text.len() < 2 * PIECE_TARGET {
+        let n_tok = self.pool.tokenizers.len();
+        let counts = if text.len() < 2 * PIECE_TARGET {
             let counts = self.pool.with(|c| count_piece(c, text, first, code));
             self.counted(text.len());
             if let Some(doc) = doc {
@@ -474,22 +750,51 @@ impl Engine {
                     counts
                 })
                 .reduce(
-                    || (0, 0, vec![0; self.pool.tokenizers.len()], ByClass::new()),
-                    |(ca, na, mut ta, mut ka), (cb, nb, tb, kb)| {
-                        for (a, b) in ta.iter_mut().zip(&tb) {
-                            *a += b;
-                        }
-                        merge_by_class(&mut ka, &kb);
-                        (ca + cb, na + nb, ta, ka)
+                    || PieceCounts::empty(n_tok),
+                    |mut a, b| {
+                        a.merge(&b);
+                        a
                     },
                 )
         };
         TextCounts {
-            chars,
-            lines: newlines + last_line,
-            tokens,
-            classes,
+            chars: counts.chars,
+            lines: counts.newlines + last_line,
+            tokens: counts.tokens,
+            classes: counts.classes,
+            scripts: counts.scripts,
         }
+    }
+}
+
+/// What counting one piece (or several, summed) gives.
+struct PieceCounts {
+    chars: u64,
+    newlines: u64,
+    tokens: Vec<u64>,
+    classes: ByClass,
+    scripts: ByScript,
+}
+
+impl PieceCounts {
+    fn empty(tokenizers: usize) -> Self {
+        PieceCounts {
+            chars: 0,
+            newlines: 0,
+            tokens: vec![0; tokenizers],
+            classes: ByClass::new(),
+            scripts: ByScript::new(),
+        }
+    }
+
+    fn merge(&mut self, other: &PieceCounts) {
+        self.chars += other.chars;
+        self.newlines += other.newlines;
+        for (a, b) in self.tokens.iter_mut().zip(&other.tokens) {
+            *a += b;
+        }
+        merge_by_class(&mut self.classes, &other.classes);
+        merge_by_script(&mut self.scripts, &other.scripts);
     }
 }
 
@@ -513,6 +818,9 @@ fn first_is_message(text: &str) -> bool {
 
 /// Pieces of a large JSONL file are about this long (cut after a newline).
 const CHAT_PIECE: usize = 1024 * 1024;
+
+/// A CSV file's pages are handed back after about this many bytes of rows.
+const RELEASE_EVERY: usize = 4 * 1024 * 1024;
 
 /// The `k`-th piece of `text` cut every `target` bytes, each cut moved to
 /// just after the next newline: pieces hold whole lines, and they tile the
@@ -577,31 +885,52 @@ impl Released {
 }
 
 /// Characters, newlines, each tokenizer's tokens in one piece, and the
-/// same tokens under the piece's content class.
-fn count_piece(
-    counters: &mut [Box<dyn Counter>],
-    text: &str,
-    first: bool,
-    code: bool,
-) -> (u64, u64, Vec<u64>, ByClass) {
+/// same tokens under the piece's content class and dominant script (both
+/// decided from one sample of the piece, `content::sample`).
+fn count_piece(counters: &mut Counters, text: &str, first: bool, code: bool) -> PieceCounts {
+    let Counters { counters, timing } = counters;
     let tokens: Vec<u64> = counters
         .iter_mut()
-        .map(|c| {
-            if first {
+        .zip(timing.nanos.iter_mut())
+        .map(|(c, nanos)| {
+            let start = Instant::now();
+            let n = if first {
                 c.count(text)
             } else {
                 c.count_continuation(text)
-            }
+            };
+            *nanos += start.elapsed().as_nanos() as u64;
+            n
         })
         .collect();
+    timing.bytes += text.len() as u64;
     let (chars, newlines) = chars_and_newlines(text);
+    let sample = content::sample(text);
     let class = ClassTally {
         pieces: 1,
         bytes: text.len() as u64,
         tokens: tokens.clone(),
     };
-    let classes = ByClass::from([(content::classify(text, code), class)]);
-    (chars, newlines, tokens, classes)
+    let classes = ByClass::from([(content::class_of_sample(&sample, code), class)]);
+    let script = ScriptTally {
+        pieces: 1,
+        bytes: text.len() as u64,
+        chars,
+        tokens: tokens.clone(),
+    };
+    // An empty piece (the chunker's cut can give one) has no script.
+    let scripts = if text.is_empty() {
+        ByScript::new()
+    } else {
+        ByScript::from([(sample.dominant(), script)])
+    };
+    PieceCounts {
+        chars,
+        newlines,
+        tokens,
+        classes,
+        scripts,
+    }
 }
 
 /// Unicode scalar values (every byte that is not a UTF-8 continuation byte)

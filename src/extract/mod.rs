@@ -12,6 +12,7 @@ JSON by extension and the shape of the first record ([`choose`]).
 
 pub mod chat;
 pub mod document;
+pub mod fields;
 
 use std::path::Path;
 
@@ -30,6 +31,12 @@ pub enum Parse {
     /// Every file is JSON or JSONL chat records (a record of no known shape
     /// is malformed).
     Chat,
+    /// Every file is CSV (TSV by its `.tsv` extension): each row is a
+    /// document, the cells of its `--column` columns.
+    Csv,
+    /// Every file is JSON or JSONL records: each record is a document, its
+    /// values at the `--field` paths.
+    Json,
 }
 
 /// The parser that took a file (the CSV column `parse`).
@@ -40,6 +47,10 @@ pub enum Parser {
     Chat,
     /// A document's extracted text (the format is the CSV column `format`).
     Document,
+    /// CSV/TSV rows, each a document (`--column`).
+    Csv,
+    /// JSON/JSONL records, each a document (`--field`).
+    Json,
 }
 
 impl Parser {
@@ -48,22 +59,30 @@ impl Parser {
             Parser::Text => "text",
             Parser::Chat => "chat",
             Parser::Document => "document",
+            Parser::Csv => "csv",
+            Parser::Json => "json",
         }
     }
 }
 
-/// The parser for one file: `parse` unless it is `auto`, then by extension
-/// (`.json`, `.jsonl`, `.ndjson`) and the shape of the first record.
-pub fn choose(path: &Path, text: &str, parse: Parse) -> Parser {
+/// The parser for one file: `parse` unless it is `auto`, then by extension:
+/// `.csv`/`.tsv` as `csv` when `--column` is given; `.json`, `.jsonl`,
+/// `.ndjson` as `json` when `--field` is given, else as `chat` by the shape
+/// of the first record.
+pub fn choose(path: &Path, text: &str, parse: Parse, fields: &fields::FieldSpec) -> Parser {
     match parse {
         Parse::Text => Parser::Text,
         Parse::Chat => Parser::Chat,
+        Parse::Csv => Parser::Csv,
+        Parse::Json => Parser::Json,
         Parse::Auto => {
             let ext = path
                 .extension()
                 .and_then(|e| e.to_str())
                 .map(str::to_ascii_lowercase);
             match ext.as_deref() {
+                Some("csv" | "tsv" | "tab") if !fields.columns.is_empty() => Parser::Csv,
+                Some("json" | "jsonl" | "ndjson") if !fields.paths.is_empty() => Parser::Json,
                 Some("json" | "jsonl" | "ndjson") if chat::looks_like_chat(text) => Parser::Chat,
                 _ => Parser::Text,
             }
@@ -102,12 +121,32 @@ mod tests {
     fn auto_takes_json_chat_records_and_leaves_the_rest_as_text() {
         let chat = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}\n";
         let other = "{\"id\":1,\"name\":\"x\"}\n";
-        let auto = |p: &str, t: &str| choose(Path::new(p), t, Parse::Auto);
+        let none = fields::FieldSpec::default();
+        let auto = |p: &str, t: &str| choose(Path::new(p), t, Parse::Auto, &none);
         assert_eq!(auto("a.jsonl", chat), Parser::Chat);
         assert_eq!(auto("a.JSON", chat), Parser::Chat);
         assert_eq!(auto("a.txt", chat), Parser::Text);
         assert_eq!(auto("a.jsonl", other), Parser::Text);
         assert_eq!(auto("a.jsonl", "not json"), Parser::Text);
-        assert_eq!(choose(Path::new("a.txt"), "x", Parse::Chat), Parser::Chat);
+        assert_eq!(
+            choose(Path::new("a.txt"), "x", Parse::Chat, &none),
+            Parser::Chat
+        );
+        assert_eq!(auto("a.csv", "a,b\n"), Parser::Text);
+    }
+
+    #[test]
+    fn auto_takes_csv_with_columns_and_json_with_fields() {
+        let spec = fields::FieldSpec {
+            columns: vec!["text".into()],
+            role_column: None,
+            paths: vec![fields::FieldPath::parse("text").unwrap()],
+        };
+        let chat = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}\n";
+        let auto = |p: &str, t: &str| choose(Path::new(p), t, Parse::Auto, &spec);
+        assert_eq!(auto("a.CSV", "text\nx\n"), Parser::Csv);
+        assert_eq!(auto("a.tsv", "text\nx\n"), Parser::Csv);
+        assert_eq!(auto("a.jsonl", chat), Parser::Json);
+        assert_eq!(auto("a.txt", chat), Parser::Text);
     }
 }

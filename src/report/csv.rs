@@ -56,12 +56,10 @@ impl<W: Write> CsvRows<W> {
             f.chars.to_string(),
             f.lines.to_string(),
             f.parser.as_str().to_string(),
-            f.transcript
-                .as_ref()
-                .map_or(String::new(), |t| t.records.to_string()),
-            f.transcript
-                .as_ref()
-                .map_or(String::new(), |t| t.malformed.to_string()),
+            f.records()
+                .map_or(String::new(), |(records, _)| records.to_string()),
+            f.records()
+                .map_or(String::new(), |(_, malformed)| malformed.to_string()),
             f.format.to_string(),
             f.pages.map(|p| p.to_string()).unwrap_or_default(),
         ];

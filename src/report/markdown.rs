@@ -29,15 +29,15 @@ fn code(s: &str) -> String {
     format!("`{}`", s.replace('`', "'"))
 }
 
-struct Table<'a> {
-    header: &'a [&'a str],
+pub(crate) struct Table<'a> {
+    pub header: &'a [&'a str],
     /// `true` for columns aligned right (numbers).
-    right: &'a [bool],
-    rows: Vec<Vec<String>>,
+    pub right: &'a [bool],
+    pub rows: Vec<Vec<String>>,
 }
 
 impl Table<'_> {
-    fn render(&self, out: &mut String) {
+    pub fn render(&self, out: &mut String) {
         let _ = writeln!(out, "| {} |", self.header.join(" | "));
         let rule: Vec<&str> = self
             .right

@@ -8,6 +8,7 @@ threads, the command line) lives in `run`, so that the rest is identical for
 identical input, whatever the thread count.
 */
 
+pub mod compare;
 pub mod csv;
 pub mod focus;
 pub mod html;
@@ -27,9 +28,10 @@ use serde_json::{Map, Value};
 use crate::count::chat_format::Overheads;
 use crate::digest::CorpusDigest;
 use crate::pricing::{Charge, ModelCost, PriceProvenance, Priced, Projection};
+use crate::script::ScriptGroup;
 use crate::tally::{Group, Histogram, Tally};
 use crate::tokenize::TokenizerInfo;
-use transcripts::TranscriptsReport;
+use transcripts::{FieldsReport, TranscriptsReport};
 
 /// The `schema` of every report this version writes.
 pub const SCHEMA: &str = "tokenaudit.report/v1";
@@ -51,6 +53,10 @@ pub struct Report {
     /// By what files were read as: `text`, or a document format (`pdf`,
     /// `docx`, ...) whose extracted text was counted.
     pub by_format: BTreeMap<String, FormatReport>,
+    /// By the dominant script of each piece of text (a file, or a piece of
+    /// a large one; see `script`), in the script table's order, `none` (no
+    /// letters) last.
+    pub by_script: Vec<ScriptReport>,
     /// Tokens per document, per tokenizer: quantiles and histogram.
     pub distribution: Map<String, Value>,
     /// The largest documents by the first tokenizer's count.
@@ -59,6 +65,11 @@ pub struct Report {
     /// records, input/output/replayed tokens. Absent when there were none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transcripts: Option<TranscriptsReport>,
+    /// CSV/TSV rows and JSON/JSONL records read by `--column`/`--field`:
+    /// records, documents, malformed rows, input/output tokens. Absent when
+    /// there were none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<FieldsReport>,
     /// Per priced model (`-m`): one-pass input cost, documents over its
     /// context window. Empty when no model is priced.
     pub costs: Vec<ModelCost>,
@@ -153,6 +164,18 @@ pub struct FormatReport {
     pub tokens: Map<String, Value>,
 }
 
+/// The pieces of text whose dominant script is one group.
+#[derive(Debug, Serialize)]
+pub struct ScriptReport {
+    /// `latin`, `cyrillic`, `greek`, `arabic`, `hebrew`, `indic`, `han`,
+    /// `kana`, `hangul`, `thai`, `other`, or `none`.
+    pub script: &'static str,
+    pub pieces: u64,
+    pub bytes: u64,
+    pub chars: u64,
+    pub tokens: Map<String, Value>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct LargestEntry {
     pub path: String,
@@ -178,6 +201,35 @@ pub struct Run {
     pub threads: usize,
     pub wall_seconds: f64,
     pub mb_per_second: f64,
+    /// Per tokenizer: the time spent in its counter, summed over threads.
+    pub counters: Vec<CounterTime>,
+}
+
+/// The time one tokenizer's counters spent, over every thread, and the bytes
+/// of text they were given.
+#[derive(Debug, Default, Serialize)]
+pub struct CounterTime {
+    pub tokenizer: String,
+    pub seconds: f64,
+    pub text_bytes: u64,
+}
+
+impl CounterTime {
+    /// Text megabytes (10^6 bytes) per second of this counter: the speed of
+    /// one thread. `None` when it was not timed.
+    pub fn mb_per_second(&self) -> Option<f64> {
+        (self.seconds > 0.0).then(|| significant(self.text_bytes as f64 / 1e6 / self.seconds))
+    }
+}
+
+/// `x` to three significant digits: a speed is not known closer than that,
+/// and a small one must not round to zero.
+pub fn significant(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let scale = 10f64.powi(2 - x.abs().log10().floor() as i32);
+    (x * scale).round() / scale
 }
 
 fn by_name(names: &[String], values: &[u64]) -> Map<String, Value> {
@@ -301,6 +353,19 @@ impl Report {
                     (k.clone(), report)
                 })
                 .collect(),
+            by_script: tally
+                .by_script
+                .iter()
+                .filter(|(k, _)| k.is_some())
+                .chain(tally.by_script.iter().filter(|(k, _)| k.is_none()))
+                .map(|(k, t)| ScriptReport {
+                    script: ScriptGroup::name_of(*k),
+                    pieces: t.pieces,
+                    bytes: t.bytes,
+                    chars: t.chars,
+                    tokens: by_name(&names, &t.tokens),
+                })
+                .collect(),
             distribution: names
                 .iter()
                 .zip(&tally.counted.distribution)
@@ -316,6 +381,7 @@ impl Report {
                 })
                 .collect(),
             transcripts: None,
+            fields: None,
             costs: priced.costs,
             projection: priced.projection,
             charges: priced.charges,
@@ -347,6 +413,7 @@ impl Report {
             .transcripts
             .as_ref()
             .map(|t| TranscriptsReport::new(t, &names, formats));
+        self.fields = tally.fields.as_ref().map(|f| FieldsReport::new(f, &names));
         self
     }
 

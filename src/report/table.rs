@@ -20,12 +20,12 @@ fn tokens_of(map: &Map<String, Value>, name: &str) -> u64 {
 }
 
 /// A simple column layout: first column left-aligned, others right-aligned.
-struct Grid {
-    rows: Vec<Vec<String>>,
+pub(crate) struct Grid {
+    pub rows: Vec<Vec<String>>,
 }
 
 impl Grid {
-    fn render(&self, out: &mut String) {
+    pub fn render(&self, out: &mut String) {
         let cols = self.rows.iter().map(Vec::len).max().unwrap_or(0);
         let widths: Vec<usize> = (0..cols)
             .map(|c| {
@@ -162,6 +162,7 @@ pub fn render(report: &Report) -> String {
     }
 
     render_transcripts(report, &mut out);
+    render_fields(report, &mut out);
     render_costs(report, &mut out);
     render_projection(report, &mut out);
 
@@ -260,6 +261,47 @@ fn render_transcripts(report: &Report, out: &mut String) {
             "  ... and {} more malformed records (--json lists the first {})",
             t.malformed.count - SKIPPED_LISTED as u64,
             t.malformed.kept
+        );
+    }
+    out.push('\n');
+}
+
+/// CSV and JSON fields files: rows read, documents, malformed rows, and
+/// per tokenizer the input and output documents' tokens.
+fn render_fields(report: &Report, out: &mut String) {
+    let Some(f) = &report.fields else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "fields: {} records: {} documents ({} output), {} malformed",
+        thousands(f.records),
+        thousands(f.documents),
+        thousands(f.output_documents),
+        thousands(f.malformed.count),
+    );
+    let mut rows = vec![vec![
+        "tokenizer".to_string(),
+        "input".into(),
+        "output".into(),
+    ]];
+    for name in report.tokenizer_names() {
+        rows.push(vec![
+            name.to_string(),
+            thousands(tokens_of(&f.input_tokens, name)),
+            thousands(tokens_of(&f.output_tokens, name)),
+        ]);
+    }
+    Grid { rows }.render(out);
+    for m in f.malformed.records.iter().take(SKIPPED_LISTED) {
+        let _ = writeln!(out, "  malformed {}:{}: {}", m.path, m.line, m.reason);
+    }
+    if f.malformed.count > SKIPPED_LISTED as u64 {
+        let _ = writeln!(
+            out,
+            "  ... and {} more malformed records (--json lists the first {})",
+            f.malformed.count - SKIPPED_LISTED as u64,
+            f.malformed.kept
         );
     }
     out.push('\n');

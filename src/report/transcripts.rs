@@ -1,6 +1,6 @@
 /*!
 The report's `transcripts` section: what chat files' conversations send and
-return, per tokenizer.
+return, per tokenizer; and its `fields` section: CSV and JSON files' rows.
 */
 
 use serde::Serialize;
@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::by_name;
 use crate::count::chat_format::Overheads;
 use crate::extract::chat::ChatRole;
-use crate::tally::Transcripts;
+use crate::tally::{Fields, Transcripts};
 
 #[derive(Debug, Serialize)]
 pub struct TranscriptsReport {
@@ -38,6 +38,36 @@ pub struct TranscriptsReport {
     pub content_by_role: Map<String, Value>,
 }
 
+/// The report's `fields` section: CSV/TSV rows and JSON/JSONL records read
+/// by `--column`/`--field`, each a document.
+#[derive(Debug, Serialize)]
+pub struct FieldsReport {
+    /// Rows and records read: `documents + malformed.count`.
+    pub records: u64,
+    pub documents: u64,
+    /// Documents whose `--role-column` says the model wrote them.
+    pub output_documents: u64,
+    pub malformed: MalformedReport,
+    /// Tokens of input documents, per tokenizer.
+    pub input_tokens: Map<String, Value>,
+    /// Tokens of output documents (`--role-column`), per tokenizer.
+    pub output_tokens: Map<String, Value>,
+}
+
+impl FieldsReport {
+    pub fn new(f: &Fields, names: &[String]) -> Self {
+        let c = &f.counts;
+        FieldsReport {
+            records: c.records,
+            documents: c.documents,
+            output_documents: c.output_documents,
+            malformed: MalformedReport::new(c.malformed, &f.malformed),
+            input_tokens: by_name(names, &c.input),
+            output_tokens: by_name(names, &c.output),
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct MalformedReport {
     pub count: u64,
@@ -53,6 +83,23 @@ pub struct MalformedEntry {
     pub reason: String,
 }
 
+impl MalformedReport {
+    fn new(count: u64, kept: &[(std::path::PathBuf, crate::extract::chat::Malformed)]) -> Self {
+        MalformedReport {
+            count,
+            kept: kept.len(),
+            records: kept
+                .iter()
+                .map(|(path, m)| MalformedEntry {
+                    path: path.display().to_string(),
+                    line: m.line,
+                    reason: m.reason.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
 impl TranscriptsReport {
     pub fn new(t: &Transcripts, names: &[String], formats: &[Overheads]) -> Self {
         let c = &t.counts;
@@ -60,19 +107,7 @@ impl TranscriptsReport {
             records: c.records,
             conversations: c.conversations,
             messages: c.messages,
-            malformed: MalformedReport {
-                count: c.malformed,
-                kept: t.malformed.len(),
-                records: t
-                    .malformed
-                    .iter()
-                    .map(|(path, m)| MalformedEntry {
-                        path: path.display().to_string(),
-                        line: m.line,
-                        reason: m.reason.clone(),
-                    })
-                    .collect(),
-            },
+            malformed: MalformedReport::new(c.malformed, &t.malformed),
             non_text: c
                 .non_text
                 .iter()
