@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use rayon::prelude::*;
 use tokenaudit::audit::{Audit, AuditConfig};
-use tokenaudit::discover::{Filters, Skipped, Source};
+use tokenaudit::discover::{Skipped, Source};
 use tokenaudit::extract::Parse;
 use tokenaudit::report::rows::RowSink;
 use tokenaudit::tally::FileTally;
@@ -59,18 +59,9 @@ fn main() -> ExitCode {
     let mut runs = Vec::new();
     for threads in [1, all_threads] {
         let audit = Audit::new(AuditConfig {
-            paths: paths.clone(),
-            filters: Filters::default(),
-            tokenizers: tokenizers.clone(),
             parse: Parse::Text,
-            fields: Default::default(),
-            chat_format: None,
-            documents: tokenaudit::extract::document::Limits::default(),
             threads,
-            progress: false,
-            command_line: Vec::new(),
-            pricing: None,
-            count_api: Vec::new(),
+            ..AuditConfig::new(paths.clone(), tokenizers.clone())
         });
         let mut rows = Rows::default();
         let report = audit.run_with_rows(&mut rows).expect("audit runs");

@@ -15,25 +15,15 @@ their items may change between versions.
 # Example
 
 ```
-use tokenaudit::{Audit, AuditConfig, Filters, Parse, TokenizerDir};
+use tokenaudit::{Audit, AuditConfig, TokenizerDir};
 
 // One text, counted with a built-in tokenizer (no files needed).
 let dir = TokenizerDir::locate(None);
 let o200k = tokenaudit::resolve("o200k_base", &dir, None)?;
 assert_eq!(o200k.counter().count("Hello, world!"), 4);
 
-// A folder, audited on every core.
-let report = Audit::new(AuditConfig {
-    paths: vec!["fixtures/corpus".into()],
-    filters: Filters::default(),
-    tokenizers: vec![o200k],
-    parse: Parse::Auto,
-    chat_format: None,
-    threads: 0,
-    progress: false,
-    command_line: Vec::new(),
-    pricing: None,
-})
+// A folder, audited on every core with the CLI's defaults.
+let report = Audit::new(AuditConfig::new(vec!["fixtures/corpus".into()], vec![o200k]))
 .run()?;
 let totals = &report.totals;
 assert_eq!(totals.files_seen, totals.files_counted + totals.files_skipped);

@@ -86,6 +86,30 @@ pub struct AuditConfig {
     pub count_api: Vec<crate::count_api::CountApiConfig>,
 }
 
+impl AuditConfig {
+    /// An audit of `paths` with `tokenizers` and the defaults the CLI uses
+    /// without flags: every file the walk reaches (no hidden files), the
+    /// parser chosen per file, each tokenizer's own chat format, the
+    /// extraction limits, one thread per core, no progress bar, nothing
+    /// priced and nothing sent anywhere. Set the fields to change them.
+    pub fn new(paths: Vec<PathBuf>, tokenizers: Vec<SharedTokenizer>) -> Self {
+        AuditConfig {
+            paths,
+            filters: Filters::default(),
+            tokenizers,
+            parse: Parse::Auto,
+            fields: Default::default(),
+            chat_format: None,
+            documents: Default::default(),
+            threads: 0,
+            progress: false,
+            command_line: Vec::new(),
+            pricing: None,
+            count_api: Vec::new(),
+        }
+    }
+}
+
 /// One audit: a configuration, run once or more with [`Audit::run`].
 pub struct Audit {
     config: AuditConfig,
@@ -398,18 +422,12 @@ mod tests {
             vocab_size: 0,
         };
         Audit::new(AuditConfig {
-            paths: vec![dir.to_path_buf()],
-            filters: Filters::default(),
-            tokenizers: vec![Arc::new(Scripted(info, count))],
             parse: Parse::Text,
-            fields: Default::default(),
-            chat_format: None,
-            documents: Limits::default(),
             threads: 2,
-            progress: false,
-            command_line: Vec::new(),
-            pricing: None,
-            count_api: Vec::new(),
+            ..AuditConfig::new(
+                vec![dir.to_path_buf()],
+                vec![Arc::new(Scripted(info, count))],
+            )
         })
     }
 
