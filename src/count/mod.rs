@@ -517,6 +517,46 @@ impl Engine {
         Ok(f)
     }
 
+    /// A large JSONL file's records, in pieces cut at line boundaries and
+    /// counted on the pool into a fresh `T` each (`add` folds one record),
+    /// so memory stays a few pieces per thread; the parts are merged in
+    /// order, each malformed record's line shifted by the lines before its
+    /// piece. Chat transcripts and `--field` records share it.
+    fn count_lines_in_pieces<T: RecordCounts>(
+        &self,
+        doc: &load::Document,
+        add: impl Fn(&mut T, Record) + Sync,
+    ) -> T {
+        let text = doc.text();
+        let n = self.pool.tokenizers.len();
+        let pieces = text.len().div_ceil(CHAT_PIECE);
+        let released = Released::new(pieces);
+        let parts: Vec<(T, u64)> = (0..pieces)
+            .into_par_iter()
+            .map(|k| {
+                let piece = &text[line_piece(text, k, CHAT_PIECE)];
+                let mut part = T::empty(n);
+                for record in records::lines(piece, 1) {
+                    add(&mut part, record);
+                }
+                let newlines = memchr_count(piece);
+                released.counted(doc, k, piece);
+                self.counted(piece.len());
+                (part, newlines)
+            })
+            .collect();
+        let mut whole = T::empty(n);
+        let mut offset = 0;
+        for (mut part, newlines) in parts {
+            for m in part.malformed_kept() {
+                m.line += offset;
+            }
+            whole.merge_part(&part);
+            offset += newlines;
+        }
+        whole
+    }
+
     /// Counts a JSON/JSONL file's records (cut by `chat::records`, like
     /// transcripts): a large JSONL file in pieces cut at line boundaries
     /// on the pool, line numbers fixed up in order afterwards.
@@ -528,31 +568,9 @@ impl Engine {
         let mut f = FieldCounts::new(n);
         match layout {
             records::Layout::Lines if in_pieces => {
-                let pieces = text.len().div_ceil(CHAT_PIECE);
-                let released = Released::new(pieces);
-                let parts: Vec<(FieldCounts, u64)> = (0..pieces)
-                    .into_par_iter()
-                    .map(|k| {
-                        let piece = &text[line_piece(text, k, CHAT_PIECE)];
-                        let mut part = FieldCounts::new(n);
-                        for record in records::lines(piece, 1) {
-                            self.add_field_record(&mut part, record);
-                        }
-                        let newlines = memchr_count(piece);
-                        released.counted(doc, k, piece);
-                        self.counted(piece.len());
-                        (part, newlines)
-                    })
-                    .collect();
-                let mut offset = 0;
-                for (mut part, newlines) in parts {
-                    for m in &mut part.malformed_kept {
-                        m.line += offset;
-                    }
-                    f.merge(&part);
-                    offset += newlines;
-                }
-                return f;
+                return self.count_lines_in_pieces(doc, |part: &mut FieldCounts, record| {
+                    self.add_field_record(part, record)
+                });
             }
             records::Layout::Lines => {
                 for record in records::lines(text, 1) {
@@ -613,30 +631,9 @@ impl Engine {
             && !first_is_message(text);
         match layout {
             records::Layout::Lines if in_pieces => {
-                let pieces = text.len().div_ceil(CHAT_PIECE);
-                let released = Released::new(pieces);
-                let parts: Vec<(TranscriptCounts, u64)> = (0..pieces)
-                    .into_par_iter()
-                    .map(|k| {
-                        let piece = &text[line_piece(text, k, CHAT_PIECE)];
-                        let mut t = TranscriptCounts::new(n);
-                        for record in records::lines(piece, 1) {
-                            self.add_record(&mut t, record);
-                        }
-                        let newlines = memchr_count(piece);
-                        released.counted(doc, k, piece);
-                        self.counted(piece.len());
-                        (t, newlines)
-                    })
-                    .collect();
-                let mut offset = 0;
-                for (mut t, newlines) in parts {
-                    for m in &mut t.malformed_kept {
-                        m.line += offset;
-                    }
-                    transcript.merge(&t);
-                    offset += newlines;
-                }
+                transcript = self.count_lines_in_pieces(doc, |t: &mut TranscriptCounts, record| {
+                    self.add_record(t, record)
+                });
             }
             records::Layout::Lines => {
                 let lines = records::lines(text, 1);
@@ -814,6 +811,38 @@ fn first_is_message(text: &str) -> bool {
         records::lines(text, 1).next(),
         Some(Record::Value { value, .. }) if chat::shapes::is_message(&value)
     )
+}
+
+/// What a JSONL file's records are counted into, piece by piece (see
+/// [`Engine::count_lines_in_pieces`]).
+trait RecordCounts: Send {
+    fn empty(tokenizers: usize) -> Self;
+    fn merge_part(&mut self, part: &Self);
+    fn malformed_kept(&mut self) -> &mut Vec<chat::Malformed>;
+}
+
+impl RecordCounts for TranscriptCounts {
+    fn empty(tokenizers: usize) -> Self {
+        TranscriptCounts::new(tokenizers)
+    }
+    fn merge_part(&mut self, part: &Self) {
+        self.merge(part);
+    }
+    fn malformed_kept(&mut self) -> &mut Vec<chat::Malformed> {
+        &mut self.malformed_kept
+    }
+}
+
+impl RecordCounts for FieldCounts {
+    fn empty(tokenizers: usize) -> Self {
+        FieldCounts::new(tokenizers)
+    }
+    fn merge_part(&mut self, part: &Self) {
+        self.merge(part);
+    }
+    fn malformed_kept(&mut self) -> &mut Vec<chat::Malformed> {
+        &mut self.malformed_kept
+    }
 }
 
 /// Pieces of a large JSONL file are about this long (cut after a newline).
