@@ -23,7 +23,7 @@ fn fixture_counts_equal_tiktoken_rs_with_one_and_many_threads() {
         let csv_path = tmp.path().join(format!("rows-{threads}.csv"));
         let json_path = tmp.path().join(format!("report-{threads}.json"));
         // Whole files as text: the chat files are counted by conversation
-        // otherwise (tests/transcripts.rs).
+        // otherwise (tests/it/transcripts.rs).
         let out = run(&[
             "audit",
             "fixtures/corpus",

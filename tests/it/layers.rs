@@ -111,7 +111,7 @@ fn no_lower_stage_imports_a_higher_one() {
         }
         let Some(&rank) = ranks.get(module.as_str()) else {
             problems.push(format!(
-                "{}: module `{module}` has no rank: add it to RANKS in tests/layers.rs and to ARCHITECTURE.md",
+                "{}: module `{module}` has no rank: add it to RANKS in tests/it/layers.rs and to ARCHITECTURE.md",
                 file.display()
             ));
             continue;

@@ -1,5 +1,5 @@
 //! One audit, every format: the JSON, the per-file CSV, the Markdown, the
-//! FOCUS CSV (and the HTML, see tests/html.rs) are written by one command
+//! FOCUS CSV (and the HTML, see tests/it/html.rs) are written by one command
 //! and must agree on every total: tokens per tokenizer, files, costs.
 
 use std::collections::BTreeMap;

@@ -16,7 +16,7 @@ the `\n` is not whitespace:
   piece at the end of a chunk as in the middle of the text.
 
 Whether this also holds for a given tokenizer.json model is not argued here
-but tested, for every named tokenizer (`tests/chunking.rs`).
+but tested, for every named tokenizer (`tests/it/chunking.rs`).
 */
 
 /// The smallest exact-safe cut position in `text` at or after `from`, or

@@ -18,7 +18,7 @@ What the `tokenizers` crate does, and so what this module must do:
 
 The crate runs these regexes with Oniguruma; we run them with fancy-regex.
 The two agree on the syntax the converter accepts as far as the tests show
-(`tests/hf_engine.rs` compares whole counts against the crate on real,
+(`tests/it/hf_engine.rs` compares whole counts against the crate on real,
 multilingual, adversarial and random text); a pattern fancy-regex cannot
 compile makes the file fall back to the crate.
 

@@ -14,7 +14,7 @@ A pattern we do not recognise goes through [`SplitPattern::Regex`], which runs
 fancy-regex itself: exact, and as slow as the reference.
 
 The scanners are proven equal to the regex by tests, not by argument alone:
-`tests/exact_builtin.rs` and the property tests below compare the pieces with
+`tests/it/exact_builtin.rs` and the property tests below compare the pieces with
 fancy-regex's `find_iter` on real, multilingual and adversarial text.
 */
 
