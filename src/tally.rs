@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::content::ContentClass;
 use crate::count::fields::FieldCounts;
+use crate::count::RecordCounts;
 pub use crate::count::file::{
     merge_by_class, merge_by_script, ByClass, ByScript, ClassTally, FileTally, ScriptTally,
 };
@@ -325,56 +326,36 @@ pub struct Tally {
     pub sample: Option<DocSample>,
 }
 
-/// The transcript figures of every chat file.
+/// The record figures (chat transcripts, CSV and JSON fields) of every file
+/// read by records, with the malformed records by path: the first
+/// [`MALFORMED_KEPT`] in path and line order (the counts keep the total).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Transcripts {
-    pub counts: TranscriptCounts,
+pub struct Records<C> {
+    pub counts: C,
     pub malformed: Vec<(PathBuf, Malformed)>,
 }
 
-impl Transcripts {
-    fn add(&mut self, path: &std::path::Path, t: &TranscriptCounts) {
-        let kept = std::mem::take(&mut self.counts.malformed_kept);
-        self.counts.merge(t);
-        self.counts.malformed_kept = kept;
-        for m in &t.malformed_kept {
-            self.malformed.push((path.to_path_buf(), m.clone()));
-        }
-        self.normalize();
-    }
-
-    fn merge(&mut self, other: &Transcripts) {
-        self.counts.merge(&other.counts);
-        self.malformed.extend(other.malformed.iter().cloned());
-        self.normalize();
-    }
-
-    fn normalize(&mut self) {
-        self.malformed.sort();
-        self.malformed.truncate(MALFORMED_KEPT);
-    }
-}
+/// The transcript figures of every chat file.
+pub type Transcripts = Records<TranscriptCounts>;
 
 /// The figures of every CSV and JSON fields file.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Fields {
-    pub counts: FieldCounts,
-    pub malformed: Vec<(PathBuf, Malformed)>,
-}
+pub type Fields = Records<FieldCounts>;
 
-impl Fields {
-    fn add(&mut self, path: &std::path::Path, f: &FieldCounts) {
-        let kept = std::mem::take(&mut self.counts.malformed_kept);
-        self.counts.merge(f);
-        self.counts.malformed_kept = kept;
-        for m in &f.malformed_kept {
+impl<C: RecordCounts> Records<C> {
+    /// One file's records. Its malformed records are listed here with its
+    /// path, not in the summed counts.
+    fn add(&mut self, path: &std::path::Path, file: &C) {
+        let kept = std::mem::take(self.counts.malformed_kept());
+        self.counts.merge_part(file);
+        *self.counts.malformed_kept() = kept;
+        for m in file.malformed_listed() {
             self.malformed.push((path.to_path_buf(), m.clone()));
         }
         self.normalize();
     }
 
-    fn merge(&mut self, other: &Fields) {
-        self.counts.merge(&other.counts);
+    fn merge(&mut self, other: &Records<C>) {
+        self.counts.merge_part(&other.counts);
         self.malformed.extend(other.malformed.iter().cloned());
         self.normalize();
     }

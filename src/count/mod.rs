@@ -813,15 +813,24 @@ fn first_is_message(text: &str) -> bool {
     )
 }
 
-/// What a JSONL file's records are counted into, piece by piece (see
-/// [`Engine::count_lines_in_pieces`]).
-trait RecordCounts: Send {
+/// What a file's records are counted into (chat transcripts, `--field`
+/// records): piece by piece in [`Engine::count_lines_in_pieces`], file by
+/// file in the tally's `Records`.
+pub trait RecordCounts: Send {
+    /// Nothing counted yet, for `tokenizers` tokenizers.
     fn empty(tokenizers: usize) -> Self;
+    /// Adds the counts of other records (another piece or file).
     fn merge_part(&mut self, part: &Self);
+    /// The malformed records kept by line.
     fn malformed_kept(&mut self) -> &mut Vec<chat::Malformed>;
+    /// The same, to read.
+    fn malformed_listed(&self) -> &[chat::Malformed];
 }
 
 impl RecordCounts for TranscriptCounts {
+    fn malformed_listed(&self) -> &[chat::Malformed] {
+        &self.malformed_kept
+    }
     fn empty(tokenizers: usize) -> Self {
         TranscriptCounts::new(tokenizers)
     }
@@ -834,6 +843,9 @@ impl RecordCounts for TranscriptCounts {
 }
 
 impl RecordCounts for FieldCounts {
+    fn malformed_listed(&self) -> &[chat::Malformed] {
+        &self.malformed_kept
+    }
     fn empty(tokenizers: usize) -> Self {
         FieldCounts::new(tokenizers)
     }
