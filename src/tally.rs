@@ -15,11 +15,11 @@ use serde::Serialize;
 
 use crate::content::ContentClass;
 use crate::count::fields::FieldCounts;
-use crate::count::RecordCounts;
 pub use crate::count::file::{
     merge_by_class, merge_by_script, ByClass, ByScript, ClassTally, FileTally, ScriptTally,
 };
 use crate::count::transcript::{TranscriptCounts, MALFORMED_KEPT};
+use crate::count::RecordCounts;
 use crate::discover::Skipped;
 use crate::extract::chat::Malformed;
 

@@ -346,26 +346,8 @@ impl Engine {
             let total = fields.total();
             let (chars, newlines) = chars_and_newlines(doc.text());
             let last_line = u64::from(!doc.text().is_empty() && !doc.text().ends_with('\n'));
-            // Priced as one class and script, like a transcript: the ones
-            // its text reads as.
-            let sample = content::sample(doc.text());
-            let classes = ByClass::from([(
-                content::class_of_sample(&sample, false),
-                ClassTally {
-                    pieces: 1,
-                    bytes: doc.bytes,
-                    tokens: total.clone(),
-                },
-            )]);
-            let scripts = ByScript::from([(
-                sample.dominant(),
-                ScriptTally {
-                    pieces: 1,
-                    bytes: doc.bytes,
-                    chars,
-                    tokens: total.clone(),
-                },
-            )]);
+            // Priced as one class and script, like a transcript.
+            let (classes, scripts) = one_class(doc.text(), doc.bytes, chars, &total);
             return Outcome::Counted(FileTally {
                 path: source.path.clone(),
                 category: source.category.clone(),
@@ -387,27 +369,7 @@ impl Engine {
         if parser == Parser::Chat {
             let (counts, transcript) = self.count_chat(&doc);
             let billed = transcript.billed();
-            // A transcript is priced as one class, the one its text reads
-            // as (sampled like any piece; the JSON keys are few beside the
-            // messages of a real transcript).
-            let sample = content::sample(doc.text());
-            let classes = ByClass::from([(
-                content::class_of_sample(&sample, false),
-                ClassTally {
-                    pieces: 1,
-                    bytes: doc.bytes,
-                    tokens: billed.clone(),
-                },
-            )]);
-            let scripts = ByScript::from([(
-                sample.dominant(),
-                ScriptTally {
-                    pieces: 1,
-                    bytes: doc.bytes,
-                    chars: counts.chars,
-                    tokens: billed.clone(),
-                },
-            )]);
+            let (classes, scripts) = one_class(doc.text(), doc.bytes, counts.chars, &billed);
             return Outcome::Counted(FileTally {
                 path: source.path.clone(),
                 category: source.category.clone(),
@@ -793,6 +755,32 @@ impl PieceCounts {
         merge_by_class(&mut self.classes, &other.classes);
         merge_by_script(&mut self.scripts, &other.scripts);
     }
+}
+
+/// A record file (a transcript, CSV or JSON fields) is priced as one
+/// content class and counted under one script: the ones its text reads as,
+/// sampled like any piece (the JSON keys or the CSV's commas are few beside
+/// the text of real records).
+fn one_class(text: &str, bytes: u64, chars: u64, tokens: &[u64]) -> (ByClass, ByScript) {
+    let sample = content::sample(text);
+    let classes = ByClass::from([(
+        content::class_of_sample(&sample, false),
+        ClassTally {
+            pieces: 1,
+            bytes,
+            tokens: tokens.to_vec(),
+        },
+    )]);
+    let scripts = ByScript::from([(
+        sample.dominant(),
+        ScriptTally {
+            pieces: 1,
+            bytes,
+            chars,
+            tokens: tokens.to_vec(),
+        },
+    )]);
+    (classes, scripts)
 }
 
 /// Whether `source` is source code by its extension (see `content`).
