@@ -41,6 +41,7 @@ How it got here (what was measured, kept, and tried and dropped): BENCHMARKS.md,
 */
 
 mod cache;
+mod cut;
 pub(crate) mod hash;
 mod huge;
 pub mod ranks;
@@ -267,17 +268,62 @@ impl PieceSink for &mut Sum<'_> {
     fn piece(&mut self, piece: &str) {
         let piece = piece.as_bytes();
         if (3..=ShortCache::MAX_KEY).contains(&piece.len()) {
-            let key = ShortKey::new(piece);
-            self.caches.short.prefetch(&key);
-            self.keys[self.waiting] = key;
-            self.waiting += 1;
-            if self.waiting == BATCH {
-                self.flush();
-            }
+            self.batch(piece);
+        } else if piece.len() > SPLIT_MIN {
+            self.split(piece);
         } else {
             self.total += BpeCounter::count_unbatched(self.caches, self.merge, self.ranks, piece);
         }
     }
+}
+
+/// Pieces longer than this are cut where no token can lie across
+/// ([`cut`]) and their parts counted on their own.
+const SPLIT_MIN: usize = ShortCache::MAX_KEY;
+
+impl Sum<'_> {
+    /// A piece over [`SPLIT_MIN`] bytes: its parts between cuts go through
+    /// the caches like pieces (most are a word of one to three CJK
+    /// characters, cached from the first sentence on), except that a part
+    /// is merged, never taken as the token it may be (see [`cut`]).
+    #[inline(never)]
+    fn split(&mut self, piece: &[u8]) {
+        let ranks = self.ranks;
+        let cuts = ranks.cuts();
+        let mut parts = 0usize;
+        cuts.for_each_part(piece, |part| {
+            parts += 1;
+            if part.len() == piece.len() {
+                self.total += BpeCounter::count_long(self.caches, self.merge, ranks, piece);
+            } else if cuts.is_unreachable(ranks, part) {
+                self.total += self.merge.count(ranks, part) as u64;
+            } else if (3..=ShortCache::MAX_KEY).contains(&part.len()) {
+                self.batch(part);
+            } else {
+                self.total += BpeCounter::count_unbatched(self.caches, self.merge, ranks, part);
+            }
+        });
+        debug_assert!(parts > 0);
+    }
+
+    /// Queues a piece of 3..=24 bytes for the batched cache probe.
+    #[inline(always)]
+    fn batch(&mut self, piece: &[u8]) {
+        let key = ShortKey::new(piece);
+        self.caches.short.prefetch(&key);
+        self.keys[self.waiting] = key;
+        self.waiting += 1;
+        if self.waiting == BATCH {
+            self.flush();
+        }
+    }
+}
+
+/// For [`Ranks::cuts`]: whether merging a token's own bytes leaves one
+/// token.
+fn merges_to_one_tester(ranks: &Ranks) -> impl FnMut(&[u8]) -> bool + '_ {
+    let mut merge = Merge::default();
+    move |token| merge.count(ranks, token) == 1
 }
 
 /// A cache key: a piece of 3..=24 bytes as three little-endian words

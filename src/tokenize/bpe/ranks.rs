@@ -32,6 +32,9 @@ have gaps (ids used by special tokens, or unused).
 
 use base64::Engine as _;
 
+use std::sync::OnceLock;
+
+use crate::tokenize::bpe::cut::Cuts;
 use crate::tokenize::bpe::hash::{slot_key, table_slots};
 use crate::tokenize::bpe::huge::HugeZeroed;
 
@@ -52,6 +55,8 @@ pub struct Ranks {
     mask: usize,
     len: usize,
     max_token_len: usize,
+    /// Where long pieces may be cut (`cut`), built on the first long piece.
+    cuts: OnceLock<Cuts>,
 }
 
 impl Ranks {
@@ -209,6 +214,14 @@ impl Ranks {
         (rank != NONE).then_some(rank)
     }
 
+    /// The cut table of this vocabulary, built on first use: reading every
+    /// token and merging those of 3 bytes or more (o200k_base: ~N ms), a
+    /// cost only text with long pieces pays.
+    pub(crate) fn cuts(&self) -> &Cuts {
+        self.cuts
+            .get_or_init(|| Cuts::new(self, super::merges_to_one_tester(self)))
+    }
+
     /// The bytes of the token with this rank.
     pub fn token_bytes(&self, rank: u32) -> Option<&[u8]> {
         match self.spans.get(rank as usize) {
@@ -308,6 +321,7 @@ impl Builder {
             mask: size - 1,
             len,
             max_token_len,
+            cuts: OnceLock::new(),
         };
         // Insert in the order of the slots the tokens hash to: the table is
         // then written front to back instead of at random, which made
