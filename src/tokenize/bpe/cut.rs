@@ -31,12 +31,13 @@ cl100k_base have none.
 
 use rustc_hash::FxHashSet;
 
+use crate::tokenize::bpe::cut_pairs::{char_len, key, pack, token_pairs, FRAGMENT};
 use crate::tokenize::bpe::ranks::Ranks;
 
-/// The cut table of one vocabulary (built on first use, see
-/// [`Ranks::cuts`]).
+/// The cut table of one vocabulary (see [`Ranks::cuts`]).
 pub(crate) struct Cuts {
-    /// `key(left, right)` of every pair of units side by side in a token.
+    /// `key(left, right)` of every pair of units side by side in a token
+    /// (`cut_pairs`).
     pairs: FxHashSet<u64>,
     /// Whether some token has a left fragment ending in this byte, or a
     /// right fragment starting with it: most bytes have none, and then the
@@ -48,91 +49,58 @@ pub(crate) struct Cuts {
     unreachable: FxHashSet<u32>,
 }
 
-/// A fragment's unit: its edge byte, above every packed character (ASCII
-/// is below 0x80, a packed multi-byte character at least 0x8000).
-const FRAGMENT: u32 = 0x100;
-
-#[inline(always)]
-fn key(left: u32, right: u32) -> u64 {
-    (left as u64) << 32 | right as u64
-}
-
-/// Bytes of the UTF-8 character this byte starts (1 for anything else).
-#[inline(always)]
-fn char_len(lead: u8) -> usize {
-    match lead {
-        0xC0..=0xDF => 2,
-        0xE0..=0xEF => 3,
-        0xF0..=0xF7 => 4,
-        _ => 1,
-    }
-}
-
-#[inline(always)]
-fn is_continuation(b: u8) -> bool {
-    (0x80..0xC0).contains(&b)
-}
-
-/// Up to four bytes as a little-endian `u32`.
-#[inline(always)]
-fn pack(bytes: &[u8]) -> u32 {
-    let mut word = 0u32;
-    for (i, &b) in bytes.iter().enumerate() {
-        word |= (b as u32) << (8 * i);
-    }
-    word
-}
-
 impl Cuts {
     /// Reads every token of `ranks`; `merges_to_one(token)` says whether
     /// merging the token's bytes leaves one token.
     pub(crate) fn new(ranks: &Ranks, mut merges_to_one: impl FnMut(&[u8]) -> bool) -> Self {
-        let mut cuts = Cuts {
-            pairs: FxHashSet::default(),
-            left_fragment: [false; 256],
-            right_fragment: [false; 256],
-            unreachable: FxHashSet::default(),
-        };
+        let mut pairs = FxHashSet::default();
+        let mut unreachable = FxHashSet::default();
         for rank in 0..ranks.rank_bound() as u32 {
             let Some(token) = ranks.token_bytes(rank) else {
                 continue;
             };
-            cuts.record(token);
+            token_pairs(token, |k| {
+                pairs.insert(k);
+            });
             if token.len() >= 3 && !merges_to_one(token) {
-                cuts.unreachable.insert(rank);
+                unreachable.insert(rank);
+            }
+        }
+        Self::from_parts(pairs, unreachable)
+    }
+
+    /// The table `build.rs` wrote for a built-in vocabulary: the number of
+    /// pair keys (u32 LE), the keys (u64 LE), the number of unreachable
+    /// ranks (u32 LE), the ranks (u32 LE).
+    pub(crate) fn from_blob(blob: &[u8]) -> Self {
+        let u32_at = |i: usize| u32::from_le_bytes(blob[i..i + 4].try_into().unwrap());
+        let n = u32_at(0) as usize;
+        let pairs = (0..n)
+            .map(|k| u64::from_le_bytes(blob[4 + 8 * k..12 + 8 * k].try_into().unwrap()))
+            .collect();
+        let at = 4 + 8 * n;
+        let m = u32_at(at) as usize;
+        let unreachable = (0..m).map(|k| u32_at(at + 4 + 4 * k)).collect();
+        Self::from_parts(pairs, unreachable)
+    }
+
+    fn from_parts(pairs: FxHashSet<u64>, unreachable: FxHashSet<u32>) -> Self {
+        let mut cuts = Cuts {
+            pairs,
+            left_fragment: [false; 256],
+            right_fragment: [false; 256],
+            unreachable,
+        };
+        for &k in &cuts.pairs {
+            let (left, right) = ((k >> 32) as u32, k as u32);
+            if left & !0xFF == FRAGMENT {
+                cuts.left_fragment[(left & 0xFF) as usize] = true;
+            }
+            if right & !0xFF == FRAGMENT {
+                cuts.right_fragment[(right & 0xFF) as usize] = true;
             }
         }
         cuts
-    }
-
-    /// Records the units on either side of every character start inside
-    /// `token`.
-    fn record(&mut self, token: &[u8]) {
-        let n = token.len();
-        for q in 1..n {
-            if is_continuation(token[q]) {
-                continue;
-            }
-            let mut j = q - 1;
-            while j > 0 && is_continuation(token[j]) {
-                j -= 1;
-            }
-            let left = if !is_continuation(token[j]) && char_len(token[j]) == q - j {
-                pack(&token[j..q])
-            } else {
-                self.left_fragment[token[q - 1] as usize] = true;
-                FRAGMENT | token[q - 1] as u32
-            };
-            let len = char_len(token[q]);
-            let whole = q + len <= n && token[q + 1..q + len].iter().all(|&b| is_continuation(b));
-            let right = if whole {
-                pack(&token[q..q + len])
-            } else {
-                self.right_fragment[token[q] as usize] = true;
-                FRAGMENT | token[q] as u32
-            };
-            self.pairs.insert(key(left, right));
-        }
     }
 
     /// Whether no token can lie across the place between the characters
@@ -218,5 +186,20 @@ mod tests {
         assert_eq!(parts(&cuts, "三x"), ["三x"]);
         assert_eq!(parts(&cuts, "yy四"), ["y", "y四"]);
         assert_eq!(parts(&cuts, "x"), ["x"]);
+    }
+
+    /// The tables build.rs writes (with its own quadratic merge) equal a
+    /// reading of the vocabulary at run time (with the engine's merge).
+    #[test]
+    fn builtin_tables_equal_a_fresh_reading() {
+        for name in ["o200k_base", "cl100k_base", "p50k_base", "r50k_base"] {
+            let ranks = crate::tokenize::sources::builtin::ranks(name).unwrap();
+            let fresh = Cuts::new(&ranks, crate::tokenize::bpe::merges_to_one_tester(&ranks));
+            let built = ranks.cuts();
+            assert_eq!(built.pairs, fresh.pairs, "{name}");
+            assert_eq!(built.unreachable, fresh.unreachable, "{name}");
+            assert_eq!(built.left_fragment, fresh.left_fragment, "{name}");
+            assert!(!built.pairs.is_empty());
+        }
     }
 }

@@ -42,6 +42,7 @@ How it got here (what was measured, kept, and tried and dropped): BENCHMARKS.md,
 
 mod cache;
 mod cut;
+pub(crate) mod cut_pairs;
 pub(crate) mod hash;
 mod huge;
 pub mod ranks;
@@ -321,7 +322,7 @@ impl Sum<'_> {
 
 /// For [`Ranks::cuts`]: whether merging a token's own bytes leaves one
 /// token.
-fn merges_to_one_tester(ranks: &Ranks) -> impl FnMut(&[u8]) -> bool + '_ {
+pub(crate) fn merges_to_one_tester(ranks: &Ranks) -> impl FnMut(&[u8]) -> bool + '_ {
     let mut merge = Merge::default();
     move |token| merge.count(ranks, token) == 1
 }

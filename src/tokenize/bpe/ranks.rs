@@ -55,8 +55,10 @@ pub struct Ranks {
     mask: usize,
     len: usize,
     max_token_len: usize,
-    /// Where long pieces may be cut (`cut`), built on the first long piece.
+    /// Where long pieces may be cut (`cut`), built on the first long piece
+    /// (from `cut_blob` when there is one).
     cuts: OnceLock<Cuts>,
+    cut_blob: Option<&'static [u8]>,
 }
 
 impl Ranks {
@@ -214,12 +216,21 @@ impl Ranks {
         (rank != NONE).then_some(rank)
     }
 
-    /// The cut table of this vocabulary, built on first use: reading every
-    /// token and merging those of 3 bytes or more (o200k_base: ~N ms), a
-    /// cost only text with long pieces pays.
+    /// The cut table of this vocabulary, made on first use: from the table
+    /// build.rs wrote for a built-in vocabulary (`with_cut_blob`; ~1 ms),
+    /// else by reading every token and merging those of 3 bytes or more
+    /// (o200k_base: ~70 ms). Only text with long pieces pays it.
     pub(crate) fn cuts(&self) -> &Cuts {
-        self.cuts
-            .get_or_init(|| Cuts::new(self, super::merges_to_one_tester(self)))
+        self.cuts.get_or_init(|| match self.cut_blob {
+            Some(blob) => Cuts::from_blob(blob),
+            None => Cuts::new(self, super::merges_to_one_tester(self)),
+        })
+    }
+
+    /// These ranks with the cut table build.rs wrote for them.
+    pub(crate) fn with_cut_blob(mut self, blob: &'static [u8]) -> Self {
+        self.cut_blob = Some(blob);
+        self
     }
 
     /// The bytes of the token with this rank.
@@ -322,6 +333,7 @@ impl Builder {
             len,
             max_token_len,
             cuts: OnceLock::new(),
+            cut_blob: None,
         };
         // Insert in the order of the slots the tokens hash to: the table is
         // then written front to back instead of at random, which made
