@@ -33,6 +33,12 @@ token-for-token equal to tiktoken:
    far less, and building o200k's table takes two page faults, not a
    thousand.
 
+5. A piece over 24 bytes (in practice a Chinese or Japanese sentence: a run
+   of letters, rarely seen twice) is cut where no token of the vocabulary
+   can lie across (`cut`), and its parts, mostly words of one to three
+   characters, go through the short cache like pieces. Merging such
+   sentences whole was most of the time on CJK text.
+
 tiktoken also emits a piece that is itself a token as that token, without
 merging; we do the same (the merge would usually, not provably, agree).
 
