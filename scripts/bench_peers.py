@@ -25,6 +25,9 @@ tokenaudit: `tokenaudit audit PART -t ENC -j 1 -q --parse text` as a whole proce
   one run; warm = bytes / (time on the part twice over - time on the part once): the
   cost of a second pass in the same process.
 Rounds alternate every measurement (round-robin), so drift hits all alike; medians.
+Two tables: MB/s by wall clock, and MB per CPU-second (the pass's user + system time:
+in-process for the peers, the whole process's for tokenaudit). On a machine that other
+work shares, the wall clock includes waiting for the CPU and the CPU table is the steadier.
 
 Counts: every library's whole-text count must equal tokenaudit's count of the file (and
 tiktoken's encode_ordinary), its documents' total tiktoken's; a library that differs is
@@ -196,9 +199,10 @@ def worker(lib, enc, path, mode, doc_bytes, ranks):
     out = {"load_s": time.perf_counter() - t}
     count(tok, ["hello world"] if mode == "docs" else "hello world")
     for phase in ("cold", "warm"):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         out["count"] = count(tok, data)
         out[phase + "_s"] = time.perf_counter() - t
+        out[phase + "_cpu"] = time.process_time() - c
     print(json.dumps(out))
 
 
@@ -218,16 +222,19 @@ def run_peer(args, lib, enc, path, mode):
         return {"error": f"exit {r.returncode}: {(r.stderr or r.stdout).strip()[-300:]}"}
 
 
-def run_tokenaudit(args, enc, path, report=None):
-    cmd = [args.tokenaudit, "audit", path, "-t", enc, "-j", "1", "-q", "--parse", "text"]
+def run_tokenaudit(args, enc, path, report=None, binary=None):
+    cmd = [binary or args.tokenaudit, "audit", path, "-t", enc, "-j", "1", "-q", "--parse", "text"]
     if report:
         cmd += ["--json", report]
     t = time.perf_counter()
-    r = subprocess.run(pinned(args.cpu, cmd), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(pinned(args.cpu, cmd), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(p.pid, 0)
     secs = time.perf_counter() - t
-    if r.returncode != 0:
-        fail(f"{' '.join(cmd)} exited {r.returncode}: {r.stderr.strip()[-300:]}")
-    return secs
+    err = p.stderr.read().decode(errors="replace")
+    p.stderr.close()
+    if status != 0:
+        fail(f"{' '.join(cmd)} failed ({status}): {err.strip()[-300:]}")
+    return secs, usage.ru_utime + usage.ru_stime
 
 
 def tokenaudit_count(args, enc, path):
@@ -252,10 +259,18 @@ def measure(args, enc, part, path, twice, nbytes):
         fail(f"MISMATCH: tokenaudit counts {ours} tokens in {path} with {enc}, tiktoken {expect['whole']}")
     libs = [l for l in args.libs if l != "tokenaudit"]
     runs = {lib: {"whole": [], "docs": []} for lib in libs}
-    ta = {"once": [], "twice": []}
+    ta = {"once": [], "twice": [], "once_cpu": [], "twice_cpu": []}
+    base = {"once": [], "twice": [], "once_cpu": [], "twice_cpu": []}
     inexact = {}
     for _ in range(args.rounds):
-        ta["once"].append(run_tokenaudit(args, enc, path))
+        wall, cpu = run_tokenaudit(args, enc, path)
+        ta["once"].append(wall)
+        ta["once_cpu"].append(cpu)
+        if args.baseline:
+            for name, p in (("once", path), ("twice", twice)):
+                wall, cpu = run_tokenaudit(args, enc, p, binary=args.baseline)
+                base[name].append(wall)
+                base[name + "_cpu"].append(cpu)
         for lib in libs:
             for mode in ("whole", "docs"):
                 if lib in inexact:
@@ -268,29 +283,38 @@ def measure(args, enc, part, path, twice, nbytes):
                                     f"{', tokenaudit ' + str(ours) if mode == 'whole' else ''}); not timed")
                 else:
                     runs[lib][mode].append(r)
-        ta["twice"].append(run_tokenaudit(args, enc, twice))
+        wall, cpu = run_tokenaudit(args, enc, twice)
+        ta["twice"].append(wall)
+        ta["twice_cpu"].append(cpu)
     mb = nbytes / 1e6
     med = statistics.median
-    rows = {}
-    once, twice_s = med(ta["once"]), med(ta["twice"])
-    rows["tokenaudit"] = {"cold": mb / once, "warm": mb / (twice_s - once) if twice_s > once else float("nan")}
-    for lib in libs:
-        if lib in inexact:
-            rows[lib] = {"error": inexact[lib]}
-            continue
-        w, d = runs[lib]["whole"], runs[lib]["docs"]
-        rows[lib] = {"load_ms": 1e3 * med(r["load_s"] for r in w),
-                     "whole_cold": mb / med(r["cold_s"] for r in w), "whole_warm": mb / med(r["warm_s"] for r in w),
-                     "docs_cold": mb / med(r["cold_s"] for r in d), "docs_warm": mb / med(r["warm_s"] for r in d)}
+    tables = {}
+    for clock, suffix in (("wall", ""), ("cpu", "_cpu")):
+        rows = {}
+        for name, t in (("tokenaudit", ta), ("tokenaudit baseline", base)):
+            if t["once"]:
+                once, twice_s = med(t["once" + suffix]), med(t["twice" + suffix])
+                rows[name] = {"cold": mb / once,
+                              "warm": mb / (twice_s - once) if twice_s > once else float("nan")}
+        for lib in libs:
+            if lib in inexact:
+                rows[lib] = {"error": inexact[lib]}
+                continue
+            w, d = runs[lib]["whole"], runs[lib]["docs"]
+            rows[lib] = {"load_ms": 1e3 * med(r["load_s"] for r in w)}
+            for mode, rs in (("whole", w), ("docs", d)):
+                for phase in ("cold", "warm"):
+                    rows[lib][f"{mode}_{phase}"] = mb / med(r[phase + ("_cpu" if suffix else "_s")] for r in rs)
+        tables[clock] = rows
     return {"enc": enc, "part": part, "mb": mb, "tokens": ours, "doc_tokens": expect["docs"],
-            "tokenaudit_s": {"once": ta["once"], "twice": ta["twice"]}, "rows": rows}
+            "tokenaudit_s": ta, "baseline_s": base, "peer_runs": runs, "tables": tables}
 
 
 def best_peer(rows, key):
     """The best exact peer's best mode for `key` (cold or warm): (MB/s, label)."""
     best = (0.0, "-")
     for lib, r in rows.items():
-        if lib in ("tokenaudit", "tiktoken") or "error" in r:
+        if lib in ("tokenaudit", "tokenaudit baseline", "tiktoken") or "error" in r:
             continue
         for mode in ("whole", "docs"):
             v = r[f"{mode}_{key}"]
@@ -299,19 +323,23 @@ def best_peer(rows, key):
     return best
 
 
-def report(results, args):
-    print(f"\nMB/s (10^6 bytes of UTF-8 per second), one CPU (taskset -c {args.cpu}), median of {args.rounds} "
+def report(results, args, clock):
+    unit = {"wall": "MB/s (wall clock)", "cpu": "MB per CPU-second (user + system time of the pass)"}[clock]
+    print(f"\n{unit}; MB = 10^6 bytes of UTF-8; one CPU (taskset -c {args.cpu}), median of {args.rounds} "
           f"alternating rounds; peers timed in-process on decoded text, tokenaudit as a whole process.")
     print(f"{'part':<9} {'encoding':<12} {'MB':>6} {'tokens':>10}  {'library':<18} {'load ms':>8} "
           f"{'whole cold':>10} {'warm':>7} {'docs cold':>10} {'warm':>7}")
     for res in results:
-        rows = res["rows"]
+        rows = res["tables"][clock]
         head = f"{res['part']:<9} {res['enc']:<12} {res['mb']:>6.1f} {res['tokens']:>10}"
         ta = rows["tokenaudit"]
         print(f"{head}  {'tokenaudit':<18} {'':>8} {ta['cold']:>10.1f} {ta['warm']:>7.1f} {'':>10} {'':>7}")
         pad = " " * len(head)
         for lib, r in rows.items():
             if lib == "tokenaudit":
+                continue
+            if lib == "tokenaudit baseline":
+                print(f"{pad}  {'(baseline)':<18} {'':>8} {r['cold']:>10.1f} {r['warm']:>7.1f}")
                 continue
             name = f"{lib} {version(lib)}"
             if "error" in r:
@@ -324,7 +352,7 @@ def report(results, args):
         if cold:
             print(f"{pad}  tokenaudit / best exact peer: cold {ta['cold'] / cold:.2f}x ({cold_by}), "
                   f"warm {ta['warm'] / warm:.2f}x ({warm_by})")
-    by = {(r["part"], r["enc"]): r["rows"]["tokenaudit"]["cold"] for r in results}
+    by = {(r["part"], r["enc"]): r["tables"][clock]["tokenaudit"]["cold"] for r in results}
     for enc in args.enc:
         if ("english", enc) in by and ("nonlatin", enc) in by:
             print(f"tokenaudit non-Latin / English, {enc}: {by[('nonlatin', enc)] / by[('english', enc)]:.2f}")
@@ -343,6 +371,7 @@ def main():
     p.add_argument("--corpus", default=os.path.join(ROOT, "bench-corpus"))
     p.add_argument("--out", default=os.path.join(ROOT, "target", "bench-peers"))
     p.add_argument("--tokenaudit", default=os.path.join(ROOT, "target", "release", "tokenaudit"))
+    p.add_argument("--baseline", help="another tokenaudit binary, timed beside (e.g. main's, before a change)")
     p.add_argument("--json", help="also write every figure and raw timing here")
     if len(sys.argv) > 1 and sys.argv[1] == "_worker":
         w = argparse.ArgumentParser()
@@ -385,7 +414,9 @@ def main():
             results.append(measure(args, enc, part, path, twice, nbytes))
     with open("/proc/loadavg") as fh:
         print(f"load average after: {' '.join(fh.read().split()[:3])}")
-    report(results, args)
+    # On a shared machine, wall clock includes waiting for the CPU; CPU time does not.
+    report(results, args, "wall")
+    report(results, args, "cpu")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"cpu": args.cpu, "rounds": args.rounds, "copies": args.copies, "results": results}, fh, indent=1)
