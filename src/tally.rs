@@ -11,7 +11,7 @@ rather than a list of every file, so memory does not grow with the corpus.
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::content::ContentClass;
 use crate::count::fields::FieldCounts;
@@ -33,7 +33,7 @@ fn group<'m>(map: &'m mut BTreeMap<String, Group>, key: &str) -> &'m mut Group {
 }
 
 /// Sums over a set of counted files.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Group {
     pub files: u64,
     /// Pages, sheets, slides or messages of the documents that have them.
@@ -45,7 +45,6 @@ pub struct Group {
     pub tokens: Vec<u64>,
     /// Tokens per document, per tokenizer: what projections take their
     /// p50–p90 document sizes from.
-    #[serde(skip)]
     pub distribution: Vec<Histogram>,
 }
 
@@ -98,7 +97,7 @@ fn add_vec(into: &mut Vec<u64>, from: &[u64]) {
 /// split into 128 buckets, so a reported quantile is at most 1/128 (0.79%)
 /// below the true value. The structure is a sparse map, so its size is bounded
 /// by the number of buckets (under 8,000 for any u64), not by the corpus.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Histogram {
     buckets: BTreeMap<u32, u64>,
     count: u64,
@@ -178,7 +177,7 @@ fn lower_bound(b: u32) -> u64 {
 
 /// The N largest documents by token count of the first tokenizer; ties are
 /// broken by path so that the result does not depend on processing order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Largest {
     pub entries: Vec<(u64, PathBuf)>,
 }
@@ -294,7 +293,7 @@ impl DocSample {
 }
 
 /// Everything the audit measured, independent of how it is rendered.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
     /// Counted files.
     pub counted: Group,
@@ -322,14 +321,17 @@ pub struct Tally {
     /// path (the first [`MALFORMED_KEPT`]); `None` when no file was read
     /// by fields.
     pub fields: Option<Fields>,
-    /// Documents to send to a provider's count API, when asked for.
+    /// Documents to send to a provider's count API, when asked for (not
+    /// carried by a shard's report: `--count-api` and `--shard` exclude
+    /// each other).
+    #[serde(skip)]
     pub sample: Option<DocSample>,
 }
 
 /// The record figures (chat transcripts, CSV and JSON fields) of every file
 /// read by records, with the malformed records by path: the first
 /// [`MALFORMED_KEPT`] in path and line order (the counts keep the total).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Records<C> {
     pub counts: C,
     pub malformed: Vec<(PathBuf, Malformed)>,

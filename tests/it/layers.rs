@@ -17,6 +17,7 @@ const RANKS: &[(&str, u32)] = &[
     ("script", 1),
     ("load", 2),
     ("content", 2),
+    ("shard", 2),
     ("extract", 3),
     ("count", 4),
     ("tally", 5),
