@@ -253,6 +253,17 @@ impl Audit {
             digest,
             chat_formats,
         };
+        // A shard's report prices its part but projects nothing: a
+        // scenario's workloads are over the whole corpus (a category may
+        // not be in this shard at all); `merge` projects the sum.
+        let shard_plan = self
+            .config
+            .shard
+            .and(self.config.pricing.as_ref())
+            .map(|p| PricingPlan {
+                scenario: None,
+                ..p.clone()
+            });
         let mut report = counted.report(
             Described {
                 tokenizers: self
@@ -269,7 +280,7 @@ impl Audit {
                     .collect(),
                 parse: format!("{:?}", self.config.parse).to_lowercase(),
             },
-            self.config.pricing.as_ref(),
+            shard_plan.as_ref().or(self.config.pricing.as_ref()),
             measured,
             run,
         )?;
