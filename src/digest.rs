@@ -70,7 +70,8 @@ impl Roots {
         }
     }
 
-    fn strip<'p>(&self, path: &'p Path) -> &'p Path {
+    /// `path` relative to its root, as a path (see [`Roots::relative`]).
+    pub fn strip<'p>(&self, path: &'p Path) -> &'p Path {
         for root in &self.0 {
             if let Ok(rest) = path.strip_prefix(root) {
                 if rest.as_os_str().is_empty() {
@@ -189,6 +190,12 @@ impl DigestBuilder {
     /// The unfinished digest, to be merged with other shards'.
     pub fn part(&self) -> DigestPart {
         self.part
+    }
+
+    /// `path` relative to the longest root it lies under (a root that is a
+    /// file: its name), as it enters the digest.
+    pub fn relative<'p>(&self, path: &'p Path) -> &'p Path {
+        self.roots.strip(path)
     }
 
     pub fn finish(self) -> CorpusDigest {
