@@ -678,4 +678,46 @@ mod tests {
         assert_eq!(rows.0, sorted);
         assert_eq!(report.totals.files_counted, files as u64);
     }
+
+    static TRUNCATE: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+
+    /// The first large piece it is given truncates the file named in
+    /// `TRUNCATE` to nothing, then reads every byte of the piece: pages past
+    /// the new end of a mapped file raise SIGBUS there.
+    fn truncating(text: &str) -> u64 {
+        if text.len() > 100_000 {
+            if let Some(path) = TRUNCATE.lock().unwrap().take() {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .unwrap()
+                    .set_len(0)
+                    .unwrap();
+            }
+        }
+        text.bytes().map(|b| b as u64).sum::<u64>() % 3 + text.len() as u64
+    }
+
+    #[test]
+    fn a_file_truncated_while_it_is_counted_is_skipped_as_changed_and_the_run_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.txt");
+        // Mapped (over load::MMAP_THRESHOLD) and counted in several pieces.
+        std::fs::write(&big, "one two three four five six seven\n".repeat(120_000)).unwrap();
+        assert!(std::fs::metadata(&big).unwrap().len() > 4 * crate::load::MMAP_THRESHOLD);
+        std::fs::write(dir.path().join("small.txt"), "small").unwrap();
+        *TRUNCATE.lock().unwrap() = Some(big.clone());
+        let mut audit = audit_with(dir.path(), truncating);
+        audit.config.threads = 1;
+        let report = audit.run().unwrap();
+        assert!(
+            TRUNCATE.lock().unwrap().is_none(),
+            "the big file was never counted"
+        );
+        assert_eq!(report.totals.files_counted, 1);
+        assert_eq!(report.totals.files_skipped, 1);
+        let skipped = &report.skipped[0];
+        assert!(skipped.path.ends_with("big.txt"), "{skipped:?}");
+        assert_eq!(skipped.reason_key, "changed-during-audit");
+    }
 }

@@ -282,3 +282,102 @@ fn merging_shards_that_are_not_a_whole_or_not_alike_fails_and_says_why() {
     assert!(r.status.success(), "{}", stderr(&r));
     assert_eq!(json(&o.join("auto.json"))["partial"]["shard"]["index"], 2);
 }
+
+/// Ctrl-C in the middle of an audit: it stops, says how far it got, exits
+/// 130, and leaves no output file, whole or partial, under any name.
+#[test]
+fn sigint_mid_audit_stops_cleanly_and_leaves_no_output_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    std::fs::create_dir(&corpus).unwrap();
+    // Enough text that the audit is still counting when the signal comes.
+    let mut seed = 7u64;
+    for f in 0..120 {
+        let mut text = String::with_capacity(1 << 20);
+        while text.len() < 1 << 20 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            text.push_str(&format!("w{} ", seed >> 44));
+            if seed.is_multiple_of(13) {
+                text.push('\n');
+            }
+        }
+        std::fs::write(corpus.join(format!("f{f:03}.txt")), text).unwrap();
+    }
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let mut child = Command::new(bin())
+        .arg("audit")
+        .arg(&corpus)
+        .args(["-q", "-j", "1", "--json"])
+        .arg(out.join("report.json"))
+        .arg("--csv")
+        .arg(out.join("rows.csv"))
+        .arg("--html")
+        .arg(out.join("report.html"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The CSV's temporary file appears once rows are being written: the
+    // audit is under way.
+    let started = std::time::Instant::now();
+    while std::fs::read_dir(&out).unwrap().next().is_none() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the audit never started writing"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the audit ended before it could be interrupted"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let done = child.wait_with_output().unwrap();
+    let err = stderr(&done);
+    assert_eq!(done.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted after"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "output left behind: {left:?}");
+}
+
+/// `scripts/shard-audit` (the local array job) gives the single run's report.
+#[test]
+fn the_shard_audit_script_merges_to_the_single_run() {
+    let dir = fixture_corpus();
+    let corpus = dir.path().join("corpus");
+    let whole = dir.path().join("whole.json");
+    let r = run(&[
+        "audit",
+        corpus.to_str().unwrap(),
+        "-q",
+        "--json",
+        whole.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let merged = dir.path().join("merged.json");
+    let r = Command::new("scripts/shard-audit")
+        .arg("3")
+        .arg(dir.path().join("parts"))
+        .arg(&corpus)
+        .args(["-j", "1", "--"])
+        .arg("--json")
+        .arg(&merged)
+        .env("TOKENAUDIT", bin())
+        .env("JOBS", "2")
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert_eq!(canonical(&merged), canonical(&whole));
+    let parts = std::fs::read_dir(dir.path().join("parts")).unwrap().count();
+    assert_eq!(parts, 3);
+}
