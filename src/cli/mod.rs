@@ -218,6 +218,11 @@ pub struct CorpusArgs {
     )]
     pub docx_parts: DocxParts,
 
+    /// Also break the counts down by the language of each piece of text,
+    /// as detected by whatlang from a sample (a guess, reported as such).
+    #[arg(long)]
+    pub lang: bool,
+
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
@@ -674,6 +679,7 @@ impl CorpusArgs {
             command_line,
             pricing,
             count_api: Vec::new(),
+            languages: self.lang,
         })
     }
 }
