@@ -348,6 +348,12 @@ pub struct CompareArgs {
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
 
+    /// Write the audit's self-contained HTML report to FILE, its tokenizer
+    /// comparison (whole corpus, categories, scripts, detected languages
+    /// with --lang) relative to the baseline (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
     /// Run the comparison N times (default 5) and report each tokenizer's
     /// median MB/s with min–max, peak RSS, the machine and the corpus digest.
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "5")]
