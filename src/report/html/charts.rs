@@ -44,6 +44,19 @@ fn short(label: &str) -> String {
     format!("{cut}…")
 }
 
+/// The last value of a segmented axis of `n` slots. plotters' integer
+/// ranges include their end and a segmented axis adds a slot after the
+/// last value, so `0..n` would leave an empty slot; `0..n - 1` has exactly
+/// `n` (a slot's far edge, `n`, maps by extending the line). One slot is
+/// given two: plotters centres a one-value range without its offset.
+fn last_slot(n: usize) -> usize {
+    if n >= 2 {
+        n - 1
+    } else {
+        1
+    }
+}
+
 /// One bar of a bar chart.
 pub struct Bar {
     pub label: String,
@@ -98,7 +111,7 @@ fn draw_bars(
         .margin_right(16)
         .x_label_area_size(44)
         .y_label_area_size(label_area)
-        .build_cartesian_2d(0f64..x_max, (0..n).into_segmented())
+        .build_cartesian_2d(0f64..x_max, (0..last_slot(n)).into_segmented())
         .map_err(err)?;
     chart
         .configure_mesh()
@@ -200,7 +213,10 @@ pub fn matrix(rows: &[String], columns: &[String], values: &[Vec<Option<f64>>]) 
             .margin_right(16)
             .x_label_area_size(44)
             .y_label_area_size(label_area)
-            .build_cartesian_2d((0..nc).into_segmented(), (0..nr).into_segmented())
+            .build_cartesian_2d(
+                (0..last_slot(nc)).into_segmented(),
+                (0..last_slot(nr)).into_segmented(),
+            )
             .map_err(err)?;
         chart
             .configure_mesh()
