@@ -172,9 +172,6 @@ impl Serialize for SkipReason {
 /// report, which `merge` reads back; the report itself shows the words
 /// ([`fmt::Display`]). Use as `#[serde(with = "crate::skip::as_data")]`.
 pub mod as_data {
-    use std::collections::BTreeSet;
-    use std::sync::Mutex;
-
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     use super::SkipReason;
@@ -279,17 +276,23 @@ pub mod as_data {
         })
     }
 
-    /// A format name read back: each distinct name is kept once for the
-    /// life of the process (there are a dozen formats), so the reason keeps
-    /// its `&'static str`.
     fn name(s: String) -> &'static str {
-        static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
-        let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(&known) = names.get(s.as_str()) {
-            return known;
-        }
-        let kept: &'static str = Box::leak(s.into_boxed_str());
-        names.insert(kept);
-        kept
+        super::intern(s)
     }
+}
+
+/// A name read back from a shard's state (a format, a language code) as
+/// the `&'static str` the types keep: each distinct name is kept once for
+/// the life of the process, and there are a few dozen of them.
+pub fn intern(s: String) -> &'static str {
+    use std::collections::BTreeSet;
+    use std::sync::Mutex;
+    static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+    let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(&known) = names.get(s.as_str()) {
+        return known;
+    }
+    let kept: &'static str = Box::leak(s.into_boxed_str());
+    names.insert(kept);
+    kept
 }

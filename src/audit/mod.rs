@@ -99,6 +99,8 @@ pub struct AuditConfig {
     /// Raised (by a Ctrl-C handler) to stop the audit: no more files are
     /// started, and [`Audit::run`] returns [`AuditError::Interrupted`].
     pub stop: Option<Arc<AtomicBool>>,
+    /// Break the counts down by each piece's detected language (`--lang`).
+    pub languages: bool,
 }
 
 impl AuditConfig {
@@ -124,6 +126,7 @@ impl AuditConfig {
             shard: None,
             options: BTreeMap::new(),
             stop: None,
+            languages: false,
         }
     }
 
@@ -361,7 +364,8 @@ impl Audit {
         )
         .with_chat_format(self.config.chat_format)
         .with_documents(self.config.documents.clone())
-        .with_fields(self.config.fields.clone());
+        .with_fields(self.config.fields.clone())
+        .with_languages(self.config.languages);
         if let Some(p) = &progress {
             let p = Arc::clone(p);
             engine = engine.on_counted(move |bytes| p.bytes(bytes));

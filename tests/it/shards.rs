@@ -142,7 +142,7 @@ fn shards_merge_to_the_single_run_on_the_fixtures_priced_with_a_scenario() {
         "--scenario",
         "fixtures/scenario.toml",
     ];
-    let mut audit = vec!["-t", "o200k_base,cl100k_base"];
+    let mut audit = vec!["-t", "o200k_base,cl100k_base", "--lang"];
     audit.extend(pricing);
     check_splits(
         &[&dir.path().join("corpus")],
