@@ -52,6 +52,8 @@ pub mod extract;
 #[doc(hidden)]
 pub mod format;
 #[doc(hidden)]
+pub mod language;
+#[doc(hidden)]
 pub mod load;
 #[doc(hidden)]
 pub mod pricing;
@@ -59,6 +61,8 @@ pub mod pricing;
 pub mod report;
 #[doc(hidden)]
 pub mod script;
+#[doc(hidden)]
+pub mod shard;
 #[doc(hidden)]
 pub mod skip;
 #[doc(hidden)]

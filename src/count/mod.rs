@@ -37,7 +37,8 @@ use crate::load;
 use crate::skip::SkipReason;
 use crate::tokenize::{chunk, Counter, SharedTokenizer};
 use file::{
-    merge_by_class, merge_by_script, ByClass, ByScript, ClassTally, FileTally, ScriptTally,
+    language_of, merge_by_class, merge_by_language, merge_by_script, ByClass, ByLanguage, ByScript,
+    ClassTally, FileTally, ScriptTally,
 };
 
 use chat_format::{ChatFormat, Overheads};
@@ -162,6 +163,8 @@ pub struct Engine {
     fields: FieldSpec,
     /// Told the bytes of each piece of text once counted (a progress bar).
     on_counted: Option<OnCounted>,
+    /// Detect each piece's language (`--lang`).
+    languages: bool,
 }
 
 /// What a counted file was read as: its format's name (`text` for files
@@ -192,6 +195,8 @@ pub struct TextCounts {
     pub classes: ByClass,
     /// The same tokens by the dominant script of each piece.
     pub scripts: ByScript,
+    /// The same tokens by the detected language of each piece (`--lang`).
+    pub languages: ByLanguage,
 }
 
 impl Engine {
@@ -205,6 +210,7 @@ impl Engine {
             fields: FieldSpec::default(),
             formats: Vec::new(),
             on_counted: None,
+            languages: false,
         };
         engine.formats = engine.derive_formats(None);
         engine
@@ -215,6 +221,12 @@ impl Engine {
         if format.is_some() {
             self.formats = self.derive_formats(format);
         }
+        self
+    }
+
+    /// The same engine detecting each piece's language (`--lang`).
+    pub fn with_languages(mut self, detect: bool) -> Self {
+        self.languages = detect;
         self
     }
 
@@ -295,6 +307,9 @@ impl Engine {
             let decoded = load::decode(bytes)?;
             let encoding = decoded.encoding;
             let html = decoded.text().to_string();
+            if decoded.changed() {
+                return Err(SkipReason::Changed);
+            }
             drop(decoded);
             let extracted = document::guarded(format, &self.documents, move || {
                 document::html_text(&html, &limits)
@@ -302,7 +317,11 @@ impl Engine {
             (extracted, encoding)
         } else {
             let extracted = document::guarded(format, &self.documents, move || {
-                document::extract(format, &bytes, &limits)
+                let extracted = document::extract(format, &bytes, &limits);
+                if bytes.changed() {
+                    return Err(SkipReason::Changed);
+                }
+                extracted
             })?;
             (extracted, "binary")
         };
@@ -314,20 +333,29 @@ impl Engine {
         Ok((doc, Some(read_as)))
     }
 
-    /// Loads, extracts and counts one source.
+    /// Loads, extracts and counts one source. A file that changed while
+    /// it was read (truncated, rewritten in place) is skipped as such,
+    /// whatever was counted of it.
     pub fn count_source(&self, source: &Source) -> Outcome {
-        let skipped = |reason| {
-            Outcome::Skipped(Skipped {
-                path: source.path.clone(),
-                category: source.category.clone(),
-                bytes: source.bytes_for_report(),
-                reason,
-            })
-        };
         let (doc, read_as) = match self.open(source) {
             Ok(opened) => opened,
-            Err(reason) => return skipped(reason),
+            Err(reason) => return skipped(source, reason),
         };
+        let outcome = self.count_opened(source, &doc, read_as);
+        if doc.changed() {
+            return skipped(source, SkipReason::Changed);
+        }
+        outcome
+    }
+
+    /// Counts a loaded (and extracted) source.
+    fn count_opened(
+        &self,
+        source: &Source,
+        doc: &load::Document,
+        read_as: Option<ReadAs>,
+    ) -> Outcome {
+        let skipped = |reason| skipped(source, reason);
         let parser = match read_as {
             Some(_) => Parser::Document,
             None => extract::choose(&source.path, doc.text(), self.parse, &self.fields),
@@ -335,9 +363,9 @@ impl Engine {
         if matches!(parser, Parser::Csv | Parser::Json) {
             let counted = if parser == Parser::Csv {
                 let delimiter = extract_fields::csv_delimiter(&source.path).unwrap_or(b',');
-                self.count_csv(&doc, delimiter)
+                self.count_csv(doc, delimiter)
             } else {
-                Ok(self.count_json(&doc))
+                Ok(self.count_json(doc))
             };
             let fields = match counted {
                 Ok(fields) => fields,
@@ -348,6 +376,7 @@ impl Engine {
             let last_line = u64::from(!doc.text().is_empty() && !doc.text().ends_with('\n'));
             // Priced as one class and script, like a transcript.
             let (classes, scripts) = one_class(doc.text(), doc.bytes, chars, &total);
+            let languages = language_of(self.languages, doc.text(), chars, &total);
             return Outcome::Counted(FileTally {
                 path: source.path.clone(),
                 category: source.category.clone(),
@@ -360,6 +389,7 @@ impl Engine {
                 tokens: total,
                 classes,
                 scripts,
+                languages,
                 parser,
                 transcript: None,
                 fields: Some(Box::new(fields)),
@@ -367,9 +397,10 @@ impl Engine {
             });
         }
         if parser == Parser::Chat {
-            let (counts, transcript) = self.count_chat(&doc);
+            let (counts, transcript) = self.count_chat(doc);
             let billed = transcript.billed();
             let (classes, scripts) = one_class(doc.text(), doc.bytes, counts.chars, &billed);
+            let languages = language_of(self.languages, doc.text(), counts.chars, &billed);
             return Outcome::Counted(FileTally {
                 path: source.path.clone(),
                 category: source.category.clone(),
@@ -382,6 +413,7 @@ impl Engine {
                 tokens: billed,
                 classes,
                 scripts,
+                languages,
                 parser,
                 transcript: Some(Box::new(transcript)),
                 fields: None,
@@ -395,10 +427,11 @@ impl Engine {
             tokens: vec![0; self.pool.tokenizers.len()],
             classes: ByClass::new(),
             scripts: ByScript::new(),
+            languages: ByLanguage::new(),
         };
         let code = is_code(source);
         for segment in extract::extract(doc.text()) {
-            let c = self.count_part(segment.text, true, Some(&doc), code);
+            let c = self.count_part(segment.text, true, Some(doc), code);
             counts.chars += c.chars;
             counts.lines += c.lines;
             for (a, b) in counts.tokens.iter_mut().zip(&c.tokens) {
@@ -406,6 +439,7 @@ impl Engine {
             }
             merge_by_class(&mut counts.classes, &c.classes);
             merge_by_script(&mut counts.scripts, &c.scripts);
+            merge_by_language(&mut counts.languages, &c.languages);
         }
         Outcome::Counted(FileTally {
             path: source.path.clone(),
@@ -419,6 +453,7 @@ impl Engine {
             tokens: counts.tokens,
             classes: counts.classes,
             scripts: counts.scripts,
+            languages: counts.languages,
             parser,
             transcript: None,
             fields: None,
@@ -585,6 +620,7 @@ impl Engine {
             tokens: Vec::new(),
             classes: ByClass::new(),
             scripts: ByScript::new(),
+            languages: ByLanguage::new(),
         };
         self.pool.with(|c| c.timing.bytes += text.len() as u64);
         let mut transcript = TranscriptCounts::new(n);
@@ -677,7 +713,9 @@ impl Engine {
         let last_line = u64::from(!text.is_empty() && !text.ends_with('\n'));
         let n_tok = self.pool.tokenizers.len();
         let counts = if text.len() < 2 * PIECE_TARGET {
-            let counts = self.pool.with(|c| count_piece(c, text, first, code));
+            let counts = self
+                .pool
+                .with(|c| count_piece(c, text, first, code, self.languages));
             self.counted(text.len());
             if let Some(doc) = doc {
                 // Segments are counted in order: the text before is done.
@@ -701,7 +739,7 @@ impl Engine {
                     let piece = &text[chunk::grid_piece(text, k, PIECE_TARGET)];
                     let counts = self
                         .pool
-                        .with(|c| count_piece(c, piece, first && k == 0, code));
+                        .with(|c| count_piece(c, piece, first && k == 0, code, self.languages));
                     self.counted(piece.len());
                     if let Some(doc) = doc {
                         released.counted(doc, k, piece);
@@ -722,6 +760,7 @@ impl Engine {
             tokens: counts.tokens,
             classes: counts.classes,
             scripts: counts.scripts,
+            languages: counts.languages,
         }
     }
 }
@@ -733,6 +772,7 @@ struct PieceCounts {
     tokens: Vec<u64>,
     classes: ByClass,
     scripts: ByScript,
+    languages: ByLanguage,
 }
 
 impl PieceCounts {
@@ -743,6 +783,7 @@ impl PieceCounts {
             tokens: vec![0; tokenizers],
             classes: ByClass::new(),
             scripts: ByScript::new(),
+            languages: ByLanguage::new(),
         }
     }
 
@@ -754,6 +795,7 @@ impl PieceCounts {
         }
         merge_by_class(&mut self.classes, &other.classes);
         merge_by_script(&mut self.scripts, &other.scripts);
+        merge_by_language(&mut self.languages, &other.languages);
     }
 }
 
@@ -781,6 +823,16 @@ fn one_class(text: &str, bytes: u64, chars: u64, tokens: &[u64]) -> (ByClass, By
         },
     )]);
     (classes, scripts)
+}
+
+/// `source`, skipped for `reason`.
+fn skipped(source: &Source, reason: SkipReason) -> Outcome {
+    Outcome::Skipped(Skipped {
+        path: source.path.clone(),
+        category: source.category.clone(),
+        bytes: source.bytes_for_report(),
+        reason,
+    })
 }
 
 /// Whether `source` is source code by its extension (see `content`).
@@ -916,7 +968,13 @@ impl Released {
 /// Characters, newlines, each tokenizer's tokens in one piece, and the
 /// same tokens under the piece's content class and dominant script (both
 /// decided from one sample of the piece, `content::sample`).
-fn count_piece(counters: &mut Counters, text: &str, first: bool, code: bool) -> PieceCounts {
+fn count_piece(
+    counters: &mut Counters,
+    text: &str,
+    first: bool,
+    code: bool,
+    languages: bool,
+) -> PieceCounts {
     let Counters { counters, timing } = counters;
     let tokens: Vec<u64> = counters
         .iter_mut()
@@ -953,12 +1011,14 @@ fn count_piece(counters: &mut Counters, text: &str, first: bool, code: bool) -> 
     } else {
         ByScript::from([(sample.dominant(), script)])
     };
+    let languages = language_of(languages, text, chars, &tokens);
     PieceCounts {
         chars,
         newlines,
         tokens,
         classes,
         scripts,
+        languages,
     }
 }
 

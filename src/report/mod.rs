@@ -14,6 +14,7 @@ pub mod focus;
 pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod partial;
 pub mod rows;
 pub mod table;
 pub mod transcripts;
@@ -27,6 +28,7 @@ use serde_json::{Map, Value};
 
 use crate::count::chat_format::Overheads;
 use crate::digest::CorpusDigest;
+use crate::language;
 use crate::pricing::{Charge, ModelCost, PriceProvenance, Priced, Projection};
 use crate::script::ScriptGroup;
 use crate::tally::{Group, Histogram, Tally};
@@ -50,6 +52,9 @@ pub struct Report {
     pub by_category: BTreeMap<String, GroupReport>,
     /// The same sums per file extension.
     pub by_extension: BTreeMap<String, GroupReport>,
+    /// The same sums per top folder (the first folder below the root, `.`
+    /// for files directly in it), whatever `--category` rules say.
+    pub by_folder: BTreeMap<String, GroupReport>,
     /// By what files were read as: `text`, or a document format (`pdf`,
     /// `docx`, ...) whose extracted text was counted.
     pub by_format: BTreeMap<String, FormatReport>,
@@ -57,6 +62,10 @@ pub struct Report {
     /// a large one; see `script`), in the script table's order, `none` (no
     /// letters) last.
     pub by_script: Vec<ScriptReport>,
+    /// By the detected language of each piece of text (`--lang`; absent
+    /// without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by_language: Option<LanguagesReport>,
     /// Tokens per document, per tokenizer: quantiles and histogram.
     pub distribution: Map<String, Value>,
     /// The largest documents by the first tokenizer's count.
@@ -83,6 +92,10 @@ pub struct Report {
     pub count_api: Vec<crate::count_api::CountApiReport>,
     /// Every file seen and not counted, with its reason, in path order.
     pub skipped: Vec<SkippedEntry>,
+    /// A shard's report only (`audit --shard`): its shard and the state
+    /// `merge` adds up. Absent from a whole run's report and a merged one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial: Option<partial::Partial>,
     /// What depends on the machine and the moment (timings, threads, the
     /// command line): everything else is identical for identical input.
     pub run: Run,
@@ -176,6 +189,31 @@ pub struct ScriptReport {
     pub tokens: Map<String, Value>,
 }
 
+/// The pieces of text by detected language.
+#[derive(Debug, Serialize)]
+pub struct LanguagesReport {
+    /// What detected them: a statistical guess per piece, not a declared
+    /// language ([`language::DETECTOR`]).
+    pub detected_by: &'static str,
+    /// Largest first (bytes), the undetermined last.
+    pub languages: Vec<LanguageReport>,
+}
+
+/// The pieces of text detected as one language.
+#[derive(Debug, Serialize)]
+pub struct LanguageReport {
+    /// ISO 639-3 code (`eng`, `fra`, `cmn`, ...), or `und`.
+    pub language: &'static str,
+    /// English name (`English`, ...), or `undetermined`.
+    pub name: &'static str,
+    pub pieces: u64,
+    /// Pieces whose detection whatlang deems reliable.
+    pub reliable_pieces: u64,
+    pub bytes: u64,
+    pub chars: u64,
+    pub tokens: Map<String, Value>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct LargestEntry {
     pub path: String,
@@ -193,7 +231,7 @@ pub struct SkippedEntry {
 }
 
 /// Facts about this run rather than about the corpus.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
 pub struct Run {
     pub command_line: Vec<String>,
     /// When the audit started, UTC (`2026-12-04T21:58:37Z`).
@@ -207,7 +245,7 @@ pub struct Run {
 
 /// The time one tokenizer's counters spent, over every thread, and the bytes
 /// of text they were given.
-#[derive(Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize)]
 pub struct CounterTime {
     pub tokenizer: String,
     pub seconds: f64,
@@ -339,6 +377,11 @@ impl Report {
                 .iter()
                 .map(|(k, g)| (k.clone(), group(&names, g)))
                 .collect(),
+            by_folder: tally
+                .by_folder
+                .iter()
+                .map(|(k, g)| (k.clone(), group(&names, g)))
+                .collect(),
             by_format: tally
                 .by_format
                 .iter()
@@ -366,6 +409,7 @@ impl Report {
                     tokens: by_name(&names, &t.tokens),
                 })
                 .collect(),
+            by_language: languages_report(tally, &names),
             distribution: names
                 .iter()
                 .zip(&tally.counted.distribution)
@@ -397,6 +441,7 @@ impl Report {
                     reason_key: s.reason.key(),
                 })
                 .collect(),
+            partial: None,
             run,
         }
     }
@@ -431,4 +476,34 @@ impl Report {
         s.push('\n');
         s
     }
+}
+
+/// `by_language`, when `--lang` detected any (largest first, `und` last).
+fn languages_report(tally: &Tally, names: &[String]) -> Option<LanguagesReport> {
+    if tally.by_language.is_empty() {
+        return None;
+    }
+    let mut languages: Vec<LanguageReport> = tally
+        .by_language
+        .iter()
+        .map(|(code, t)| LanguageReport {
+            language: code,
+            name: language::name(code),
+            pieces: t.pieces,
+            reliable_pieces: t.reliable_pieces,
+            bytes: t.bytes,
+            chars: t.chars,
+            tokens: by_name(names, &t.tokens),
+        })
+        .collect();
+    languages.sort_by_key(|l| {
+        (
+            l.language == language::UNDETERMINED,
+            std::cmp::Reverse(l.bytes),
+        )
+    });
+    Some(LanguagesReport {
+        detected_by: language::DETECTOR,
+        languages,
+    })
 }

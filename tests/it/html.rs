@@ -155,9 +155,11 @@ fn every_section_and_chart_is_there_with_the_jsons_totals_and_nothing_external()
         "projection",
         "categories",
         "extensions",
+        "folders",
         "distribution",
         "overflows",
         "comparison",
+        "comparison-scripts",
         "transcripts",
     ] {
         assert_chart(&page, chart);
@@ -273,6 +275,139 @@ fn sections_without_data_are_left_out_and_names_are_escaped() {
     assert!(categories.iter().any(|r| r[0] == "<b>bold&amp;"));
     let skipped = cell_texts(&page, "skipped");
     assert!(skipped.iter().any(|r| r[0].ends_with("bin.dat")));
+}
+
+/// With `--category` rules the categories are no longer folders; the page
+/// still attributes the tokens by top folder, as the JSON's `by_folder`,
+/// whose groups sum to the totals.
+#[test]
+fn top_folders_are_attributed_beside_category_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let (page, report, _) = audit_html(
+        Path::new("fixtures/corpus"),
+        &[
+            "--category",
+            "legal=contracts/**",
+            "--category",
+            "multilingual=**/*-{zh,ja,ko,ru,ar,fa}.txt",
+        ],
+        dir.path(),
+    );
+    assert_chart(&page, "categories");
+    assert_chart(&page, "folders");
+    let category_names: Vec<String> = cell_texts(&page, "categories")
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    assert!(category_names.contains(&"legal".to_string()));
+    assert!(category_names.contains(&"multilingual".to_string()));
+    let folders = cell_texts(&page, "folders");
+    let mut names: Vec<&str> = folders.iter().map(|r| r[0].as_str()).collect();
+    names.sort();
+    assert_eq!(names, [".", "code", "contracts", "prompts", "transcripts"]);
+    let by_folder = report["by_folder"].as_object().unwrap();
+    let (mut files, mut tokens) = (0, 0);
+    for row in &folders {
+        let g = &by_folder[&row[0]];
+        assert_eq!(row[1], thousands(g["files"].as_u64().unwrap()));
+        let t = g["tokens"]["o200k_base"].as_u64().unwrap();
+        assert_eq!(row[3], thousands(t));
+        files += g["files"].as_u64().unwrap();
+        tokens += t;
+    }
+    assert_eq!(files, report["totals"]["files_counted"].as_u64().unwrap());
+    assert_eq!(
+        tokens,
+        report["totals"]["tokens"]["o200k_base"].as_u64().unwrap()
+    );
+    // The six non-Latin prompts left their folder's category, not their folder.
+    assert_eq!(by_folder["prompts"]["files"].as_u64().unwrap(), 8);
+    assert_eq!(
+        report["by_category"]["multilingual"]["files"]
+            .as_u64()
+            .unwrap(),
+        6
+    );
+    let note: String = page
+        .select(&sel("section[data-section=\"attribution\"] p.note"))
+        .flat_map(|p| p.text())
+        .collect();
+    assert!(note.contains("whatever the --category rules say"), "{note}");
+}
+
+/// `compare --html`: the audit's page, its comparison relative to the
+/// baseline, by script and by detected language (`--lang`) as matrices
+/// whose tables hold the compare JSON's ratios.
+#[test]
+fn compare_writes_the_page_with_its_comparison_by_script_and_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("c.html");
+    let json = dir.path().join("c.json");
+    let o = run(&[
+        "compare",
+        "fixtures/corpus",
+        "-q",
+        "-t",
+        "o200k_base,cl100k_base,p50k_base",
+        "--baseline",
+        "cl100k_base",
+        "--lang",
+        "--html",
+        html.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let page = Html::parse_document(&std::fs::read_to_string(&html).unwrap());
+    let c = common::json(&json);
+    assert_self_contained(&page);
+    for chart in ["comparison", "comparison-scripts", "comparison-languages"] {
+        assert_chart(&page, chart);
+    }
+    let note: String = page
+        .select(&sel("section[data-section=\"comparison\"]"))
+        .flat_map(|s| s.text())
+        .collect();
+    assert!(note.contains("divided by cl100k_base"), "the baseline");
+    assert!(
+        note.contains("detected by whatlang"),
+        "labelled as detected"
+    );
+    for (table, section, key) in [
+        ("comparison-scripts", "by_script", None),
+        ("comparison-languages", "by_language", Some("names")),
+    ] {
+        let header: Vec<String> = page
+            .select(&sel(&format!("table[data-table=\"{table}\"] th")))
+            .map(|th| th.text().collect())
+            .collect();
+        let rows = cell_texts(&page, table);
+        let groups = c[section].as_array().unwrap();
+        assert!(!groups.is_empty());
+        for g in groups.iter().take(11) {
+            let code = g["name"].as_str().unwrap();
+            let label = match key {
+                Some(k) => c["language_detection"][k][code].as_str().unwrap(),
+                None => code,
+            };
+            let col = header
+                .iter()
+                .position(|h| h == label)
+                .unwrap_or_else(|| panic!("{table}: no column {label} in {header:?}"));
+            for row in rows.iter().skip(2) {
+                let expected = g["relative"][&row[0]].as_f64().unwrap();
+                let shown: f64 = row[col].parse().unwrap();
+                assert!(
+                    (shown - expected).abs() < 0.001,
+                    "{table} {label} {}",
+                    row[0]
+                );
+            }
+            // The baseline's own column is 1.
+            let base = rows.iter().find(|r| r[0] == "cl100k_base").unwrap();
+            assert_eq!(base[col], "1.000");
+        }
+    }
 }
 
 /// 700 files in 350 categories, counted by 14 tokenizers and priced for 5
