@@ -216,11 +216,21 @@ impl Ranks {
         (rank != NONE).then_some(rank)
     }
 
-    /// The cut table of this vocabulary, made on first use: from the table
-    /// build.rs wrote for a built-in vocabulary (`with_cut_blob`; ~1 ms),
-    /// else by reading every token and merging those of 3 bytes or more
-    /// (o200k_base: ~70 ms). Only text with long pieces pays it.
-    pub(crate) fn cuts(&self) -> &Cuts {
+    /// The cut table of this vocabulary, if it is at hand: a built-in's is
+    /// made from the table build.rs wrote (`with_cut_blob`; ~1 ms) on first
+    /// use; another's only once [`Self::read_cuts`] has read it.
+    pub(crate) fn cuts(&self) -> Option<&Cuts> {
+        match self.cut_blob {
+            Some(blob) => Some(self.cuts.get_or_init(|| Cuts::from_blob(blob))),
+            None => self.cuts.get(),
+        }
+    }
+
+    /// The cut table, read from the vocabulary if need be: every token's
+    /// pairs, and a merge of each token of 3 bytes or more (at run time
+    /// 50–175 ms for the named vocabularies of 128–250 k tokens, so the
+    /// counter asks for it only after megabytes of long pieces).
+    pub(crate) fn read_cuts(&self) -> &Cuts {
         self.cuts.get_or_init(|| match self.cut_blob {
             Some(blob) => Cuts::from_blob(blob),
             None => Cuts::new(self, super::merges_to_one_tester(self)),
