@@ -20,6 +20,7 @@ pub mod chat_format;
 pub mod fields;
 pub mod file;
 pub mod transcript;
+pub mod vision;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -483,17 +484,19 @@ impl Engine {
     /// counted on the pool into a fresh `T` each (`add` folds one record),
     /// so memory stays a few pieces per thread; the parts are merged in
     /// order, each malformed record's line shifted by the lines before its
-    /// piece. Chat transcripts and `--field` records share it.
+    /// piece. Chat transcripts and `--field` records share it. Returns the
+    /// text's characters and newlines too, counted piece by piece: a pass
+    /// over the whole text first would make a mapped file resident at once.
     fn count_lines_in_pieces<T: RecordCounts>(
         &self,
         doc: &load::Document,
         add: impl Fn(&mut T, Record) + Sync,
-    ) -> T {
+    ) -> (T, u64, u64) {
         let text = doc.text();
         let n = self.pool.tokenizers.len();
         let pieces = text.len().div_ceil(CHAT_PIECE);
         let released = Released::new(pieces);
-        let parts: Vec<(T, u64)> = (0..pieces)
+        let parts: Vec<(T, u64, u64)> = (0..pieces)
             .into_par_iter()
             .map(|k| {
                 let piece = &text[line_piece(text, k, CHAT_PIECE)];
@@ -501,22 +504,23 @@ impl Engine {
                 for record in records::lines(piece, 1) {
                     add(&mut part, record);
                 }
-                let newlines = memchr_count(piece);
+                let (chars, newlines) = chars_and_newlines(piece);
                 released.counted(doc, k, piece);
                 self.counted(piece.len());
-                (part, newlines)
+                (part, chars, newlines)
             })
             .collect();
         let mut whole = T::empty(n);
-        let mut offset = 0;
-        for (mut part, newlines) in parts {
+        let (mut chars, mut offset) = (0, 0);
+        for (mut part, part_chars, newlines) in parts {
             for m in part.malformed_kept() {
                 m.line += offset;
             }
             whole.merge_part(&part);
             offset += newlines;
+            chars += part_chars;
         }
-        whole
+        (whole, chars, offset)
     }
 
     /// Counts a JSON/JSONL file's records (cut by `chat::records`, like
@@ -530,9 +534,11 @@ impl Engine {
         let mut f = FieldCounts::new(n);
         match layout {
             records::Layout::Lines if in_pieces => {
-                return self.count_lines_in_pieces(doc, |part: &mut FieldCounts, record| {
-                    self.add_field_record(part, record)
-                });
+                return self
+                    .count_lines_in_pieces(doc, |part: &mut FieldCounts, record| {
+                        self.add_field_record(part, record)
+                    })
+                    .0;
             }
             records::Layout::Lines => {
                 for record in records::lines(text, 1) {
@@ -577,25 +583,33 @@ impl Engine {
         let text = doc.text();
         let n = self.pool.tokenizers.len();
         let layout = records::layout(text);
-        let (chars, newlines) = chars_and_newlines(text);
+        self.pool.with(|c| c.timing.bytes += text.len() as u64);
+        let mut transcript = TranscriptCounts::new(n);
+        let in_pieces = matches!(layout, records::Layout::Lines)
+            && text.len() >= 2 * CHAT_PIECE
+            && !first_is_message(text);
+        let (chars, newlines) = if in_pieces {
+            (0, 0)
+        } else {
+            chars_and_newlines(text)
+        };
         let last_line = u64::from(!text.is_empty() && !text.ends_with('\n'));
-        let counts = TextCounts {
+        let mut counts = TextCounts {
             chars,
             lines: newlines + last_line,
             tokens: Vec::new(),
             classes: ByClass::new(),
             scripts: ByScript::new(),
         };
-        self.pool.with(|c| c.timing.bytes += text.len() as u64);
-        let mut transcript = TranscriptCounts::new(n);
-        let in_pieces = matches!(layout, records::Layout::Lines)
-            && text.len() >= 2 * CHAT_PIECE
-            && !first_is_message(text);
         match layout {
             records::Layout::Lines if in_pieces => {
-                transcript = self.count_lines_in_pieces(doc, |t: &mut TranscriptCounts, record| {
-                    self.add_record(t, record)
-                });
+                let (t, chars, newlines) = self
+                    .count_lines_in_pieces(doc, |t: &mut TranscriptCounts, record| {
+                        self.add_record(t, record)
+                    });
+                transcript = t;
+                counts.chars = chars;
+                counts.lines = newlines + last_line;
             }
             records::Layout::Lines => {
                 let lines = records::lines(text, 1);
@@ -866,10 +880,6 @@ fn line_piece(text: &str, k: usize, target: usize) -> std::ops::Range<usize> {
             .map_or(text.len(), |p| at + p + 1)
     };
     cut(k)..cut(k + 1).max(cut(k))
-}
-
-fn memchr_count(s: &str) -> u64 {
-    s.bytes().filter(|&b| b == b'\n').count() as u64
 }
 
 /// Hands a mapped document's pages back to the kernel piece by piece as the

@@ -31,4 +31,5 @@ mod named_exact;
 mod named_tokenizers;
 mod pricing;
 mod reports;
+mod transcript_costs;
 mod transcripts;
