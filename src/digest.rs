@@ -81,7 +81,9 @@ impl DigestBuilder {
         self.files += 1;
     }
 
-    fn relative<'p>(&self, path: &'p Path) -> &'p Path {
+    /// `path` relative to the longest root it lies under (a root that is a
+    /// file: its name), as it enters the digest.
+    pub fn relative<'p>(&self, path: &'p Path) -> &'p Path {
         for root in &self.roots {
             if let Ok(rest) = path.strip_prefix(root) {
                 if rest.as_os_str().is_empty() {

@@ -138,17 +138,24 @@ pub fn glob_set(globs: &[String], flag: &str) -> Result<Option<GlobSet>, String>
         .map_err(|e| format!("{flag}: {e}"))
 }
 
+/// The first folder below the root of a file at `rel` (relative to its
+/// root), or `.` for a file directly in the root: the default category, and
+/// the report's attribution by top folder whatever `--category` says.
+pub fn top_folder(rel: &Path) -> String {
+    let mut parts = rel.components();
+    match (parts.next(), parts.next()) {
+        (Some(first), Some(_)) => first.as_os_str().to_string_lossy().into_owned(),
+        _ => ".".to_string(),
+    }
+}
+
 impl Filters {
     /// The category of a file at `rel` (relative to its root).
     fn category(&self, rel: &Path) -> String {
         if let Some(rule) = self.categories.iter().find(|r| r.glob.is_match(rel)) {
             return rule.name.clone();
         }
-        let mut parts = rel.components();
-        match (parts.next(), parts.next()) {
-            (Some(first), Some(_)) => first.as_os_str().to_string_lossy().into_owned(),
-            _ => ".".to_string(),
-        }
+        top_folder(rel)
     }
 
     fn excluded(&self, rel: &Path) -> bool {

@@ -306,6 +306,10 @@ pub struct Tally {
     pub by_category: BTreeMap<String, Group>,
     /// Counted files per extension (lowercase, `(none)` without one).
     pub by_extension: BTreeMap<String, Group>,
+    /// Counted files per top folder (the first folder below the root,
+    /// `.` for files directly in it), whatever `--category` says: filled by
+    /// [`Tally::add_to_folder`], since a file's root is the walk's to know.
+    pub by_folder: BTreeMap<String, Group>,
     /// By what files were read as (`text`, `pdf`, `docx`, ...).
     pub by_format: BTreeMap<String, Group>,
     /// Counted text per content class.
@@ -400,6 +404,12 @@ impl Tally {
         }
     }
 
+    /// Attributes a counted file (already added by [`Tally::add_file`]) to
+    /// its top folder.
+    pub fn add_to_folder(&mut self, folder: &str, f: &FileTally) {
+        group(&mut self.by_folder, folder).add(f);
+    }
+
     pub fn add_skipped(&mut self, s: Skipped) {
         self.bytes_skipped += s.bytes;
         let at = self.skipped.partition_point(|x| x.path < s.path);
@@ -420,6 +430,9 @@ impl Tally {
         }
         for (k, g) in &other.by_format {
             self.by_format.entry(k.clone()).or_default().merge(g);
+        }
+        for (k, g) in &other.by_folder {
+            self.by_folder.entry(k.clone()).or_default().merge(g);
         }
         merge_by_class(&mut self.by_class, &other.by_class);
         merge_by_script(&mut self.by_script, &other.by_script);

@@ -336,6 +336,8 @@ impl Audit {
                             digest.counted(&f.path, f.bytes, f.sha256.as_ref());
                             watch.add_document(&f.path, &f.tokens);
                             tally.add_file(&f);
+                            let folder = discover::top_folder(digest.relative(&f.path));
+                            tally.add_to_folder(&folder, &f);
                         }
                         Outcome::Skipped(s) => {
                             rows.skipped(&s)?;

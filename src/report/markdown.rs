@@ -99,10 +99,19 @@ pub fn render(report: &Report) -> String {
     render_projection(report, &mut out);
     render_transcripts(report, &names, &mut out);
 
-    if !report.by_category.is_empty() {
+    // Top folders only when --category rules made them differ.
+    let folders =
+        (!view::categories_are_folders(report)).then_some(("top folder", &report.by_folder));
+    for (what, groups) in [("category", &report.by_category)]
+        .into_iter()
+        .chain(folders)
+    {
+        if groups.is_empty() {
+            continue;
+        }
         let first = names.first().copied().unwrap_or("");
-        let _ = writeln!(out, "### By category ({})\n", code(first));
-        let rows = view::top(&report.by_category, &names, view::TOP)
+        let _ = writeln!(out, "### By {what} ({})\n", code(first));
+        let rows = view::top(groups, &names, view::TOP)
             .into_iter()
             .map(|r| {
                 let tokens = r.tokens.first().copied().unwrap_or(0);
@@ -119,7 +128,7 @@ pub fn render(report: &Report) -> String {
             })
             .collect();
         Table {
-            header: &["category", "files", "bytes", "tokens", "share"],
+            header: &[what, "files", "bytes", "tokens", "share"],
             right: &[false, true, true, true, true],
             rows,
         }

@@ -50,6 +50,9 @@ pub struct Report {
     pub by_category: BTreeMap<String, GroupReport>,
     /// The same sums per file extension.
     pub by_extension: BTreeMap<String, GroupReport>,
+    /// The same sums per top folder (the first folder below the root, `.`
+    /// for files directly in it), whatever `--category` rules say.
+    pub by_folder: BTreeMap<String, GroupReport>,
     /// By what files were read as: `text`, or a document format (`pdf`,
     /// `docx`, ...) whose extracted text was counted.
     pub by_format: BTreeMap<String, FormatReport>,
@@ -336,6 +339,11 @@ impl Report {
                 .collect(),
             by_extension: tally
                 .by_extension
+                .iter()
+                .map(|(k, g)| (k.clone(), group(&names, g)))
+                .collect(),
+            by_folder: tally
+                .by_folder
                 .iter()
                 .map(|(k, g)| (k.clone(), group(&names, g)))
                 .collect(),

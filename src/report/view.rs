@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::GroupReport;
+use super::{GroupReport, Report};
 
 /// Categories, extensions or folders shown by name; the rest are summed.
 pub const TOP: usize = 15;
@@ -175,4 +175,14 @@ pub fn image_estimate_line(e: &crate::count::vision::ImageEstimate) -> Option<St
         thousands(e.openai_tile_tokens),
         thousands(e.anthropic_tokens),
     ))
+}
+
+/// Whether the categories are the top folders (no `--category` rule took
+/// a file): the same names holding the same files.
+pub fn categories_are_folders(r: &Report) -> bool {
+    r.by_category.len() == r.by_folder.len()
+        && r.by_category
+            .iter()
+            .zip(&r.by_folder)
+            .all(|((c, a), (f, b))| c == f && a.files == b.files && a.bytes == b.bytes)
 }

@@ -155,6 +155,7 @@ fn every_section_and_chart_is_there_with_the_jsons_totals_and_nothing_external()
         "projection",
         "categories",
         "extensions",
+        "folders",
         "distribution",
         "overflows",
         "comparison",
@@ -273,6 +274,64 @@ fn sections_without_data_are_left_out_and_names_are_escaped() {
     assert!(categories.iter().any(|r| r[0] == "<b>bold&amp;"));
     let skipped = cell_texts(&page, "skipped");
     assert!(skipped.iter().any(|r| r[0].ends_with("bin.dat")));
+}
+
+/// With `--category` rules the categories are no longer folders; the page
+/// still attributes the tokens by top folder, as the JSON's `by_folder`,
+/// whose groups sum to the totals.
+#[test]
+fn top_folders_are_attributed_beside_category_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let (page, report, _) = audit_html(
+        Path::new("fixtures/corpus"),
+        &[
+            "--category",
+            "legal=contracts/**",
+            "--category",
+            "multilingual=**/*-{zh,ja,ko,ru,ar,fa}.txt",
+        ],
+        dir.path(),
+    );
+    assert_chart(&page, "categories");
+    assert_chart(&page, "folders");
+    let category_names: Vec<String> = cell_texts(&page, "categories")
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    assert!(category_names.contains(&"legal".to_string()));
+    assert!(category_names.contains(&"multilingual".to_string()));
+    let folders = cell_texts(&page, "folders");
+    let mut names: Vec<&str> = folders.iter().map(|r| r[0].as_str()).collect();
+    names.sort();
+    assert_eq!(names, [".", "code", "contracts", "prompts", "transcripts"]);
+    let by_folder = report["by_folder"].as_object().unwrap();
+    let (mut files, mut tokens) = (0, 0);
+    for row in &folders {
+        let g = &by_folder[&row[0]];
+        assert_eq!(row[1], thousands(g["files"].as_u64().unwrap()));
+        let t = g["tokens"]["o200k_base"].as_u64().unwrap();
+        assert_eq!(row[3], thousands(t));
+        files += g["files"].as_u64().unwrap();
+        tokens += t;
+    }
+    assert_eq!(files, report["totals"]["files_counted"].as_u64().unwrap());
+    assert_eq!(
+        tokens,
+        report["totals"]["tokens"]["o200k_base"].as_u64().unwrap()
+    );
+    // The six non-Latin prompts left their folder's category, not their folder.
+    assert_eq!(by_folder["prompts"]["files"].as_u64().unwrap(), 8);
+    assert_eq!(
+        report["by_category"]["multilingual"]["files"]
+            .as_u64()
+            .unwrap(),
+        6
+    );
+    let note: String = page
+        .select(&sel("section[data-section=\"attribution\"] p.note"))
+        .flat_map(|p| p.text())
+        .collect();
+    assert!(note.contains("whatever the --category rules say"), "{note}");
 }
 
 /// 700 files in 350 categories, counted by 14 tokenizers and priced for 5

@@ -42,6 +42,9 @@ pub struct Page {
     pub projection: Option<ProjectionView>,
     pub categories: Attribution,
     pub extensions: Attribution,
+    pub folders: Attribution,
+    /// `--category` rules made the categories differ from the top folders.
+    pub categories_are_folders: bool,
     pub distribution: Option<DistributionView>,
     pub largest: Vec<(String, String)>,
     pub overflows: Vec<OverflowRow>,
@@ -606,6 +609,8 @@ impl Page {
             projection,
             categories: attribution(&r.by_category, &names, first_total)?,
             extensions: attribution(&r.by_extension, &names, first_total)?,
+            folders: attribution(&r.by_folder, &names, first_total)?,
+            categories_are_folders: view::categories_are_folders(r),
             distribution,
             largest: r
                 .largest
