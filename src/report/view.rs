@@ -129,7 +129,7 @@ pub const TRANSCRIPT_COST_NOTE: &str = "Input and replayed input (the conversati
 /// One priced model's transcripts row: whether its tokens are an estimate,
 /// and the cells in [`TRANSCRIPT_COST_HEADER`] order (tokens marked ≈ when
 /// a calibrated ratio scaled them).
-pub fn transcript_cost_rows(r: &super::Report) -> Vec<(bool, [String; 9])> {
+pub fn transcript_cost_rows(r: &Report) -> Vec<(bool, [String; 9])> {
     use crate::format::{format_usd, thousands};
     let usd = |d: Option<rust_decimal::Decimal>| d.map(format_usd).unwrap_or_else(|| "-".into());
     r.costs
