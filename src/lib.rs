@@ -52,6 +52,8 @@ pub mod extract;
 #[doc(hidden)]
 pub mod format;
 #[doc(hidden)]
+pub mod language;
+#[doc(hidden)]
 pub mod load;
 #[doc(hidden)]
 pub mod pricing;

@@ -16,7 +16,8 @@ use serde::Serialize;
 use crate::content::ContentClass;
 use crate::count::fields::FieldCounts;
 pub use crate::count::file::{
-    merge_by_class, merge_by_script, ByClass, ByScript, ClassTally, FileTally, ScriptTally,
+    merge_by_class, merge_by_language, merge_by_script, ByClass, ByLanguage, ByScript, ClassTally,
+    FileTally, LanguageTally, ScriptTally,
 };
 use crate::count::transcript::{TranscriptCounts, MALFORMED_KEPT};
 use crate::count::RecordCounts;
@@ -316,6 +317,8 @@ pub struct Tally {
     pub by_class: ByClass,
     /// Counted text per dominant script of each piece.
     pub by_script: ByScript,
+    /// Counted text per detected language of each piece (`--lang`).
+    pub by_language: ByLanguage,
     /// The largest documents by the first tokenizer's count (bounded).
     pub largest: Largest,
     /// Chat files' figures summed, with malformed records by path (the
@@ -396,6 +399,7 @@ impl Tally {
         group(&mut self.by_format, f.format).add(f);
         merge_by_class(&mut self.by_class, &f.classes);
         merge_by_script(&mut self.by_script, &f.scripts);
+        merge_by_language(&mut self.by_language, &f.languages);
         if let Some(sample) = self.sample.as_mut() {
             sample.offer(f);
         }
@@ -436,6 +440,7 @@ impl Tally {
         }
         merge_by_class(&mut self.by_class, &other.by_class);
         merge_by_script(&mut self.by_script, &other.by_script);
+        merge_by_language(&mut self.by_language, &other.by_language);
         if let (Some(a), Some(b)) = (self.sample.as_mut(), other.sample.as_ref()) {
             a.merge(b);
         }
@@ -478,6 +483,7 @@ mod tests {
             fields: None,
             sha256: None,
             scripts: ByScript::new(),
+            languages: ByLanguage::new(),
             classes: ByClass::from([(
                 if cat == "ja" {
                     ContentClass::Cjk

@@ -84,6 +84,8 @@ pub struct AuditConfig {
     pub pricing: Option<PricingPlan>,
     /// Providers whose count APIs the user allowed (`--count-api`).
     pub count_api: Vec<crate::count_api::CountApiConfig>,
+    /// Break the counts down by each piece's detected language (`--lang`).
+    pub languages: bool,
 }
 
 impl AuditConfig {
@@ -106,6 +108,7 @@ impl AuditConfig {
             command_line: Vec::new(),
             pricing: None,
             count_api: Vec::new(),
+            languages: false,
         }
     }
 }
@@ -273,7 +276,8 @@ impl Audit {
         )
         .with_chat_format(self.config.chat_format)
         .with_documents(self.config.documents.clone())
-        .with_fields(self.config.fields.clone());
+        .with_fields(self.config.fields.clone())
+        .with_languages(self.config.languages);
         if let Some(p) = &progress {
             let p = Arc::clone(p);
             engine = engine.on_counted(move |bytes| p.bytes(bytes));

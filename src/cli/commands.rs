@@ -213,12 +213,12 @@ fn audit(args: AuditArgs, command_line: Vec<String>) -> Result<Status> {
 }
 
 fn compare(mut args: CompareArgs, command_line: Vec<String>) -> Result<Status> {
-    let to_stdout = [&args.json, &args.csv, &args.markdown]
+    let to_stdout = [&args.json, &args.csv, &args.markdown, &args.html]
         .into_iter()
         .filter(|p| is_stdout(p))
         .count();
     if to_stdout > 1 {
-        bail!("only one of --json, --csv and --markdown can write to standard output (-)");
+        bail!("only one of --json, --csv, --markdown and --html can write to standard output (-)");
     }
     if args.bench == Some(0) {
         bail!("--bench N needs at least one run");
@@ -261,6 +261,13 @@ fn compare(mut args: CompareArgs, command_line: Vec<String>) -> Result<Status> {
     }
     if let Some(path) = &args.markdown {
         write::whole(path, comparison.render_markdown().as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.html {
+        // The audit's page, its comparison relative to the baseline.
+        let html = tokenaudit::report::html::render_compared(report, &baseline)
+            .context("cannot render the HTML")?;
+        write::whole(path, html.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if to_stdout == 0 {

@@ -218,6 +218,11 @@ pub struct CorpusArgs {
     )]
     pub docx_parts: DocxParts,
 
+    /// Also break the counts down by the language of each piece of text,
+    /// as detected by whatlang from a sample (a guess, reported as such).
+    #[arg(long)]
+    pub lang: bool,
+
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
@@ -342,6 +347,12 @@ pub struct CompareArgs {
     /// Write the comparison as Markdown tables to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+
+    /// Write the audit's self-contained HTML report to FILE, its tokenizer
+    /// comparison (whole corpus, categories, scripts, detected languages
+    /// with --lang) relative to the baseline (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 
     /// Run the comparison N times (default 5) and report each tokenizer's
     /// median MB/s with min–max, peak RSS, the machine and the corpus digest.
@@ -674,6 +685,7 @@ impl CorpusArgs {
             command_line,
             pricing,
             count_api: Vec::new(),
+            languages: self.lang,
         })
     }
 }

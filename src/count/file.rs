@@ -40,6 +40,9 @@ pub struct FileTally {
     /// The same counts split by the dominant script of each piece (see
     /// `script`): what `compare` breaks tokenizers down by.
     pub scripts: ByScript,
+    /// The same counts split by the detected language of each piece
+    /// (`--lang`; empty without it).
+    pub languages: ByLanguage,
     /// The parser that took the file.
     pub parser: Parser,
     /// A chat file's transcript figures.
@@ -105,6 +108,58 @@ pub fn merge_by_script(into: &mut ByScript, from: &ByScript) {
             *a += b;
         }
     }
+}
+
+/// Pieces, bytes, characters and tokens (per tokenizer) of the pieces whose
+/// language was detected as one language (`language`), and how many of
+/// those detections whatlang deems reliable.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LanguageTally {
+    pub pieces: u64,
+    pub reliable_pieces: u64,
+    pub bytes: u64,
+    pub chars: u64,
+    pub tokens: Vec<u64>,
+}
+
+/// Counts per detected language (ISO 639-3 code, or
+/// [`crate::language::UNDETERMINED`]).
+pub type ByLanguage = BTreeMap<&'static str, LanguageTally>;
+
+/// Adds `from` into `into`, language by language.
+pub fn merge_by_language(into: &mut ByLanguage, from: &ByLanguage) {
+    for (lang, t) in from {
+        let e = into.entry(*lang).or_default();
+        e.pieces += t.pieces;
+        e.reliable_pieces += t.reliable_pieces;
+        e.bytes += t.bytes;
+        e.chars += t.chars;
+        if e.tokens.len() < t.tokens.len() {
+            e.tokens.resize(t.tokens.len(), 0);
+        }
+        for (a, b) in e.tokens.iter_mut().zip(&t.tokens) {
+            *a += b;
+        }
+    }
+}
+
+/// One piece's language entry: `text` detected (when `detect`), with its
+/// bytes, characters and tokens; empty when not asked or `text` is empty.
+pub fn language_of(detect: bool, text: &str, chars: u64, tokens: &[u64]) -> ByLanguage {
+    if !detect || text.is_empty() {
+        return ByLanguage::new();
+    }
+    let found = crate::language::detect(text);
+    ByLanguage::from([(
+        found.map_or(crate::language::UNDETERMINED, |d| d.code),
+        LanguageTally {
+            pieces: 1,
+            reliable_pieces: u64::from(found.is_some_and(|d| d.reliable)),
+            bytes: text.len() as u64,
+            chars,
+            tokens: tokens.to_vec(),
+        },
+    )])
 }
 
 impl FileTally {

@@ -38,7 +38,8 @@ use crate::load;
 use crate::skip::SkipReason;
 use crate::tokenize::{chunk, Counter, SharedTokenizer};
 use file::{
-    merge_by_class, merge_by_script, ByClass, ByScript, ClassTally, FileTally, ScriptTally,
+    language_of, merge_by_class, merge_by_language, merge_by_script, ByClass, ByLanguage, ByScript,
+    ClassTally, FileTally, ScriptTally,
 };
 
 use chat_format::{ChatFormat, Overheads};
@@ -163,6 +164,8 @@ pub struct Engine {
     fields: FieldSpec,
     /// Told the bytes of each piece of text once counted (a progress bar).
     on_counted: Option<OnCounted>,
+    /// Detect each piece's language (`--lang`).
+    languages: bool,
 }
 
 /// What a counted file was read as: its format's name (`text` for files
@@ -193,6 +196,8 @@ pub struct TextCounts {
     pub classes: ByClass,
     /// The same tokens by the dominant script of each piece.
     pub scripts: ByScript,
+    /// The same tokens by the detected language of each piece (`--lang`).
+    pub languages: ByLanguage,
 }
 
 impl Engine {
@@ -206,6 +211,7 @@ impl Engine {
             fields: FieldSpec::default(),
             formats: Vec::new(),
             on_counted: None,
+            languages: false,
         };
         engine.formats = engine.derive_formats(None);
         engine
@@ -216,6 +222,12 @@ impl Engine {
         if format.is_some() {
             self.formats = self.derive_formats(format);
         }
+        self
+    }
+
+    /// The same engine detecting each piece's language (`--lang`).
+    pub fn with_languages(mut self, detect: bool) -> Self {
+        self.languages = detect;
         self
     }
 
@@ -349,6 +361,7 @@ impl Engine {
             let last_line = u64::from(!doc.text().is_empty() && !doc.text().ends_with('\n'));
             // Priced as one class and script, like a transcript.
             let (classes, scripts) = one_class(doc.text(), doc.bytes, chars, &total);
+            let languages = language_of(self.languages, doc.text(), chars, &total);
             return Outcome::Counted(FileTally {
                 path: source.path.clone(),
                 category: source.category.clone(),
@@ -361,6 +374,7 @@ impl Engine {
                 tokens: total,
                 classes,
                 scripts,
+                languages,
                 parser,
                 transcript: None,
                 fields: Some(Box::new(fields)),
@@ -371,6 +385,7 @@ impl Engine {
             let (counts, transcript) = self.count_chat(&doc);
             let billed = transcript.billed();
             let (classes, scripts) = one_class(doc.text(), doc.bytes, counts.chars, &billed);
+            let languages = language_of(self.languages, doc.text(), counts.chars, &billed);
             return Outcome::Counted(FileTally {
                 path: source.path.clone(),
                 category: source.category.clone(),
@@ -383,6 +398,7 @@ impl Engine {
                 tokens: billed,
                 classes,
                 scripts,
+                languages,
                 parser,
                 transcript: Some(Box::new(transcript)),
                 fields: None,
@@ -396,6 +412,7 @@ impl Engine {
             tokens: vec![0; self.pool.tokenizers.len()],
             classes: ByClass::new(),
             scripts: ByScript::new(),
+            languages: ByLanguage::new(),
         };
         let code = is_code(source);
         for segment in extract::extract(doc.text()) {
@@ -407,6 +424,7 @@ impl Engine {
             }
             merge_by_class(&mut counts.classes, &c.classes);
             merge_by_script(&mut counts.scripts, &c.scripts);
+            merge_by_language(&mut counts.languages, &c.languages);
         }
         Outcome::Counted(FileTally {
             path: source.path.clone(),
@@ -420,6 +438,7 @@ impl Engine {
             tokens: counts.tokens,
             classes: counts.classes,
             scripts: counts.scripts,
+            languages: counts.languages,
             parser,
             transcript: None,
             fields: None,
@@ -600,6 +619,7 @@ impl Engine {
             tokens: Vec::new(),
             classes: ByClass::new(),
             scripts: ByScript::new(),
+            languages: ByLanguage::new(),
         };
         match layout {
             records::Layout::Lines if in_pieces => {
@@ -691,7 +711,9 @@ impl Engine {
         let last_line = u64::from(!text.is_empty() && !text.ends_with('\n'));
         let n_tok = self.pool.tokenizers.len();
         let counts = if text.len() < 2 * PIECE_TARGET {
-            let counts = self.pool.with(|c| count_piece(c, text, first, code));
+            let counts = self
+                .pool
+                .with(|c| count_piece(c, text, first, code, self.languages));
             self.counted(text.len());
             if let Some(doc) = doc {
                 // Segments are counted in order: the text before is done.
@@ -715,7 +737,7 @@ impl Engine {
                     let piece = &text[chunk::grid_piece(text, k, PIECE_TARGET)];
                     let counts = self
                         .pool
-                        .with(|c| count_piece(c, piece, first && k == 0, code));
+                        .with(|c| count_piece(c, piece, first && k == 0, code, self.languages));
                     self.counted(piece.len());
                     if let Some(doc) = doc {
                         released.counted(doc, k, piece);
@@ -736,6 +758,7 @@ impl Engine {
             tokens: counts.tokens,
             classes: counts.classes,
             scripts: counts.scripts,
+            languages: counts.languages,
         }
     }
 }
@@ -747,6 +770,7 @@ struct PieceCounts {
     tokens: Vec<u64>,
     classes: ByClass,
     scripts: ByScript,
+    languages: ByLanguage,
 }
 
 impl PieceCounts {
@@ -757,6 +781,7 @@ impl PieceCounts {
             tokens: vec![0; tokenizers],
             classes: ByClass::new(),
             scripts: ByScript::new(),
+            languages: ByLanguage::new(),
         }
     }
 
@@ -768,6 +793,7 @@ impl PieceCounts {
         }
         merge_by_class(&mut self.classes, &other.classes);
         merge_by_script(&mut self.scripts, &other.scripts);
+        merge_by_language(&mut self.languages, &other.languages);
     }
 }
 
@@ -926,7 +952,13 @@ impl Released {
 /// Characters, newlines, each tokenizer's tokens in one piece, and the
 /// same tokens under the piece's content class and dominant script (both
 /// decided from one sample of the piece, `content::sample`).
-fn count_piece(counters: &mut Counters, text: &str, first: bool, code: bool) -> PieceCounts {
+fn count_piece(
+    counters: &mut Counters,
+    text: &str,
+    first: bool,
+    code: bool,
+    languages: bool,
+) -> PieceCounts {
     let Counters { counters, timing } = counters;
     let tokens: Vec<u64> = counters
         .iter_mut()
@@ -963,12 +995,14 @@ fn count_piece(counters: &mut Counters, text: &str, first: bool, code: bool) -> 
     } else {
         ByScript::from([(sample.dominant(), script)])
     };
+    let languages = language_of(languages, text, chars, &tokens);
     PieceCounts {
         chars,
         newlines,
         tokens,
         classes,
         scripts,
+        languages,
     }
 }
 

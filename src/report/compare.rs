@@ -55,6 +55,14 @@ pub struct Comparison {
     /// Per dominant script of each piece of text (a file, or a 256 KiB
     /// piece of a large one), in the order of the script table.
     pub by_script: Vec<Breakdown>,
+    /// Per detected language of each piece of text (`--lang`; absent
+    /// without it), largest first, `und` (undetermined) last; `name` is the
+    /// ISO 639-3 code. A guess per piece: see `language_detection`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub by_language: Vec<Breakdown>,
+    /// How `by_language` was detected (absent without `--lang`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language_detection: Option<LanguageDetection>,
     /// Per priced model (`-m`): the corpus's cost and its ratio to the
     /// cheapest. Empty without `-m`.
     pub costs: Vec<CostRow>,
@@ -94,8 +102,8 @@ pub struct TokenizerRow {
     pub counter_seconds: f64,
 }
 
-/// One group (a category, a script) counted by every tokenizer.
-#[derive(Debug, Serialize)]
+/// One group (a category, a script, a language) counted by every tokenizer.
+#[derive(Clone, Debug, Serialize)]
 pub struct Breakdown {
     pub name: String,
     /// Files (categories) or pieces of text (scripts).
@@ -109,6 +117,17 @@ pub struct Breakdown {
     pub relative: Map<String, Value>,
     /// Tokenizer → characters per token.
     pub chars_per_token: Map<String, Value>,
+}
+
+/// How the languages of `by_language` were told.
+#[derive(Debug, Serialize)]
+pub struct LanguageDetection {
+    /// The detector, and that its answers are detected, not declared.
+    pub detected_by: &'static str,
+    /// Language code → English name.
+    pub names: Map<String, Value>,
+    /// Language code → pieces whose detection whatlang deems reliable.
+    pub reliable_pieces: Map<String, Value>,
 }
 
 /// One priced model.
@@ -334,6 +353,38 @@ impl Comparison {
                 )
             })
             .collect();
+        let languages = report.by_language.as_ref();
+        let by_language = languages
+            .map(|l| {
+                l.languages
+                    .iter()
+                    .map(|g| {
+                        breakdown(
+                            g.language.to_string(),
+                            g.pieces,
+                            g.bytes,
+                            g.chars,
+                            &g.tokens,
+                            &names,
+                            &baseline,
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let language_detection = languages.map(|l| LanguageDetection {
+            detected_by: l.detected_by,
+            names: l
+                .languages
+                .iter()
+                .map(|g| (g.language.to_string(), Value::from(g.name)))
+                .collect(),
+            reliable_pieces: l
+                .languages
+                .iter()
+                .map(|g| (g.language.to_string(), Value::from(g.reliable_pieces)))
+                .collect(),
+        });
         let cheapest = report
             .costs
             .iter()
@@ -393,6 +444,8 @@ impl Comparison {
             tokenizers,
             by_category,
             by_script,
+            by_language,
+            language_detection,
             costs,
             throughput: Throughput {
                 threads,
@@ -419,11 +472,51 @@ impl Comparison {
     /// The categories shown to people: the largest by the baseline's
     /// tokens, then one `other` column summing the rest.
     fn shown_categories(&self) -> Vec<Breakdown> {
+        self.shown(&self.by_category)
+    }
+
+    /// The detected languages shown to people, by English name: the largest
+    /// by the baseline's tokens, then one `other` column.
+    fn shown_languages(&self) -> Vec<Breakdown> {
+        let Some(detection) = &self.language_detection else {
+            return Vec::new();
+        };
+        let named: Vec<Breakdown> = self
+            .by_language
+            .iter()
+            .map(|b| {
+                let mut b = b.clone();
+                if let Some(name) = detection.names.get(&b.name).and_then(Value::as_str) {
+                    b.name = name.to_string();
+                }
+                b
+            })
+            .collect();
+        self.shown(&named)
+    }
+
+    /// A line saying what detected the languages and how surely.
+    fn language_note(&self) -> String {
+        let Some(d) = &self.language_detection else {
+            return String::new();
+        };
+        let pieces: u64 = self.by_language.iter().map(|b| b.units).sum();
+        let reliable: u64 = d.reliable_pieces.values().filter_map(Value::as_u64).sum();
+        format!(
+            "{}; {} of {} pieces detected reliably",
+            d.detected_by,
+            thousands(reliable),
+            thousands(pieces)
+        )
+    }
+
+    /// `groups` as shown to people: the largest by the baseline's tokens,
+    /// then one `other` column summing the rest.
+    fn shown(&self, all: &[Breakdown]) -> Vec<Breakdown> {
         let names = self.names();
         let mut order: Vec<&str> = vec![self.baseline.as_str()];
         order.extend(names.iter().filter(|n| **n != self.baseline));
-        let groups = self
-            .by_category
+        let groups = all
             .iter()
             .map(|b| {
                 (
@@ -449,7 +542,7 @@ impl Comparison {
                     .map(|(n, t)| (n.to_string(), Value::from(*t)))
                     .collect();
                 let chars = if row.groups == 1 {
-                    groups_chars(&self.by_category, &row.name)
+                    groups_chars(all, &row.name)
                 } else {
                     0
                 };
@@ -496,6 +589,17 @@ impl Comparison {
                 self.baseline
             );
             self.split_grid(&self.by_script, "script", &mut out);
+        }
+        let languages = self.shown_languages();
+        if !languages.is_empty() {
+            out.push('\n');
+            let _ = writeln!(
+                out,
+                "By detected language ({}), tokens relative to {}:",
+                self.language_note(),
+                self.baseline
+            );
+            self.split_grid(&languages, "language (detected)", &mut out);
         }
         let categories = self.shown_categories();
         if !categories.is_empty() {
@@ -638,6 +742,16 @@ impl Comparison {
             );
             markdown_table(self.group_rows(&self.by_script, "script"), &mut out);
         }
+        let languages = self.shown_languages();
+        if !languages.is_empty() {
+            let _ = writeln!(
+                out,
+                "### By language (detected)\n\nTokens relative to `{}`; {}.\n",
+                self.baseline,
+                self.language_note()
+            );
+            markdown_table(self.group_rows(&languages, "language (detected)"), &mut out);
+        }
         let categories = self.shown_categories();
         if !categories.is_empty() {
             let _ = writeln!(
@@ -660,7 +774,8 @@ impl Comparison {
     }
 
     /// The comparison as CSV, one row per (section, group, tokenizer):
-    /// `section` is `total`, `category` or `script`.
+    /// `section` is `total`, `category`, `script` or, with `--lang`,
+    /// `language (detected)` (its `name` an ISO 639-3 code).
     pub fn render_csv(&self) -> Result<String, csv::Error> {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record([
@@ -689,7 +804,11 @@ impl Comparison {
                 &t.mb_per_second.map_or(String::new(), |m| m.to_string()),
             ])?;
         }
-        for (section, groups) in [("category", &self.by_category), ("script", &self.by_script)] {
+        for (section, groups) in [
+            ("category", &self.by_category),
+            ("script", &self.by_script),
+            ("language (detected)", &self.by_language),
+        ] {
             for g in groups {
                 for t in &self.tokenizers {
                     let n = &t.tokenizer;

@@ -27,6 +27,7 @@ use serde_json::{Map, Value};
 
 use crate::count::chat_format::Overheads;
 use crate::digest::CorpusDigest;
+use crate::language;
 use crate::pricing::{Charge, ModelCost, PriceProvenance, Priced, Projection};
 use crate::script::ScriptGroup;
 use crate::tally::{Group, Histogram, Tally};
@@ -60,6 +61,10 @@ pub struct Report {
     /// a large one; see `script`), in the script table's order, `none` (no
     /// letters) last.
     pub by_script: Vec<ScriptReport>,
+    /// By the detected language of each piece of text (`--lang`; absent
+    /// without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by_language: Option<LanguagesReport>,
     /// Tokens per document, per tokenizer: quantiles and histogram.
     pub distribution: Map<String, Value>,
     /// The largest documents by the first tokenizer's count.
@@ -174,6 +179,31 @@ pub struct ScriptReport {
     /// `kana`, `hangul`, `thai`, `other`, or `none`.
     pub script: &'static str,
     pub pieces: u64,
+    pub bytes: u64,
+    pub chars: u64,
+    pub tokens: Map<String, Value>,
+}
+
+/// The pieces of text by detected language.
+#[derive(Debug, Serialize)]
+pub struct LanguagesReport {
+    /// What detected them: a statistical guess per piece, not a declared
+    /// language ([`language::DETECTOR`]).
+    pub detected_by: &'static str,
+    /// Largest first (bytes), the undetermined last.
+    pub languages: Vec<LanguageReport>,
+}
+
+/// The pieces of text detected as one language.
+#[derive(Debug, Serialize)]
+pub struct LanguageReport {
+    /// ISO 639-3 code (`eng`, `fra`, `cmn`, ...), or `und`.
+    pub language: &'static str,
+    /// English name (`English`, ...), or `undetermined`.
+    pub name: &'static str,
+    pub pieces: u64,
+    /// Pieces whose detection whatlang deems reliable.
+    pub reliable_pieces: u64,
     pub bytes: u64,
     pub chars: u64,
     pub tokens: Map<String, Value>,
@@ -374,6 +404,7 @@ impl Report {
                     tokens: by_name(&names, &t.tokens),
                 })
                 .collect(),
+            by_language: languages_report(tally, &names),
             distribution: names
                 .iter()
                 .zip(&tally.counted.distribution)
@@ -439,4 +470,34 @@ impl Report {
         s.push('\n');
         s
     }
+}
+
+/// `by_language`, when `--lang` detected any (largest first, `und` last).
+fn languages_report(tally: &Tally, names: &[String]) -> Option<LanguagesReport> {
+    if tally.by_language.is_empty() {
+        return None;
+    }
+    let mut languages: Vec<LanguageReport> = tally
+        .by_language
+        .iter()
+        .map(|(code, t)| LanguageReport {
+            language: code,
+            name: language::name(code),
+            pieces: t.pieces,
+            reliable_pieces: t.reliable_pieces,
+            bytes: t.bytes,
+            chars: t.chars,
+            tokens: by_name(names, &t.tokens),
+        })
+        .collect();
+    languages.sort_by_key(|l| {
+        (
+            l.language == language::UNDETERMINED,
+            std::cmp::Reverse(l.bytes),
+        )
+    });
+    Some(LanguagesReport {
+        detected_by: language::DETECTOR,
+        languages,
+    })
 }

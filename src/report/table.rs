@@ -147,6 +147,29 @@ pub fn render(report: &Report) -> String {
         );
     }
 
+    if let Some(langs) = &report.by_language {
+        let mut header = vec![
+            "language (detected)".to_string(),
+            "pieces".into(),
+            "reliable".into(),
+            "bytes".into(),
+        ];
+        header.extend(names.iter().map(|n| n.to_string()));
+        let mut rows = vec![header];
+        for l in &langs.languages {
+            let mut row = vec![
+                format!("{} {}", l.language, l.name),
+                thousands(l.pieces),
+                thousands(l.reliable_pieces),
+                human_bytes(l.bytes),
+            ];
+            row.extend(names.iter().map(|n| thousands(tokens_of(&l.tokens, n))));
+            rows.push(row);
+        }
+        Grid { rows }.render(&mut out);
+        let _ = writeln!(out, "(languages detected by {})\n", langs.detected_by);
+    }
+
     if !report.largest.is_empty() {
         let _ = writeln!(out, "largest documents ({})", names.first().unwrap_or(&""));
         let width = report

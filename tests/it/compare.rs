@@ -317,3 +317,124 @@ fn compare_without_tokenizers_is_a_usage_error() {
     assert!(stderr(&out).contains("-t all"), "{}", stderr(&out));
     assert!(Path::new("fixtures/corpus").is_dir());
 }
+
+/// One document per language (the same sentence, translated), and one of
+/// numbers only, which no language is detected in.
+const LANGUAGES: &[(&str, &str, &str)] = &[
+    ("eng", "en.txt", "The committee will meet next Tuesday to review the annual budget and decide which projects should receive funding. "),
+    ("fra", "fr.txt", "Le comité se réunira mardi prochain pour examiner le budget annuel et décider quels projets doivent recevoir un financement. "),
+    ("deu", "de.txt", "Der Ausschuss tritt nächsten Dienstag zusammen, um den Jahreshaushalt zu prüfen und zu entscheiden, welche Projekte gefördert werden sollen. "),
+    ("spa", "es.txt", "El comité se reunirá el próximo martes para revisar el presupuesto anual y decidir qué proyectos deben recibir financiación. "),
+    ("ita", "it.txt", "Il comitato si riunirà martedì prossimo per esaminare il bilancio annuale e decidere quali progetti debbano ricevere i finanziamenti. "),
+    ("rus", "ru.txt", "Комитет соберётся в следующий вторник, чтобы рассмотреть годовой бюджет и решить, какие проекты должны получить финансирование. "),
+    ("jpn", "ja.txt", "委員会は来週の火曜日に集まり、年間予算を見直して、どのプロジェクトに資金を提供するかを決めます。"),
+    ("cmn", "zh.txt", "委员会将于下周二开会，审查年度预算，并决定哪些项目应当获得资金。"),
+    ("ara", "ar.txt", "ستجتمع اللجنة يوم الثلاثاء المقبل لمراجعة الميزانية السنوية وتحديد المشاريع التي يجب أن تحصل على التمويل. "),
+    ("hin", "hi.txt", "समिति अगले मंगलवार को वार्षिक बजट की समीक्षा करने और यह तय करने के लिए बैठक करेगी कि किन परियोजनाओं को धन मिलना चाहिए। "),
+    ("kor", "ko.txt", "위원회는 다음 주 화요일에 모여 연간 예산을 검토하고 어떤 프로젝트에 자금을 지원할지 결정할 것입니다. "),
+    ("und", "nums.txt", "12,345.67; 89 + 10 = 99 "),
+];
+
+#[test]
+fn documents_in_known_languages_are_detected_and_labelled_as_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    for (_, file, text) in LANGUAGES {
+        std::fs::write(dir.path().join(file), text.repeat(5)).unwrap();
+    }
+    let root = dir.path().to_str().unwrap();
+    let c = compare_json(&[root, "-t", "o200k_base,cl100k_base", "--lang"]);
+    let detection = &c["language_detection"];
+    assert!(
+        detection["detected_by"]
+            .as_str()
+            .unwrap()
+            .contains("whatlang"),
+        "{detection}"
+    );
+    assert_eq!(detection["names"]["fra"], "French");
+    let found: Vec<&str> = c["by_language"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(found.len(), LANGUAGES.len(), "{found:?}");
+    assert_eq!(found.last(), Some(&"und"), "undetermined last");
+    let o200k = tokenaudit::tokenize::sources::builtin::resolve("o200k_base").unwrap();
+    for (lang, file, text) in LANGUAGES {
+        let g = group(&c, "by_language", lang).unwrap_or_else(|| panic!("{file}: no {lang}"));
+        let text = text.repeat(5);
+        assert_eq!(u(&g["units"]), 1, "{lang}: one document");
+        assert_eq!(u(&g["bytes"]), text.len() as u64, "{lang}: {file}");
+        assert_eq!(
+            u(&g["tokens"]["o200k_base"]),
+            o200k.counter().count(&text),
+            "{lang}: its document's tokens"
+        );
+        if *lang != "und" {
+            assert_eq!(u(&detection["reliable_pieces"][lang]), 1, "{lang}");
+        }
+    }
+    let total: u64 = c["by_language"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| u(&g["tokens"]["cl100k_base"]))
+        .sum();
+    assert_eq!(total, u(&c["tokenizers"][1]["tokens"]));
+
+    // Every output says the languages were detected.
+    let out = run(&[
+        "compare",
+        root,
+        "-q",
+        "-t",
+        "o200k_base,cl100k_base",
+        "--lang",
+    ]);
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("By detected language (whatlang"), "{table}");
+    assert!(table.contains("Hindi"), "{table}");
+    let out = run(&[
+        "compare",
+        root,
+        "-q",
+        "-t",
+        "o200k_base",
+        "--lang",
+        "--csv",
+        "-",
+    ]);
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        csv.contains("language (detected),kor,o200k_base,1,"),
+        "{csv}"
+    );
+    let out = run(&[
+        "compare",
+        root,
+        "-q",
+        "-t",
+        "o200k_base",
+        "--lang",
+        "--markdown",
+        "-",
+    ]);
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.contains("### By language (detected)"), "{md}");
+    assert!(md.contains("| Korean |") || md.contains("Korean"), "{md}");
+
+    // audit --lang carries the same breakdown in its report; without
+    // --lang neither has one.
+    let a = audit_json(&[root, "-t", "o200k_base,cl100k_base", "--lang"]);
+    let langs = &a["by_language"];
+    assert!(langs["detected_by"].as_str().unwrap().contains("whatlang"));
+    for g in langs["languages"].as_array().unwrap() {
+        let mine = group(&c, "by_language", g["language"].as_str().unwrap()).unwrap();
+        assert_eq!(g["tokens"], mine["tokens"]);
+    }
+    assert!(audit_json(&[root]).get("by_language").is_none());
+    assert!(compare_json(&[root, "-t", "o200k_base"])
+        .get("by_language")
+        .is_none());
+}

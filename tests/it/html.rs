@@ -159,6 +159,7 @@ fn every_section_and_chart_is_there_with_the_jsons_totals_and_nothing_external()
         "distribution",
         "overflows",
         "comparison",
+        "comparison-scripts",
         "transcripts",
     ] {
         assert_chart(&page, chart);
@@ -332,6 +333,81 @@ fn top_folders_are_attributed_beside_category_rules() {
         .flat_map(|p| p.text())
         .collect();
     assert!(note.contains("whatever the --category rules say"), "{note}");
+}
+
+/// `compare --html`: the audit's page, its comparison relative to the
+/// baseline, by script and by detected language (`--lang`) as matrices
+/// whose tables hold the compare JSON's ratios.
+#[test]
+fn compare_writes_the_page_with_its_comparison_by_script_and_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("c.html");
+    let json = dir.path().join("c.json");
+    let o = run(&[
+        "compare",
+        "fixtures/corpus",
+        "-q",
+        "-t",
+        "o200k_base,cl100k_base,p50k_base",
+        "--baseline",
+        "cl100k_base",
+        "--lang",
+        "--html",
+        html.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let page = Html::parse_document(&std::fs::read_to_string(&html).unwrap());
+    let c = common::json(&json);
+    assert_self_contained(&page);
+    for chart in ["comparison", "comparison-scripts", "comparison-languages"] {
+        assert_chart(&page, chart);
+    }
+    let note: String = page
+        .select(&sel("section[data-section=\"comparison\"]"))
+        .flat_map(|s| s.text())
+        .collect();
+    assert!(note.contains("divided by cl100k_base"), "the baseline");
+    assert!(
+        note.contains("detected by whatlang"),
+        "labelled as detected"
+    );
+    for (table, section, key) in [
+        ("comparison-scripts", "by_script", None),
+        ("comparison-languages", "by_language", Some("names")),
+    ] {
+        let header: Vec<String> = page
+            .select(&sel(&format!("table[data-table=\"{table}\"] th")))
+            .map(|th| th.text().collect())
+            .collect();
+        let rows = cell_texts(&page, table);
+        let groups = c[section].as_array().unwrap();
+        assert!(!groups.is_empty());
+        for g in groups.iter().take(11) {
+            let code = g["name"].as_str().unwrap();
+            let label = match key {
+                Some(k) => c["language_detection"][k][code].as_str().unwrap(),
+                None => code,
+            };
+            let col = header
+                .iter()
+                .position(|h| h == label)
+                .unwrap_or_else(|| panic!("{table}: no column {label} in {header:?}"));
+            for row in rows.iter().skip(2) {
+                let expected = g["relative"][&row[0]].as_f64().unwrap();
+                let shown: f64 = row[col].parse().unwrap();
+                assert!(
+                    (shown - expected).abs() < 0.001,
+                    "{table} {label} {}",
+                    row[0]
+                );
+            }
+            // The baseline's own column is 1.
+            let base = rows.iter().find(|r| r[0] == "cl100k_base").unwrap();
+            assert_eq!(base[col], "1.000");
+        }
+    }
 }
 
 /// 700 files in 350 categories, counted by 14 tokenizers and priced for 5

@@ -15,6 +15,7 @@ const RANKS: &[(&str, u32)] = &[
     ("discover", 1),
     ("digest", 1),
     ("script", 1),
+    ("language", 1),
     ("load", 2),
     ("content", 2),
     ("extract", 3),

@@ -2,10 +2,12 @@
 The HTML report's charts, drawn as SVG by plotters (its SVG backend writes
 the elements and escapes the text), never assembled by hand.
 
-Every chart here is one of two shapes: horizontal bars (one bar per labelled
-value: tokenizers, models, categories, phases), which stay readable with
-fifteen tokenizers or long category names because labels run along the
-bars' axis; and the log-scale histogram of tokens per document. Each chart
+Every chart here is one of three shapes: horizontal bars (one bar per
+labelled value: tokenizers, models, categories, phases), which stay readable
+with fifteen tokenizers or long category names because labels run along the
+bars' axis; the log-scale histogram of tokens per document; and a matrix of
+ratios (tokenizers by script or language), each cell shaded by how far its
+ratio is from 1 and written in it, where 15 × 11 bars would be unreadable. Each chart
 sits beside a table of the same numbers (the template's job), so the SVG is
 marked `aria-hidden` there and its text need not carry every figure.
 */
@@ -40,6 +42,19 @@ fn short(label: &str) -> String {
     }
     let cut: String = label.chars().take(LABEL_CHARS - 1).collect();
     format!("{cut}…")
+}
+
+/// The last value of a segmented axis of `n` slots. plotters' integer
+/// ranges include their end and a segmented axis adds a slot after the
+/// last value, so `0..n` would leave an empty slot; `0..n - 1` has exactly
+/// `n` (a slot's far edge, `n`, maps by extending the line). One slot is
+/// given two: plotters centres a one-value range without its offset.
+fn last_slot(n: usize) -> usize {
+    if n >= 2 {
+        n - 1
+    } else {
+        1
+    }
 }
 
 /// One bar of a bar chart.
@@ -96,7 +111,7 @@ fn draw_bars(
         .margin_right(16)
         .x_label_area_size(44)
         .y_label_area_size(label_area)
-        .build_cartesian_2d(0f64..x_max, (0..n).into_segmented())
+        .build_cartesian_2d(0f64..x_max, (0..last_slot(n)).into_segmented())
         .map_err(err)?;
     chart
         .configure_mesh()
@@ -155,6 +170,116 @@ fn draw_bars(
             .map_err(err)?;
     }
     Ok(())
+}
+
+/// The colour of a ratio's cell: white at 1, towards red above (up to 4×
+/// and beyond), towards green below (down to 0.25×); and whether its text
+/// should be white to stay legible.
+fn ratio_shade(r: f64) -> (RGBColor, bool) {
+    const BELOW: RGBColor = RGBColor(0x1b, 0x7f, 0x3b);
+    if r.is_nan() || r <= 0.0 {
+        return (RGBColor(0xf4, 0xf4, 0xf4), false);
+    }
+    let t = (r.log2() / 2.0).clamp(-1.0, 1.0);
+    let to = if t >= 0.0 { OVER } else { BELOW };
+    let a = t.abs();
+    let mix = |from: u8, to: u8| (from as f64 + (to as f64 - from as f64) * a).round() as u8;
+    (
+        RGBColor(mix(0xff, to.0), mix(0xff, to.1), mix(0xff, to.2)),
+        a > 0.55,
+    )
+}
+
+/// A matrix of ratios: a row per `rows` label (top first), a column per
+/// `columns` label, `values[row][column]` shaded (see [`ratio_shade`]) and
+/// written in its cell with two decimals; `None` cells stay blank.
+pub fn matrix(rows: &[String], columns: &[String], values: &[Vec<Option<f64>>]) -> Result<String> {
+    let (nr, nc) = (rows.len().max(1), columns.len().max(1));
+    let height = 64 + ROW * nr as u32;
+    let row_labels: Vec<String> = rows.iter().map(|r| short(r)).collect();
+    let col_labels: Vec<String> = columns.iter().map(|c| short(c)).collect();
+    let longest = row_labels
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(1);
+    let label_area = (longest as u32 * LABEL_SIZE * 6 / 10 + 16).clamp(60, 220);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(10)
+            .margin_right(16)
+            .x_label_area_size(44)
+            .y_label_area_size(label_area)
+            .build_cartesian_2d(
+                (0..last_slot(nc)).into_segmented(),
+                (0..last_slot(nr)).into_segmented(),
+            )
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(nc)
+            .y_labels(nr)
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => col_labels.get(*i).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .y_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => nr
+                    .checked_sub(1 + *i)
+                    .and_then(|k| row_labels.get(k).cloned())
+                    .unwrap_or_default(),
+                _ => String::new(),
+            })
+            .x_label_style(("sans-serif", TICK_SIZE))
+            .y_label_style(("sans-serif", LABEL_SIZE))
+            .draw()
+            .map_err(err)?;
+        let cells: Vec<(usize, usize, f64)> = values
+            .iter()
+            .enumerate()
+            .flat_map(|(r, row)| {
+                row.iter()
+                    .enumerate()
+                    .filter_map(move |(c, v)| v.map(|v| (r, c, v)))
+            })
+            .collect();
+        chart
+            .draw_series(cells.iter().map(|&(r, c, v)| {
+                let y = nr - 1 - r;
+                let mut rect = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(c), SegmentValue::Exact(y)),
+                        (SegmentValue::Exact(c + 1), SegmentValue::Exact(y + 1)),
+                    ],
+                    ratio_shade(v).0.filled(),
+                );
+                rect.set_margin(1, 1, 1, 1);
+                rect
+            }))
+            .map_err(err)?;
+        chart
+            .draw_series(cells.iter().map(|&(r, c, v)| {
+                let y = nr - 1 - r;
+                let color = if ratio_shade(v).1 { WHITE } else { BLACK };
+                Text::new(
+                    format!("{v:.2}"),
+                    (SegmentValue::CenterOf(c), SegmentValue::CenterOf(y)),
+                    ("sans-serif", TICK_SIZE).into_font().color(&color).pos(
+                        plotters::style::text_anchor::Pos::new(
+                            plotters::style::text_anchor::HPos::Center,
+                            plotters::style::text_anchor::VPos::Center,
+                        ),
+                    ),
+                )
+            }))
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
 }
 
 /// Documents per bin of tokens per document (`(from, to, documents)`, `to`
@@ -241,6 +366,29 @@ mod tests {
         assert!(svg.starts_with("<svg"), "{svg}");
         assert!(!svg.contains("<script>"));
         assert!(svg.contains("&lt;script&gt;"));
+    }
+
+    #[test]
+    fn a_matrix_writes_each_ratio_in_its_cell() {
+        let svg = matrix(
+            &["o200k_base".into(), "cl100k_base".into()],
+            &["latin".into(), "indic".into()],
+            &[vec![Some(1.0), Some(1.0)], vec![Some(1.07), None]],
+        )
+        .unwrap();
+        for label in [
+            "o200k_base",
+            "cl100k_base",
+            "latin",
+            "indic",
+            "1.07",
+            "1.00",
+        ] {
+            assert!(svg.contains(label), "{label}");
+        }
+        assert_eq!(ratio_shade(1.0).0, RGBColor(0xff, 0xff, 0xff));
+        assert_eq!(ratio_shade(4.0).0, OVER);
+        assert!(ratio_shade(8.0).1, "white text on the darkest red");
     }
 
     #[test]

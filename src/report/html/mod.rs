@@ -36,3 +36,10 @@ pub fn render(report: &Report) -> Result<String, HtmlError> {
     let page = page::Page::from_report(report).map_err(HtmlError::Chart)?;
     Ok(page.render()?)
 }
+
+/// The page, its tokenizer comparison relative to `baseline` (when it was
+/// counted) instead of o200k_base: what `compare --html` writes.
+pub fn render_compared(report: &Report, baseline: &str) -> Result<String, HtmlError> {
+    let page = page::Page::compared_with(report, Some(baseline)).map_err(HtmlError::Chart)?;
+    Ok(page.render()?)
+}

@@ -158,6 +158,24 @@ pub struct Comparison {
     /// corpus, then each compared category.
     pub rows: Vec<(String, Vec<String>)>,
     pub chart: String,
+    /// The same ratios by the dominant script of each piece of text.
+    pub scripts: Option<RatioMatrix>,
+    /// And by the detected language of each piece (`--lang`).
+    pub languages: Option<RatioMatrix>,
+    /// What detected the languages, and how many pieces reliably.
+    pub languages_note: String,
+}
+
+/// Each tokenizer's tokens relative to the reference's, per group (a
+/// script, a language): a shaded matrix and its table.
+pub struct RatioMatrix {
+    pub columns: Vec<String>,
+    /// Per column: its bytes, and the reference's tokens.
+    pub bytes: Vec<String>,
+    pub reference_tokens: Vec<String>,
+    /// Tokenizer, then its ratio in each column.
+    pub rows: Vec<(String, Vec<String>)>,
+    pub chart: String,
 }
 
 pub struct TranscriptsView {
@@ -266,6 +284,12 @@ fn attribution(
 
 impl Page {
     pub fn from_report(r: &Report) -> Result<Page, String> {
+        Page::compared_with(r, None)
+    }
+
+    /// The page with its tokenizer comparison relative to `reference`
+    /// (`compare --baseline`) when that was counted.
+    pub fn compared_with(r: &Report, reference: Option<&str>) -> Result<Page, String> {
         let names = r.tokenizer_names();
         let t = &r.totals;
         let first_total = t.per_tokenizer.first().map_or(0, |p| p.tokens);
@@ -518,7 +542,7 @@ impl Page {
             }
         };
 
-        let comparison = comparison(r, &names)?;
+        let comparison = comparison(r, &names, reference)?;
         let transcripts = transcripts(r, &names)?;
 
         let mut by_reason: BTreeMap<&str, u64> = BTreeMap::new();
@@ -738,16 +762,76 @@ fn coarse_bins(buckets: &[(u64, u64)]) -> Vec<(u64, u64, u64)> {
     bins
 }
 
-/// Each tokenizer's tokens relative to o200k_base (or the first tokenizer
-/// when o200k_base was not counted), over the corpus and per category.
-fn comparison(r: &Report, names: &[&str]) -> Result<Option<Comparison>, String> {
+/// Columns of a ratio matrix: the largest groups (by bytes) are shown.
+const MATRIX_COLUMNS: usize = 11;
+
+/// The ratio matrix of `groups` (name, bytes, tokens per tokenizer), the
+/// first [`MATRIX_COLUMNS`] as given; `None` when there are none.
+fn ratio_matrix(
+    groups: &[(String, u64, &serde_json::Map<String, Value>)],
+    names: &[&str],
+    reference: &str,
+) -> Result<Option<RatioMatrix>, String> {
+    let groups = &groups[..groups.len().min(MATRIX_COLUMNS)];
+    if groups.is_empty() {
+        return Ok(None);
+    }
+    let values: Vec<Vec<Option<f64>>> = names
+        .iter()
+        .map(|n| {
+            groups
+                .iter()
+                .map(|(_, _, t)| {
+                    let base = tokens_of(t, reference);
+                    (base > 0).then(|| tokens_of(t, n) as f64 / base as f64)
+                })
+                .collect()
+        })
+        .collect();
+    let columns: Vec<String> = groups.iter().map(|g| g.0.clone()).collect();
+    let chart = charts::matrix(
+        &names.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+        &columns,
+        &values,
+    )?;
+    Ok(Some(RatioMatrix {
+        bytes: groups.iter().map(|g| human_bytes(g.1)).collect(),
+        reference_tokens: groups
+            .iter()
+            .map(|g| thousands(tokens_of(g.2, reference)))
+            .collect(),
+        rows: names
+            .iter()
+            .zip(&values)
+            .map(|(n, vs)| {
+                (
+                    n.to_string(),
+                    vs.iter()
+                        .map(|v| v.map_or("-".to_string(), |v| format!("{v:.3}")))
+                        .collect(),
+                )
+            })
+            .collect(),
+        columns,
+        chart,
+    }))
+}
+
+/// Each tokenizer's tokens relative to `reference` (by default o200k_base,
+/// or the first tokenizer when o200k_base was not counted), over the
+/// corpus, per category, per script and per detected language.
+fn comparison(
+    r: &Report,
+    names: &[&str],
+    reference: Option<&str>,
+) -> Result<Option<Comparison>, String> {
     if names.len() < 2 {
         return Ok(None);
     }
-    let reference = if names.contains(&REFERENCE) {
-        REFERENCE
-    } else {
-        names[0]
+    let reference = match reference {
+        Some(b) if names.contains(&b) => b,
+        _ if names.contains(&REFERENCE) => REFERENCE,
+        _ => names[0],
     };
     let whole = |name: &str| tokens_of(&r.totals.tokens, name);
     let categories = view::top(&r.by_category, &[reference], COMPARED_CATEGORIES);
@@ -786,11 +870,40 @@ fn comparison(r: &Report, names: &[&str]) -> Result<Option<Comparison>, String> 
         &|v| format!("{v:.2}"),
         &[(1.0, format!("{reference} = 1"))],
     )?;
+    let scripts: Vec<(String, u64, &serde_json::Map<String, Value>)> = r
+        .by_script
+        .iter()
+        .map(|s| (s.script.to_string(), s.bytes, &s.tokens))
+        .collect();
+    let (languages, languages_note) = match &r.by_language {
+        Some(l) => {
+            let groups: Vec<(String, u64, &serde_json::Map<String, Value>)> = l
+                .languages
+                .iter()
+                .map(|g| (g.name.to_string(), g.bytes, &g.tokens))
+                .collect();
+            let pieces: u64 = l.languages.iter().map(|g| g.pieces).sum();
+            let reliable: u64 = l.languages.iter().map(|g| g.reliable_pieces).sum();
+            (
+                ratio_matrix(&groups, names, reference)?,
+                format!(
+                    "Languages detected by {}; {} of {} pieces detected reliably.",
+                    l.detected_by,
+                    thousands(reliable),
+                    thousands(pieces)
+                ),
+            )
+        }
+        None => (None, String::new()),
+    };
     Ok(Some(Comparison {
         reference: reference.to_string(),
         columns,
         rows,
         chart,
+        scripts: ratio_matrix(&scripts, names, reference)?,
+        languages,
+        languages_note,
     }))
 }
 
