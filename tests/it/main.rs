@@ -32,4 +32,5 @@ mod named_tokenizers;
 mod pricing;
 mod reports;
 mod transcript_costs;
+mod shards;
 mod transcripts;
