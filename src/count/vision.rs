@@ -18,7 +18,7 @@ and a provider may change how it scales images.
   54 tokens, 1000 × 1000 about 1,334, 1092 × 1092 about 1,590.
 */
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::extract::chat::image::Image;
 
@@ -70,7 +70,7 @@ pub fn anthropic_tokens(image: Image) -> Option<u64> {
 
 /// The images of a set of conversations and their estimated tokens; the
 /// same for every tokenizer (the providers count image tokens apart).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageEstimate {
     pub images: u64,
     /// Images whose size the record gave or whose data showed it.
