@@ -211,7 +211,7 @@ pub fn hashed(bytes: Bytes) -> Result<Document, SkipReason> {
 /// mapped file in one call made it resident whole (a 1 GB JSONL file's audit
 /// peaked at 1,008 MB RSS; BENCHMARKS.md). The validation after it faults
 /// the pages back from the page cache, a step at a time.
-fn sha256_releasing(map: &Mmap) -> [u8; 32] {
+fn sha256_releasing(map: &GuardedMap) -> [u8; 32] {
     use sha2::Digest;
     const STEP: usize = 4 << 20;
     let mut hasher = sha2::Sha256::new();
@@ -220,7 +220,8 @@ fn sha256_releasing(map: &Mmap) -> [u8; 32] {
         hasher.update(&map[from..to]);
         // SAFETY: as in `Document::release_pages`: a file-backed read-only range.
         let _ = unsafe {
-            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from)
+            map.mmap()
+                .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from)
         };
     }
     hasher.finalize().into()

@@ -338,6 +338,12 @@ impl Engine {
     /// it was read (truncated, rewritten in place) is skipped as such,
     /// whatever was counted of it.
     pub fn count_source(&self, source: &Source) -> Outcome {
+        if extract::reads_parquet(&source.path, self.parse, &self.fields) {
+            return match self.count_parquet(source) {
+                Ok(tally) => Outcome::Counted(tally),
+                Err(reason) => skipped(source, reason),
+            };
+        }
         let (doc, read_as) = match self.open(source) {
             Ok(opened) => opened,
             Err(reason) => return skipped(source, reason),
@@ -477,6 +483,85 @@ impl Engine {
                     n
                 })
                 .collect()
+        })
+    }
+
+    /// Counts a Parquet file's rows (`--column`), each a document, read a
+    /// row group at a time on this thread. Hashed for the corpus digest as
+    /// read; a file the reader rejects is skipped as corrupt.
+    fn count_parquet(&self, source: &Source) -> Result<FileTally, SkipReason> {
+        let bytes = load::read(source)?;
+        let sha256 = load::sha256(&bytes);
+        let size = bytes.len() as u64;
+        /// A mapping as the reader's buffer, without a copy.
+        struct Mapped(std::sync::Arc<load::GuardedMap>);
+        impl AsRef<[u8]> for Mapped {
+            fn as_ref(&self) -> &[u8] {
+                &self.0
+            }
+        }
+        let mut mapped = None;
+        let data = match bytes {
+            load::Bytes::Mapped(map) => {
+                let map = std::sync::Arc::new(map);
+                mapped = Some(map.clone());
+                ::bytes::Bytes::from_owner(Mapped(map))
+            }
+            load::Bytes::Owned(buf) => ::bytes::Bytes::from(buf),
+        };
+        let rows = extract::parquet::parquet_rows(data, &self.fields).map_err(|e| match e {
+            extract::parquet::Unreadable::Corrupt(message) => SkipReason::Corrupt {
+                format: "parquet",
+                message,
+            },
+            extract::parquet::Unreadable::NoColumn(reason) => SkipReason::Fields(reason),
+        })?;
+        let mut f = FieldCounts::new(self.pool.tokenizers.len());
+        let (mut chars, mut lines) = (0u64, 0u64);
+        // The class and script come from the first documents' text.
+        let mut sample = String::new();
+        for row in rows {
+            match row {
+                Row::Document { text, output, .. } => {
+                    let tokens = self.count_document(&text);
+                    f.add_document(&tokens, output);
+                    let (c, n) = chars_and_newlines(&text);
+                    chars += c;
+                    lines += n + 1;
+                    if sample.len() < 16 * 1024 {
+                        sample.push_str(&text);
+                        sample.push('\n');
+                    }
+                }
+                Row::Malformed(m) => f.add_malformed(m),
+            }
+        }
+        self.counted(size as usize);
+        // A file truncated or rewritten while mapped reads as zeros past
+        // the change (see `load::guard`): skipped, whatever was counted.
+        if mapped.is_some_and(|m| m.changed()) {
+            return Err(SkipReason::Changed);
+        }
+        let total = f.total();
+        let (classes, scripts) = one_class(&sample, size, chars, &total);
+        let languages = language_of(self.languages, &sample, chars, &total);
+        Ok(FileTally {
+            path: source.path.clone(),
+            category: source.category.clone(),
+            encoding: "binary",
+            format: "parquet",
+            pages: None,
+            bytes: size,
+            chars,
+            lines,
+            tokens: total,
+            classes,
+            scripts,
+            parser: Parser::Parquet,
+            languages,
+            transcript: None,
+            fields: Some(Box::new(f)),
+            sha256: Some(sha256),
         })
     }
 
