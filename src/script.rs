@@ -172,19 +172,45 @@ pub struct ScriptCounts {
 }
 
 impl ScriptCounts {
-    /// Counts every character of `text`. ASCII is decided without a table
-    /// lookup: most text is mostly ASCII.
+    /// Counts every character of `text`. Runs of ASCII are counted a byte
+    /// at a time without decoding (most text is mostly ASCII): decoding
+    /// every character made this scan 7.7% of a one-tokenizer audit's CPU
+    /// time on the benchmark corpus (perf, o200k_base, 115.6 MiB).
     pub fn of(text: &str) -> ScriptCounts {
         let mut counts = ScriptCounts::default();
         let mut memo = Memo::new();
-        for c in text.chars() {
-            if c.is_ascii() {
-                counts.add_ascii(c);
-            } else {
+        let mut rest = text;
+        while !rest.is_empty() {
+            let run = rest
+                .bytes()
+                .position(|b| !b.is_ascii())
+                .unwrap_or(rest.len());
+            counts.add_ascii_run(&rest.as_bytes()[..run]);
+            rest = &rest[run..];
+            // Then the characters up to the next ASCII byte.
+            let mut end = rest.len();
+            for (k, c) in rest.char_indices() {
+                if c.is_ascii() {
+                    end = k;
+                    break;
+                }
                 counts.add_kind(memo.kind(c));
             }
+            rest = &rest[end..];
         }
         counts
+    }
+
+    /// ASCII letters are Latin; white space is not counted; the rest
+    /// (digits, punctuation, controls) is neutral, as [`Self::add`] says.
+    fn add_ascii_run(&mut self, run: &[u8]) {
+        let (mut letters, mut blank) = (0u64, 0u64);
+        for &b in run {
+            letters += u64::from((b | 0x20).wrapping_sub(b'a') < 26);
+            blank += u64::from(matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0c));
+        }
+        self.letters[ScriptGroup::Latin.index()] += letters;
+        self.neutral += run.len() as u64 - letters - blank;
     }
 
     pub fn add(&mut self, c: char) {
@@ -254,6 +280,29 @@ impl ScriptCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ascii_runs_count_as_one_character_at_a_time_would() {
+        let texts = [
+            "",
+            "plain ASCII, with digits 123 and\ttabs\r\n\x0b\x00 and [brackets] @ `ticks` {}",
+            "Hello, мир! 日本語 かな カナ 한국 ไทย हिन्दी 42 🙂 café\u{301} zz",
+            "ééé...ààà   ÿ",
+            "日本語のテキストだけ",
+        ];
+        for text in texts {
+            let mut one_by_one = ScriptCounts::default();
+            for c in text.chars() {
+                one_by_one.add(c);
+            }
+            assert_eq!(ScriptCounts::of(text), one_by_one, "{text:?}");
+        }
+        // Every ASCII byte.
+        let all: String = (0u8..128).map(char::from).collect();
+        let mut one_by_one = ScriptCounts::default();
+        all.chars().for_each(|c| one_by_one.add(c));
+        assert_eq!(ScriptCounts::of(&all), one_by_one);
+    }
 
     #[test]
     fn letters_go_to_their_script_and_the_rest_is_neutral() {
