@@ -163,6 +163,20 @@ impl Memo {
     }
 }
 
+/// The length of the ASCII prefix of `bytes`: whole blocks checked with
+/// the standard library's word-at-a-time test, then byte by byte.
+fn ascii_prefix(bytes: &[u8]) -> usize {
+    const BLOCK: usize = 32;
+    let mut i = 0;
+    while i + BLOCK <= bytes.len() && bytes[i..i + BLOCK].is_ascii() {
+        i += BLOCK;
+    }
+    i + bytes[i..]
+        .iter()
+        .position(|b| !b.is_ascii())
+        .unwrap_or(bytes.len() - i)
+}
+
 /// Letters per script group, and characters of no script, in some text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ScriptCounts {
@@ -181,10 +195,7 @@ impl ScriptCounts {
         let mut memo = Memo::new();
         let mut rest = text;
         while !rest.is_empty() {
-            let run = rest
-                .bytes()
-                .position(|b| !b.is_ascii())
-                .unwrap_or(rest.len());
+            let run = ascii_prefix(rest.as_bytes());
             counts.add_ascii_run(&rest.as_bytes()[..run]);
             rest = &rest[run..];
             // Then the characters up to the next ASCII byte.
@@ -203,14 +214,43 @@ impl ScriptCounts {
 
     /// ASCII letters are Latin; white space is not counted; the rest
     /// (digits, punctuation, controls) is neutral, as [`Self::add`] says.
+    ///
+    /// Rows of 32 bytes are summed into byte-wide lanes (at most 255 rows
+    /// before they are widened, so a lane cannot overflow), which the
+    /// compiler turns into vector adds, as in `count::chars_and_newlines`:
+    /// a byte at a time with branches ran at about 1 GB/s, 6% of a
+    /// one-tokenizer audit.
     fn add_ascii_run(&mut self, run: &[u8]) {
-        let (mut letters, mut blank) = (0u64, 0u64);
-        for &b in run {
-            letters += u64::from((b | 0x20).wrapping_sub(b'a') < 26);
-            blank += u64::from(matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0c));
+        const LANES: usize = 32;
+        let letter = |b: u8| u8::from((b | 0x20).wrapping_sub(b'a') < 26);
+        // ' ', and \t \n \x0c \r (9..=13 but the vertical tab, 11).
+        let blank = |b: u8| {
+            u8::from(b == b' ') | (u8::from(b.wrapping_sub(b'\t') < 5) & u8::from(b != 0x0b))
+        };
+        let (mut letters, mut blanks) = (0u64, 0u64);
+        let mut rows = run.chunks_exact(LANES);
+        loop {
+            let (mut l, mut w) = ([0u8; LANES], [0u8; LANES]);
+            let mut taken = 0;
+            for row in rows.by_ref().take(255) {
+                for i in 0..LANES {
+                    l[i] += letter(row[i]);
+                    w[i] += blank(row[i]);
+                }
+                taken += 1;
+            }
+            letters += l.iter().map(|&x| u64::from(x)).sum::<u64>();
+            blanks += w.iter().map(|&x| u64::from(x)).sum::<u64>();
+            if taken < 255 {
+                break;
+            }
+        }
+        for &b in rows.remainder() {
+            letters += u64::from(letter(b));
+            blanks += u64::from(blank(b));
         }
         self.letters[ScriptGroup::Latin.index()] += letters;
-        self.neutral += run.len() as u64 - letters - blank;
+        self.neutral += run.len() as u64 - letters - blanks;
     }
 
     pub fn add(&mut self, c: char) {
@@ -297,7 +337,11 @@ mod tests {
             }
             assert_eq!(ScriptCounts::of(text), one_by_one, "{text:?}");
         }
-        // Every ASCII byte.
+        // Every ASCII byte, and a run longer than 255 rows of lanes.
+        let long = format!("{}é{}", "Ab 1\n\t.".repeat(2000), "xyz ".repeat(3000));
+        let mut one_by_one = ScriptCounts::default();
+        long.chars().for_each(|c| one_by_one.add(c));
+        assert_eq!(ScriptCounts::of(&long), one_by_one);
         let all: String = (0u8..128).map(char::from).collect();
         let mut one_by_one = ScriptCounts::default();
         all.chars().for_each(|c| one_by_one.add(c));
