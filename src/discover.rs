@@ -55,11 +55,12 @@ impl Source {
 }
 
 /// A file discovery reached but will not be read, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Skipped {
     pub path: PathBuf,
     pub category: String,
     pub bytes: u64,
+    #[serde(with = "crate::skip::as_data")]
     pub reason: SkipReason,
 }
 

@@ -62,6 +62,8 @@ pub mod report;
 #[doc(hidden)]
 pub mod script;
 #[doc(hidden)]
+pub mod shard;
+#[doc(hidden)]
 pub mod skip;
 #[doc(hidden)]
 pub mod tally;

@@ -13,7 +13,9 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::ops::Deref;
 
-use memmap2::Mmap;
+mod guard;
+
+pub use guard::GuardedMap;
 
 use crate::discover::Source;
 use crate::skip::SkipReason;
@@ -50,7 +52,7 @@ pub struct Document {
 enum Text {
     /// A mapping whose bytes from `start` on were checked to be UTF-8.
     Mapped {
-        map: Mmap,
+        map: GuardedMap,
         start: usize,
     },
     Owned(String),
@@ -62,8 +64,9 @@ impl Document {
             Text::Owned(s) => s,
             // SAFETY: `load` only builds `Mapped` after `str::from_utf8`
             // succeeded on exactly this range, and the mapping is read-only.
-            // (A file truncated by another process while mapped can still
-            // fault; that is the usual caveat of mmap, shared with ripgrep.)
+            // (A file truncated by another process while mapped reads as
+            // zeros past its new end, see `guard`, which `changed` reports:
+            // zeros are valid UTF-8, and the count is then dropped.)
             Text::Mapped { map, start } => unsafe { std::str::from_utf8_unchecked(&map[*start..]) },
         }
     }
@@ -107,9 +110,19 @@ impl Document {
             // DONTNEED on a file-backed read-only mapping cannot change the
             // bytes a later read sees.
             let _ = unsafe {
-                map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+                map.mmap().unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    start,
+                    end - start,
+                )
             };
         }
+    }
+
+    /// Whether the file changed while it was mapped (truncated, rewritten
+    /// in place): what was read of it is not the file, and is not counted.
+    pub fn changed(&self) -> bool {
+        matches!(&self.text, Text::Mapped { map, .. } if map.changed())
     }
 
     /// A document whose text was extracted from a file of `bytes` bytes
@@ -165,10 +178,7 @@ pub fn read(source: &Source) -> Result<Bytes, SkipReason> {
         None => file.metadata().map_err(unreadable)?.len(),
     };
     let bytes = if len >= MMAP_THRESHOLD {
-        // SAFETY: the mapping is read-only; see `Document::text` for the
-        // caveat about files changed while mapped.
-        let map = unsafe { Mmap::map(&file) }.map_err(unreadable)?;
-        Bytes::Mapped(map)
+        Bytes::Mapped(GuardedMap::map(file).map_err(unreadable)?)
     } else {
         Bytes::Owned(read_whole(&mut file, len as usize).map_err(unreadable)?)
     };
@@ -227,11 +237,17 @@ fn unreadable(e: io::Error) -> SkipReason {
 
 /// A file's bytes as read: a mapping or a buffer.
 pub enum Bytes {
-    Mapped(Mmap),
+    Mapped(GuardedMap),
     Owned(Vec<u8>),
 }
 
 impl Bytes {
+    /// Whether a mapped file changed while it was mapped (see
+    /// [`Document::changed`]).
+    pub fn changed(&self) -> bool {
+        matches!(self, Bytes::Mapped(m) if m.changed())
+    }
+
     /// The bytes as an owned buffer (copied out of a mapping).
     pub fn into_vec(self) -> Vec<u8> {
         match self {
@@ -322,11 +338,15 @@ fn utf8(bytes: Bytes, start: usize, size: u64) -> Result<Document, Bytes> {
 /// 120 MB file validated in one call, 40 MB this way). The steps run in
 /// parallel on the current rayon pool: done on one thread, validation was
 /// the serial part that kept a single large file from scaling with threads.
-fn valid_utf8_releasing(map: &Mmap, start: usize) -> bool {
+fn valid_utf8_releasing(map: &GuardedMap, start: usize) -> bool {
     valid_utf8_in_steps(&map[start..], 4 << 20, |from, to| {
         // SAFETY: as in `Document::release_pages`: a file-backed read-only range.
         let _ = unsafe {
-            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start + from, to - from)
+            map.mmap().unchecked_advise_range(
+                memmap2::UncheckedAdvice::DontNeed,
+                start + from,
+                to - from,
+            )
         };
     })
 }

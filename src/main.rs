@@ -18,11 +18,26 @@ fn main() -> ExitCode {
         Ok(Status::Success) => ExitCode::SUCCESS,
         Ok(Status::GateFailed) => ExitCode::from(1),
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if is_interrupted(&err) => {
+            eprintln!("tokenaudit: {err:#}");
+            // 128 + SIGINT, as a shell reports a process Ctrl-C stopped.
+            ExitCode::from(130)
+        }
         Err(err) => {
             eprintln!("tokenaudit: {err:#}");
             ExitCode::from(2)
         }
     }
+}
+
+/// The audit was stopped by Ctrl-C or SIGTERM.
+fn is_interrupted(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        matches!(
+            e.downcast_ref::<tokenaudit::AuditError>(),
+            Some(tokenaudit::AuditError::Interrupted { .. })
+        )
+    })
 }
 
 /// `tokenaudit ... | head` closing the pipe early is not an error.

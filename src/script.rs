@@ -15,11 +15,11 @@ emoji, combining marks) and unassigned ones belong to no group: they are
 counted as neutral. Whitespace is not counted at all.
 */
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use unicode_script::{Script, UnicodeScript};
 
 /// The script groups a breakdown is reported in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ScriptGroup {
     Latin,

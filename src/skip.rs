@@ -59,6 +59,9 @@ pub enum SkipReason {
     /// A CSV/TSV file without a column named by `--column` or
     /// `--role-column` (the message names the columns it has).
     Fields(String),
+    /// The file was truncated or rewritten while it was being read: what
+    /// was counted is not what the file holds, so it is not counted.
+    Changed,
 }
 
 impl SkipReason {
@@ -82,6 +85,7 @@ impl SkipReason {
             SkipReason::ExtractFailed { .. } => "extract-failed",
             SkipReason::ExtractTimedOut { .. } => "extract-timed-out",
             SkipReason::Fields(_) => "no-column",
+            SkipReason::Changed => "changed-during-audit",
         }
     }
 }
@@ -151,6 +155,9 @@ impl fmt::Display for SkipReason {
             ),
             // Already worded as `no column NAME (columns: a, b)`.
             SkipReason::Fields(e) => f.write_str(e),
+            SkipReason::Changed => f.write_str(
+                "changed-during-audit: truncated or rewritten while it was read; audit it again",
+            ),
         }
     }
 }
@@ -159,4 +166,133 @@ impl Serialize for SkipReason {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
     }
+}
+
+/// A reason as the data it holds (variant and fields), for a shard's
+/// report, which `merge` reads back; the report itself shows the words
+/// ([`fmt::Display`]). Use as `#[serde(with = "crate::skip::as_data")]`.
+pub mod as_data {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::SkipReason;
+
+    /// [`SkipReason`] with owned format names.
+    #[derive(Serialize, Deserialize)]
+    enum Data {
+        Unreadable(String),
+        Binary,
+        Undecodable(String),
+        TooLarge { limit: u64 },
+        Symlink,
+        BrokenSymlink,
+        SymlinkLoop,
+        NotRegularFile,
+        WalkError(String),
+        CountFailed(String),
+        Encrypted { format: String },
+        NoTextLayer { pages: u64 },
+        Corrupt { format: String, message: String },
+        ExtractedTooLarge { format: String, limit: u64 },
+        ExtractFailed { format: String, message: String },
+        ExtractTimedOut { format: String, millis: u64 },
+        Fields(String),
+        Changed,
+    }
+
+    pub fn serialize<S: Serializer>(r: &SkipReason, s: S) -> Result<S::Ok, S::Error> {
+        use SkipReason as R;
+        let data = match r.clone() {
+            R::Unreadable(e) => Data::Unreadable(e),
+            R::Binary => Data::Binary,
+            R::Undecodable(e) => Data::Undecodable(e),
+            R::TooLarge { limit } => Data::TooLarge { limit },
+            R::Symlink => Data::Symlink,
+            R::BrokenSymlink => Data::BrokenSymlink,
+            R::SymlinkLoop => Data::SymlinkLoop,
+            R::NotRegularFile => Data::NotRegularFile,
+            R::WalkError(e) => Data::WalkError(e),
+            R::CountFailed(e) => Data::CountFailed(e),
+            R::Encrypted { format } => Data::Encrypted {
+                format: format.into(),
+            },
+            R::NoTextLayer { pages } => Data::NoTextLayer { pages },
+            R::Corrupt { format, message } => Data::Corrupt {
+                format: format.into(),
+                message,
+            },
+            R::ExtractedTooLarge { format, limit } => Data::ExtractedTooLarge {
+                format: format.into(),
+                limit,
+            },
+            R::ExtractFailed { format, message } => Data::ExtractFailed {
+                format: format.into(),
+                message,
+            },
+            R::ExtractTimedOut { format, millis } => Data::ExtractTimedOut {
+                format: format.into(),
+                millis,
+            },
+            R::Fields(e) => Data::Fields(e),
+            R::Changed => Data::Changed,
+        };
+        data.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SkipReason, D::Error> {
+        use SkipReason as R;
+        Ok(match Data::deserialize(d)? {
+            Data::Unreadable(e) => R::Unreadable(e),
+            Data::Binary => R::Binary,
+            Data::Undecodable(e) => R::Undecodable(e),
+            Data::TooLarge { limit } => R::TooLarge { limit },
+            Data::Symlink => R::Symlink,
+            Data::BrokenSymlink => R::BrokenSymlink,
+            Data::SymlinkLoop => R::SymlinkLoop,
+            Data::NotRegularFile => R::NotRegularFile,
+            Data::WalkError(e) => R::WalkError(e),
+            Data::CountFailed(e) => R::CountFailed(e),
+            Data::Encrypted { format } => R::Encrypted {
+                format: name(format),
+            },
+            Data::NoTextLayer { pages } => R::NoTextLayer { pages },
+            Data::Corrupt { format, message } => R::Corrupt {
+                format: name(format),
+                message,
+            },
+            Data::ExtractedTooLarge { format, limit } => R::ExtractedTooLarge {
+                format: name(format),
+                limit,
+            },
+            Data::ExtractFailed { format, message } => R::ExtractFailed {
+                format: name(format),
+                message,
+            },
+            Data::ExtractTimedOut { format, millis } => R::ExtractTimedOut {
+                format: name(format),
+                millis,
+            },
+            Data::Fields(e) => R::Fields(e),
+            Data::Changed => R::Changed,
+        })
+    }
+
+    fn name(s: String) -> &'static str {
+        super::intern(s)
+    }
+}
+
+/// A name read back from a shard's state (a format, a language code) as
+/// the `&'static str` the types keep: each distinct name is kept once for
+/// the life of the process, and there are a few dozen of them.
+pub fn intern(s: String) -> &'static str {
+    use std::collections::BTreeSet;
+    use std::sync::Mutex;
+    static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+    let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(&known) = names.get(s.as_str()) {
+        return known;
+    }
+    let kept: &'static str = Box::leak(s.into_boxed_str());
+    names.insert(kept);
+    kept
 }

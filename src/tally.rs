@@ -11,7 +11,7 @@ rather than a list of every file, so memory does not grow with the corpus.
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::content::ContentClass;
 use crate::count::fields::FieldCounts;
@@ -34,7 +34,7 @@ fn group<'m>(map: &'m mut BTreeMap<String, Group>, key: &str) -> &'m mut Group {
 }
 
 /// Sums over a set of counted files.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Group {
     pub files: u64,
     /// Pages, sheets, slides or messages of the documents that have them.
@@ -46,7 +46,6 @@ pub struct Group {
     pub tokens: Vec<u64>,
     /// Tokens per document, per tokenizer: what projections take their
     /// p50–p90 document sizes from.
-    #[serde(skip)]
     pub distribution: Vec<Histogram>,
 }
 
@@ -99,7 +98,7 @@ fn add_vec(into: &mut Vec<u64>, from: &[u64]) {
 /// split into 128 buckets, so a reported quantile is at most 1/128 (0.79%)
 /// below the true value. The structure is a sparse map, so its size is bounded
 /// by the number of buckets (under 8,000 for any u64), not by the corpus.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Histogram {
     buckets: BTreeMap<u32, u64>,
     count: u64,
@@ -179,7 +178,7 @@ fn lower_bound(b: u32) -> u64 {
 
 /// The N largest documents by token count of the first tokenizer; ties are
 /// broken by path so that the result does not depend on processing order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Largest {
     pub entries: Vec<(u64, PathBuf)>,
 }
@@ -295,7 +294,7 @@ impl DocSample {
 }
 
 /// Everything the audit measured, independent of how it is rendered.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
     /// Counted files.
     pub counted: Group,
@@ -318,6 +317,7 @@ pub struct Tally {
     /// Counted text per dominant script of each piece.
     pub by_script: ByScript,
     /// Counted text per detected language of each piece (`--lang`).
+    #[serde(with = "language_keys")]
     pub by_language: ByLanguage,
     /// The largest documents by the first tokenizer's count (bounded).
     pub largest: Largest,
@@ -329,14 +329,17 @@ pub struct Tally {
     /// path (the first [`MALFORMED_KEPT`]); `None` when no file was read
     /// by fields.
     pub fields: Option<Fields>,
-    /// Documents to send to a provider's count API, when asked for.
+    /// Documents to send to a provider's count API, when asked for (not
+    /// carried by a shard's report: `--count-api` and `--shard` exclude
+    /// each other).
+    #[serde(skip)]
     pub sample: Option<DocSample>,
 }
 
 /// The record figures (chat transcripts, CSV and JSON fields) of every file
 /// read by records, with the malformed records by path: the first
 /// [`MALFORMED_KEPT`] in path and line order (the counts keep the total).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Records<C> {
     pub counts: C,
     pub malformed: Vec<(PathBuf, Malformed)>,
@@ -453,6 +456,28 @@ impl Tally {
         if let Some(x) = &other.fields {
             self.fields.get_or_insert_with(Fields::default).merge(x);
         }
+    }
+}
+
+/// `by_language` in a shard's state: its keys are `&'static str` codes,
+/// read back through the interner.
+mod language_keys {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{ByLanguage, LanguageTally};
+
+    pub fn serialize<S: Serializer>(m: &ByLanguage, s: S) -> Result<S::Ok, S::Error> {
+        m.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ByLanguage, D::Error> {
+        let owned = BTreeMap::<String, LanguageTally>::deserialize(d)?;
+        Ok(owned
+            .into_iter()
+            .map(|(k, v)| (crate::skip::intern(k), v))
+            .collect())
     }
 }
 

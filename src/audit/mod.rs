@@ -9,12 +9,15 @@ order and folded into the tally, so memory is bounded by the few batches in
 flight, not the corpus, and per-file output is deterministic.
 */
 
+pub mod merge;
 mod progress;
 mod schedule;
 
+use std::collections::BTreeMap;
 use std::io;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
@@ -22,16 +25,18 @@ use rayon::prelude::*;
 
 use crate::count::chat_format::{ChatFormat, Overheads};
 use crate::count::{Engine, Outcome, Timing};
-use crate::digest::{CorpusDigest, DigestBuilder};
+use crate::digest::{DigestBuilder, DigestPart, Roots};
 use crate::discover::{self, Entry, Filters, Skipped};
 use crate::extract::document::Limits;
 use crate::extract::fields::FieldSpec;
 use crate::extract::Parse;
 use crate::pricing::{PriceWatch, Priced, PricingPlan};
+use crate::report::partial::{Partial, State, STATE_ENCODING, STATE_VERSION};
 use crate::report::rows::{NoRows, RowSink};
 use crate::report::{CounterTime, Report, Run};
+use crate::shard::{Shard, ShardFilter};
 use crate::tally::Tally;
-use crate::tokenize::SharedTokenizer;
+use crate::tokenize::{SharedTokenizer, TokenizerInfo};
 
 /// Files per batch. Large enough to keep every thread busy between
 /// batch boundaries; small enough that a batch's results are a few MB.
@@ -84,6 +89,16 @@ pub struct AuditConfig {
     pub pricing: Option<PricingPlan>,
     /// Providers whose count APIs the user allowed (`--count-api`).
     pub count_api: Vec<crate::count_api::CountApiConfig>,
+    /// Count only this shard of the files (`--shard I/N`, see `shard`);
+    /// the report then carries what `merge` adds up (`report::partial`).
+    pub shard: Option<Shard>,
+    /// The options that decide what is counted, as the user gave them
+    /// (flag → value): a shard's report records them and `merge` refuses
+    /// shards whose options differ.
+    pub options: BTreeMap<String, String>,
+    /// Raised (by a Ctrl-C handler) to stop the audit: no more files are
+    /// started, and [`Audit::run`] returns [`AuditError::Interrupted`].
+    pub stop: Option<Arc<AtomicBool>>,
     /// Break the counts down by each piece's detected language (`--lang`).
     pub languages: bool,
 }
@@ -108,8 +123,30 @@ impl AuditConfig {
             command_line: Vec::new(),
             pricing: None,
             count_api: Vec::new(),
+            shard: None,
+            options: BTreeMap::new(),
+            stop: None,
             languages: false,
         }
+    }
+
+    /// Whether the stop flag has been raised.
+    fn stopped(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Relaxed))
+    }
+
+    /// The options a shard's report records: the counting options given,
+    /// and what the pricing plan prices.
+    fn identity(&self) -> BTreeMap<String, String> {
+        let mut options = self.options.clone();
+        if let Some(plan) = &self.pricing {
+            for (k, v) in plan.identity() {
+                options.insert(format!("pricing.{k}"), v);
+            }
+        }
+        options
     }
 }
 
@@ -128,6 +165,16 @@ pub enum AuditError {
     /// The counts could not be priced (a projection's model has no price).
     #[error(transparent)]
     Pricing(#[from] crate::pricing::PricingError),
+    /// The options contradict each other (a shard of standard input, a
+    /// count API sample of one shard).
+    #[error("{0}")]
+    Config(String),
+    /// The stop flag was raised: how far the audit got.
+    #[error("interrupted after {files} files ({bytes} bytes) were counted or skipped; no report was written")]
+    Interrupted { files: u64, bytes: u64 },
+    /// Shard reports that cannot be merged, and why.
+    #[error("{0}")]
+    Merge(String),
 }
 
 impl Audit {
@@ -145,6 +192,20 @@ impl Audit {
     /// error writing rows (or starting the thread pool) fails the run: bad
     /// inputs become skipped entries.
     pub fn run_with_rows(&self, rows: &mut dyn RowSink) -> Result<Report, AuditError> {
+        if self.config.shard.is_some() {
+            if !self.config.count_api.is_empty() {
+                return Err(AuditError::Config(
+                    "--count-api cannot be used with --shard: each shard would send its own sample; \
+                     run the count API on the whole corpus"
+                        .into(),
+                ));
+            }
+            if self.config.paths.iter().any(|p| p.as_os_str() == "-") {
+                return Err(AuditError::Config(
+                    "--shard splits files by their paths: standard input (`-`) has none".into(),
+                ));
+            }
+        }
         let start = Instant::now();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.config.threads)
@@ -158,14 +219,15 @@ impl Audit {
             None => PriceWatch::default(),
         };
         let (tally, digest, chat_formats, timing) = self.tally(&pool, rows, &mut watch)?;
-        let priced = match &self.config.pricing {
-            Some(plan) => {
-                let measured = self.count_api(plan, &tally, &names);
-                let mut priced = plan.price_with(&tally, &watch, &names, &measured)?;
-                priced.count_api = measured;
-                priced
-            }
-            None => Priced::default(),
+        if self.config.stopped() {
+            return Err(AuditError::Interrupted {
+                files: tally.files_seen(),
+                bytes: tally.bytes_seen(),
+            });
+        }
+        let measured = match &self.config.pricing {
+            Some(plan) => self.count_api(plan, &tally, &names),
+            None => Vec::new(),
         };
         let wall = start.elapsed().as_secs_f64();
         let run = Run {
@@ -188,25 +250,51 @@ impl Audit {
                 })
                 .collect(),
         };
-        let mut report = Report::new(
-            &tally,
-            self.config
-                .tokenizers
-                .iter()
-                .map(|t| t.info().clone())
-                .collect(),
-            self.config
-                .paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect(),
-            format!("{:?}", self.config.parse).to_lowercase(),
-            self.config.pricing.as_ref().map(PricingPlan::provenance),
-            priced,
+        let counted = Counted {
+            tally,
+            watch,
+            digest,
+            chat_formats,
+        };
+        // A shard's report prices its part but projects nothing: a
+        // scenario's workloads are over the whole corpus (a category may
+        // not be in this shard at all); `merge` projects the sum.
+        let shard_plan = self
+            .config
+            .shard
+            .and(self.config.pricing.as_ref())
+            .map(|p| PricingPlan {
+                scenario: None,
+                ..p.clone()
+            });
+        let mut report = counted.report(
+            Described {
+                tokenizers: self
+                    .config
+                    .tokenizers
+                    .iter()
+                    .map(|t| t.info().clone())
+                    .collect(),
+                roots: self
+                    .config
+                    .paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect(),
+                parse: format!("{:?}", self.config.parse).to_lowercase(),
+            },
+            shard_plan.as_ref().or(self.config.pricing.as_ref()),
+            measured,
             run,
-        )
-        .with_transcripts(&tally, &chat_formats);
-        report.provenance.corpus_digest = Some(digest);
+        )?;
+        if let Some(shard) = self.config.shard {
+            report.partial = Some(Partial {
+                shard,
+                options: self.config.identity(),
+                state: counted.into_state().encode(),
+                state_encoding: STATE_ENCODING.to_string(),
+            });
+        }
         Ok(report)
     }
 
@@ -263,7 +351,7 @@ impl Audit {
         pool: &rayon::ThreadPool,
         rows: &mut dyn RowSink,
         watch: &mut PriceWatch,
-    ) -> io::Result<(Tally, CorpusDigest, Vec<Overheads>, Timing)> {
+    ) -> io::Result<(Tally, DigestPart, Vec<Overheads>, Timing)> {
         let mut digest = DigestBuilder::new(&self.config.paths);
         let progress = self
             .config
@@ -294,9 +382,17 @@ impl Audit {
             // bounded: memory stays a few batches whatever the corpus size.
             let (found, batches) = mpsc::sync_channel::<Vec<Entry>>(BATCHES_AHEAD);
             scope.spawn(move || {
-                let mut entries = discover::discover(&self.config.paths, &self.config.filters);
+                let shard = self.config.shard.map(|shard| ShardFilter {
+                    shard,
+                    roots: Roots::new(&self.config.paths),
+                });
+                let mut entries = discover::discover(&self.config.paths, &self.config.filters)
+                    .filter(|e| shard.as_ref().is_none_or(|s| s.keeps(e.path())));
                 let mut size = FIRST_BATCH;
                 loop {
+                    if self.config.stopped() {
+                        return;
+                    }
                     let batch: Vec<Entry> = entries.by_ref().take(size).collect();
                     size = (size * 2).min(BATCH);
                     if batch.is_empty() {
@@ -321,6 +417,18 @@ impl Audit {
                     .with_max_len(FILES_PER_JOB)
                     .map(|entry| {
                         let outcome = match entry {
+                            // Stopped: not counted; the run ends with
+                            // Interrupted, and none of this is reported.
+                            Entry::Read(source) if self.config.stopped() => {
+                                Outcome::Skipped(Skipped {
+                                    bytes: source.bytes_for_report(),
+                                    path: source.path,
+                                    category: source.category,
+                                    reason: crate::skip::SkipReason::Unreadable(
+                                        "interrupted".into(),
+                                    ),
+                                })
+                            }
                             Entry::Read(source) => count_or_skip(engine, source),
                             Entry::Skip(skipped) => Outcome::Skipped(skipped),
                         };
@@ -356,12 +464,81 @@ impl Audit {
         if let Some(p) = progress {
             p.finish();
         }
-        Ok((
-            tally,
-            digest.finish(),
-            engine.chat_formats(),
-            engine.timing(),
-        ))
+        Ok((tally, digest.part(), engine.chat_formats(), engine.timing()))
+    }
+}
+
+/// What the counting stage produced, before it is described and priced:
+/// the same for one run over a corpus and for its shards merged.
+pub(crate) struct Counted {
+    pub tally: Tally,
+    pub watch: PriceWatch,
+    pub digest: DigestPart,
+    pub chat_formats: Vec<Overheads>,
+}
+
+/// What a report says of how the corpus was counted: the tokenizers, the
+/// roots, the parser.
+pub(crate) struct Described {
+    pub tokenizers: Vec<TokenizerInfo>,
+    pub roots: Vec<String>,
+    pub parse: String,
+}
+
+impl Counted {
+    /// The report: the one place counts become a report, for a run and a
+    /// merge alike, so the two agree byte for byte.
+    fn report(
+        &self,
+        described: Described,
+        plan: Option<&PricingPlan>,
+        measured: Vec<crate::count_api::CountApiReport>,
+        run: Run,
+    ) -> Result<Report, AuditError> {
+        let names: Vec<String> = described
+            .tokenizers
+            .iter()
+            .map(|t| t.name.clone())
+            .collect();
+        let priced = match plan {
+            Some(plan) => {
+                let mut priced = plan.price_with(&self.tally, &self.watch, &names, &measured)?;
+                priced.count_api = measured;
+                priced
+            }
+            None => Priced::default(),
+        };
+        let mut report = Report::new(
+            &self.tally,
+            described.tokenizers,
+            described.roots,
+            described.parse,
+            plan.map(PricingPlan::provenance),
+            priced,
+            run,
+        )
+        .with_transcripts(&self.tally, &self.chat_formats);
+        report.provenance.corpus_digest = Some(self.digest.finish());
+        Ok(report)
+    }
+
+    fn into_state(self) -> State {
+        State {
+            version: STATE_VERSION,
+            tally: self.tally,
+            watch: self.watch,
+            digest: self.digest,
+            chat_formats: self.chat_formats,
+        }
+    }
+
+    fn from_state(state: State) -> Counted {
+        Counted {
+            tally: state.tally,
+            watch: state.watch,
+            digest: state.digest,
+            chat_formats: state.chat_formats,
+        }
     }
 }
 
@@ -504,5 +681,47 @@ mod tests {
         sorted.sort();
         assert_eq!(rows.0, sorted);
         assert_eq!(report.totals.files_counted, files as u64);
+    }
+
+    static TRUNCATE: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+
+    /// The first large piece it is given truncates the file named in
+    /// `TRUNCATE` to nothing, then reads every byte of the piece: pages past
+    /// the new end of a mapped file raise SIGBUS there.
+    fn truncating(text: &str) -> u64 {
+        if text.len() > 100_000 {
+            if let Some(path) = TRUNCATE.lock().unwrap().take() {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .unwrap()
+                    .set_len(0)
+                    .unwrap();
+            }
+        }
+        text.bytes().map(|b| b as u64).sum::<u64>() % 3 + text.len() as u64
+    }
+
+    #[test]
+    fn a_file_truncated_while_it_is_counted_is_skipped_as_changed_and_the_run_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.txt");
+        // Mapped (over load::MMAP_THRESHOLD) and counted in several pieces.
+        std::fs::write(&big, "one two three four five six seven\n".repeat(120_000)).unwrap();
+        assert!(std::fs::metadata(&big).unwrap().len() > 4 * crate::load::MMAP_THRESHOLD);
+        std::fs::write(dir.path().join("small.txt"), "small").unwrap();
+        *TRUNCATE.lock().unwrap() = Some(big.clone());
+        let mut audit = audit_with(dir.path(), truncating);
+        audit.config.threads = 1;
+        let report = audit.run().unwrap();
+        assert!(
+            TRUNCATE.lock().unwrap().is_none(),
+            "the big file was never counted"
+        );
+        assert_eq!(report.totals.files_counted, 1);
+        assert_eq!(report.totals.files_skipped, 1);
+        let skipped = &report.skipped[0];
+        assert!(skipped.path.ends_with("big.txt"), "{skipped:?}");
+        assert_eq!(skipped.reason_key, "changed-during-audit");
     }
 }

@@ -10,9 +10,10 @@ use anyhow::{bail, Context, Result};
 use clap::CommandFactory;
 
 use crate::cli::{
-    self, AuditArgs, CheckArgs, Cli, Command, CompareArgs, ModelsArgs, ReportOutputs,
+    self, AuditArgs, CheckArgs, Cli, Command, CompareArgs, MergeArgs, ModelsArgs, ReportOutputs,
 };
-use tokenaudit::audit::Audit;
+use tokenaudit::audit::merge::{self, ShardReport};
+use tokenaudit::audit::{Audit, AuditConfig};
 use tokenaudit::pricing::{self, evaluate_gate, GateInput};
 use tokenaudit::report::junit::junit_xml;
 use tokenaudit::report::rows::{NoRows, RowSink};
@@ -32,6 +33,7 @@ pub fn run(cli: Cli, command_line: Vec<String>) -> Result<Status> {
     match cli.command {
         Command::Audit(args) => audit(*args, command_line),
         Command::Check(args) => check(*args, command_line),
+        Command::Merge(args) => merge(*args, command_line),
         Command::Compare(args) => compare(*args, command_line),
         Command::Models(args) => models(args),
         Command::Tokenizers(args) => {
@@ -157,6 +159,18 @@ fn audit(args: AuditArgs, command_line: Vec<String>) -> Result<Status> {
     let count_api = args.pricing.count_api()?;
     let mut config = args.corpus.into_config(plan, command_line)?;
     config.count_api = count_api;
+    config.shard = args.shard;
+    if let Some(shard) = args.shard {
+        if !config.count_api.is_empty() {
+            bail!("--count-api cannot be used with --shard: each shard would send its own sample; run the count API on the whole corpus");
+        }
+        if args.json.is_none() {
+            eprintln!(
+                "tokenaudit: warning: --shard {shard} without --json: `tokenaudit merge` needs each shard's JSON report"
+            );
+        }
+    }
+    stop_on_interrupt(&mut config)?;
     let names: Vec<String> = config
         .tokenizers
         .iter()
@@ -208,6 +222,64 @@ fn audit(args: AuditArgs, command_line: Vec<String>) -> Result<Status> {
         bail!(
             "{malformed} CSV rows or JSON records were malformed (--strict); the report lists them"
         );
+    }
+    Ok(Status::Success)
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM stop the audit: no more files are started,
+/// the run returns `Interrupted`, and every output, written under a
+/// temporary name until complete, is removed rather than left half-written.
+/// A second Ctrl-C ends the process at once.
+fn stop_on_interrupt(config: &mut AuditConfig) -> Result<()> {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = std::sync::Arc::clone(&stop);
+    ctrlc::set_handler(move || {
+        if flag.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            eprintln!("tokenaudit: interrupted again; stopping now");
+            std::process::exit(130);
+        }
+        eprintln!(
+            "tokenaudit: interrupted; finishing the files in progress (Ctrl-C again to stop now)"
+        );
+    })
+    .context("cannot install the Ctrl-C handler")?;
+    config.stop = Some(stop);
+    Ok(())
+}
+
+/// `tokenaudit merge`: the shards' reports into one, written as asked.
+fn merge(args: MergeArgs, command_line: Vec<String>) -> Result<Status> {
+    let o = &args.outputs;
+    let to_stdout = [&args.json, &o.markdown, &o.focus, &o.html]
+        .into_iter()
+        .filter(|p| is_stdout(p))
+        .count();
+    if to_stdout > 1 {
+        bail!(
+            "only one of --json, --markdown, --focus and --html can write to standard output (-)"
+        );
+    }
+    if !args.pricing.count_api.is_empty() {
+        bail!("merge sends nothing anywhere: --count-api belongs to an audit of the whole corpus");
+    }
+    let plan = args.pricing.plan()?;
+    if o.focus.is_some() && plan.is_none() {
+        bail!("--focus writes costs: give the models the shards were priced for (-m NAME) or their --scenario");
+    }
+    let shards = args
+        .reports
+        .iter()
+        .map(|p| ShardReport::read(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let report = merge::merge(shards, plan.as_ref(), command_line)?;
+    if let Some(path) = &args.json {
+        write_json(path, &report)?;
+    }
+    write_outputs(&args.outputs, &report)?;
+    if to_stdout == 0 {
+        let mut out = std::io::stdout().lock();
+        out.write_all(table::render(&report).as_bytes())?;
+        out.flush()?;
     }
     Ok(Status::Success)
 }

@@ -18,6 +18,7 @@ use tokenaudit::extract::document::{DocxParts, Limits};
 use tokenaudit::extract::fields::{FieldPath, FieldSpec};
 use tokenaudit::extract::Parse;
 use tokenaudit::pricing::{Catalog, PricingPlan, Scenario};
+use tokenaudit::shard::Shard;
 use tokenaudit::tokenize;
 
 #[derive(Debug, Parser)]
@@ -54,6 +55,9 @@ pub enum Command {
     Compare(Box<CompareArgs>),
     /// A pre-flight gate for CI: exit 1 when a budget or a context window is exceeded.
     Check(Box<CheckArgs>),
+    /// Merge the JSON reports of an audit's shards (`audit --shard I/N`)
+    /// into the report of the whole corpus.
+    Merge(Box<MergeArgs>),
     /// List the priced models: prices, context window, tokenizer, as-of date.
     Models(ModelsArgs),
     /// List the tokenizers tokenaudit knows: installed or not, source, sha256, models.
@@ -70,6 +74,32 @@ pub enum Command {
     /// Fit a calibration file (for --calibration) from a CSV of files and the
     /// input tokens a provider reported for them.
     Calibrate(CalibrateArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    for i in 1 2 3; do tokenaudit audit corpus --shard $i/3 -q --json part-$i.json; done\n  \
+    tokenaudit merge part-*.json --json report.json --html report.html\n  \
+    tokenaudit merge part-*.json -m gpt-5.4-mini --focus costs.csv    # shards audited with -m gpt-5.4-mini\n\n\
+    Every shard must be given once. Shards counted differently (tool version, tokenizers, \
+    options, roots, prices) are refused with what differs. Per-file rows (--csv) are written \
+    by each shard; see docs/scale-out.md.")]
+pub struct MergeArgs {
+    /// The shards' JSON reports (`audit --shard I/N --json FILE`), all N of them.
+    #[arg(value_name = "REPORT.json", required = true)]
+    pub reports: Vec<PathBuf>,
+
+    /// The pricing options the shards were audited with (the same -m,
+    /// --scenario, --prices, --prices-litellm, --calibration).
+    #[command(flatten)]
+    pub pricing: PricingArgs,
+
+    /// Write the merged canonical JSON report to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub outputs: ReportOutputs,
 }
 
 #[derive(Debug, Args)]
@@ -311,6 +341,14 @@ pub struct AuditArgs {
 
     #[command(flatten)]
     pub outputs: ReportOutputs,
+
+    /// Audit only shard I of N (1 ≤ I ≤ N) of the files, split by a stable
+    /// hash of each path relative to its root; `auto/N` takes I from the
+    /// scheduler (JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX,
+    /// SLURM_ARRAY_TASK_ID). Merge the shards' --json reports with
+    /// `tokenaudit merge`.
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
 
     /// Exit with status 2 if any file was skipped or any chat record, CSV
     /// row or JSON record was malformed.
@@ -597,6 +635,7 @@ impl CorpusArgs {
         pricing: Option<PricingPlan>,
         command_line: Vec<String>,
     ) -> Result<AuditConfig> {
+        let options = self.options();
         let dir = tokenize::TokenizerDir::locate(self.tokenizer_dir.as_deref());
         let mut names = expand_all(&self.tokenizers, &dir);
         if let Some(plan) = &pricing {
@@ -685,8 +724,45 @@ impl CorpusArgs {
             command_line,
             pricing,
             count_api: Vec::new(),
+            shard: None,
+            options,
+            stop: None,
             languages: self.lang,
         })
+    }
+
+    /// The options that decide what is counted, as given (defaults
+    /// included): what a shard's report records for `merge` to compare.
+    /// Tokenizers are compared by sha256 in the provenance instead.
+    fn options(&self) -> std::collections::BTreeMap<String, String> {
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "(none)".to_string()
+            } else {
+                v.join(" | ")
+            }
+        };
+        [
+            ("--include", list(&self.include)),
+            ("--exclude", list(&self.exclude)),
+            ("--hidden", self.hidden.to_string()),
+            ("--follow", self.follow.to_string()),
+            ("--max-file-size", format!("{:?}", self.max_file_size)),
+            ("--category", list(&self.category)),
+            ("--parse", format!("{:?}", self.parse).to_lowercase()),
+            ("--column", list(&self.column)),
+            ("--role-column", format!("{:?}", self.role_column)),
+            ("--field", list(&self.field)),
+            ("--chat-format", format!("{:?}", self.chat_format)),
+            ("--max-extracted-size", self.max_extracted_size.to_string()),
+            ("--extract-timeout", self.extract_timeout.to_string()),
+            ("--docx-parts", format!("{:?}", self.docx_parts)),
+            ("--pattern", format!("{:?}", self.pattern)),
+            ("--lang", self.lang.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
     }
 }
 

@@ -26,13 +26,13 @@ they are one token by that code (llama-models `tokenizer.py`, Qwen's
 `tokenization_qwen.py`, mistral-common's `tekken.py`).
 */
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::extract::chat::ChatRole;
 use crate::tokenize::Counter;
 
 /// A chat template family.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChatFormat {
     /// OpenAI chat models: the cookbook's rule (3 tokens per message plus
@@ -207,7 +207,7 @@ const OPENAI_PER_NAME: u64 = 1;
 const OPENAI_PRIMING: u64 = 3;
 
 /// A format's figures for one tokenizer, in tokens.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Overheads {
     pub format: ChatFormat,
     /// True when the figures are not the model's template (see
@@ -225,7 +225,7 @@ pub struct Overheads {
 }
 
 /// One figure per role.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PerRole {
     pub system: u64,
     pub developer: u64,

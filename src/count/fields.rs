@@ -14,7 +14,7 @@ pub const MALFORMED_KEPT: usize = super::transcript::MALFORMED_KEPT;
 
 /// A fields file's (or a corpus's) figures; token vectors are per
 /// tokenizer, in selection order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FieldCounts {
     /// Rows or records read: documents plus malformed.
     pub records: u64,

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::fields::FieldCounts;
 use super::transcript::TranscriptCounts;
@@ -55,7 +55,7 @@ pub struct FileTally {
 }
 
 /// Pieces, bytes and tokens (per tokenizer) of one content class.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClassTally {
     pub pieces: u64,
     pub bytes: u64,
@@ -83,7 +83,7 @@ pub fn merge_by_class(into: &mut ByClass, from: &ByClass) {
 
 /// Pieces, bytes, characters and tokens (per tokenizer) of the pieces
 /// whose dominant script is one group.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScriptTally {
     pub pieces: u64,
     pub bytes: u64,
@@ -113,7 +113,7 @@ pub fn merge_by_script(into: &mut ByScript, from: &ByScript) {
 /// Pieces, bytes, characters and tokens (per tokenizer) of the pieces whose
 /// language was detected as one language (`language`), and how many of
 /// those detections whatlang deems reliable.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LanguageTally {
     pub pieces: u64,
     pub reliable_pieces: u64,

@@ -307,6 +307,9 @@ impl Engine {
             let decoded = load::decode(bytes)?;
             let encoding = decoded.encoding;
             let html = decoded.text().to_string();
+            if decoded.changed() {
+                return Err(SkipReason::Changed);
+            }
             drop(decoded);
             let extracted = document::guarded(format, &self.documents, move || {
                 document::html_text(&html, &limits)
@@ -314,7 +317,11 @@ impl Engine {
             (extracted, encoding)
         } else {
             let extracted = document::guarded(format, &self.documents, move || {
-                document::extract(format, &bytes, &limits)
+                let extracted = document::extract(format, &bytes, &limits);
+                if bytes.changed() {
+                    return Err(SkipReason::Changed);
+                }
+                extracted
             })?;
             (extracted, "binary")
         };
@@ -326,20 +333,29 @@ impl Engine {
         Ok((doc, Some(read_as)))
     }
 
-    /// Loads, extracts and counts one source.
+    /// Loads, extracts and counts one source. A file that changed while
+    /// it was read (truncated, rewritten in place) is skipped as such,
+    /// whatever was counted of it.
     pub fn count_source(&self, source: &Source) -> Outcome {
-        let skipped = |reason| {
-            Outcome::Skipped(Skipped {
-                path: source.path.clone(),
-                category: source.category.clone(),
-                bytes: source.bytes_for_report(),
-                reason,
-            })
-        };
         let (doc, read_as) = match self.open(source) {
             Ok(opened) => opened,
-            Err(reason) => return skipped(reason),
+            Err(reason) => return skipped(source, reason),
         };
+        let outcome = self.count_opened(source, &doc, read_as);
+        if doc.changed() {
+            return skipped(source, SkipReason::Changed);
+        }
+        outcome
+    }
+
+    /// Counts a loaded (and extracted) source.
+    fn count_opened(
+        &self,
+        source: &Source,
+        doc: &load::Document,
+        read_as: Option<ReadAs>,
+    ) -> Outcome {
+        let skipped = |reason| skipped(source, reason);
         let parser = match read_as {
             Some(_) => Parser::Document,
             None => extract::choose(&source.path, doc.text(), self.parse, &self.fields),
@@ -347,9 +363,9 @@ impl Engine {
         if matches!(parser, Parser::Csv | Parser::Json) {
             let counted = if parser == Parser::Csv {
                 let delimiter = extract_fields::csv_delimiter(&source.path).unwrap_or(b',');
-                self.count_csv(&doc, delimiter)
+                self.count_csv(doc, delimiter)
             } else {
-                Ok(self.count_json(&doc))
+                Ok(self.count_json(doc))
             };
             let fields = match counted {
                 Ok(fields) => fields,
@@ -381,7 +397,7 @@ impl Engine {
             });
         }
         if parser == Parser::Chat {
-            let (counts, transcript) = self.count_chat(&doc);
+            let (counts, transcript) = self.count_chat(doc);
             let billed = transcript.billed();
             let (classes, scripts) = one_class(doc.text(), doc.bytes, counts.chars, &billed);
             let languages = language_of(self.languages, doc.text(), counts.chars, &billed);
@@ -415,7 +431,7 @@ impl Engine {
         };
         let code = is_code(source);
         for segment in extract::extract(doc.text()) {
-            let c = self.count_part(segment.text, true, Some(&doc), code);
+            let c = self.count_part(segment.text, true, Some(doc), code);
             counts.chars += c.chars;
             counts.lines += c.lines;
             for (a, b) in counts.tokens.iter_mut().zip(&c.tokens) {
@@ -807,6 +823,16 @@ fn one_class(text: &str, bytes: u64, chars: u64, tokens: &[u64]) -> (ByClass, By
         },
     )]);
     (classes, scripts)
+}
+
+/// `source`, skipped for `reason`.
+fn skipped(source: &Source, reason: SkipReason) -> Outcome {
+    Outcome::Skipped(Skipped {
+        path: source.path.clone(),
+        category: source.category.clone(),
+        bytes: source.bytes_for_report(),
+        reason,
+    })
 }
 
 /// Whether `source` is source code by its extension (see `content`).

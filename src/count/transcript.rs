@@ -35,7 +35,7 @@ pub const MALFORMED_KEPT: usize = 100;
 
 /// A chat file's (or a corpus's) transcript figures; token vectors are per
 /// tokenizer, in selection order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TranscriptCounts {
     /// Records read: conversations plus malformed.
     pub records: u64,

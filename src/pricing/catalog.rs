@@ -191,7 +191,7 @@ impl ModelPrice {
 
 /// Where the catalog's prices came from, for the report's
 /// `provenance.prices`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PriceProvenance {
     /// The embedded catalog's source (`LiteLLM …, litellm==X.Y.Z`).
     pub source: String,

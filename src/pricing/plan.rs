@@ -128,6 +128,37 @@ impl PricingPlan {
         self.catalog.provenance()
     }
 
+    /// What decides this plan's figures besides the catalog (whose
+    /// provenance is in every report): the priced models, and digests of
+    /// the scenario (where its file lies aside) and of the calibration.
+    /// A shard's report records it; `merge` refuses shards priced otherwise.
+    pub fn identity(&self) -> BTreeMap<String, String> {
+        use sha2::{Digest, Sha256};
+        let digest = |v: serde_json::Value| {
+            let h: [u8; 32] = Sha256::digest(v.to_string().as_bytes()).into();
+            crate::digest::hex(&h)
+        };
+        let mut out = BTreeMap::new();
+        let ids: Vec<&str> = self.models.iter().map(|m| m.id.as_str()).collect();
+        out.insert("models".to_string(), ids.join(","));
+        if let Some(s) = &self.scenario {
+            let mut v = serde_json::to_value(s).expect("a scenario serializes");
+            if let Some(o) = v.as_object_mut() {
+                o.remove("path");
+            }
+            out.insert(
+                "scenario".to_string(),
+                format!("{} sha256 {}", s.name, digest(v)),
+            );
+        }
+        let calibration = serde_json::to_value(&self.calibration).expect("serializes");
+        out.insert(
+            "calibration".to_string(),
+            format!("sha256 {}", digest(calibration)),
+        );
+        out
+    }
+
     /// A price watch with this plan's [`PricingPlan::watch`] for each of
     /// `tokenizers`, to be fed every counted document.
     pub fn price_watch(&self, tokenizers: &[String]) -> PriceWatch {

@@ -24,7 +24,7 @@ pub struct TokenWatch {
 }
 
 /// The watched figures of every tokenizer, in selection order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PriceWatch {
     /// Per tokenizer: totals with documents above each watched threshold.
     pub priced: Vec<TokenTotals>,

@@ -14,6 +14,7 @@ pub mod focus;
 pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod partial;
 pub mod rows;
 pub mod table;
 pub mod transcripts;
@@ -91,6 +92,10 @@ pub struct Report {
     pub count_api: Vec<crate::count_api::CountApiReport>,
     /// Every file seen and not counted, with its reason, in path order.
     pub skipped: Vec<SkippedEntry>,
+    /// A shard's report only (`audit --shard`): its shard and the state
+    /// `merge` adds up. Absent from a whole run's report and a merged one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial: Option<partial::Partial>,
     /// What depends on the machine and the moment (timings, threads, the
     /// command line): everything else is identical for identical input.
     pub run: Run,
@@ -226,7 +231,7 @@ pub struct SkippedEntry {
 }
 
 /// Facts about this run rather than about the corpus.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
 pub struct Run {
     pub command_line: Vec<String>,
     /// When the audit started, UTC (`2026-12-04T21:58:37Z`).
@@ -240,7 +245,7 @@ pub struct Run {
 
 /// The time one tokenizer's counters spent, over every thread, and the bytes
 /// of text they were given.
-#[derive(Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize)]
 pub struct CounterTime {
     pub tokenizer: String,
     pub seconds: f64,
@@ -436,6 +441,7 @@ impl Report {
                     reason_key: s.reason.key(),
                 })
                 .collect(),
+            partial: None,
             run,
         }
     }

@@ -60,7 +60,7 @@ pub trait Tokenizer: Send + Sync {
 
 /// What the report records about a tokenizer so that a count can be traced
 /// to the exact vocabulary that produced it.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct TokenizerInfo {
     /// The name the user selects it by (`o200k_base`, `llama3`, a path).
     pub name: String,

@@ -18,6 +18,7 @@ const RANKS: &[(&str, u32)] = &[
     ("language", 1),
     ("load", 2),
     ("content", 2),
+    ("shard", 2),
     ("extract", 3),
     ("count", 4),
     ("tally", 5),

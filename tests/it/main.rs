@@ -31,4 +31,5 @@ mod named_exact;
 mod named_tokenizers;
 mod pricing;
 mod reports;
+mod shards;
 mod transcripts;

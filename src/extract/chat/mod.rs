@@ -123,7 +123,7 @@ pub struct Conversation {
 }
 
 /// A record that is not a conversation: not JSON, or of no known shape.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 pub struct Malformed {
     /// 1-based line where the record starts.
     pub line: u64,
