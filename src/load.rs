@@ -494,6 +494,10 @@ mod tests {
         let doc = load(&source).unwrap();
         assert!(matches!(doc.text, Text::Mapped { .. }));
         assert_eq!(doc.text(), text);
+        // Hashed in 4 MiB steps, pages handed back after each: the same
+        // digest as the bytes hashed whole.
+        assert!(text.len() > 2 * (4 << 20));
+        assert_eq!(doc.sha256, Some(sha256(text.as_bytes())));
         // An invalid byte far into a mapped file sends it to the legacy path.
         let mut bytes = text.into_bytes();
         let at = bytes.len() - 5;
