@@ -199,19 +199,20 @@ pub struct CorpusArgs {
 
     /// How files are turned into model input (auto: documents such as PDF,
     /// DOCX and HTML by their extracted text, JSON/JSONL chat transcripts by
-    /// conversation, CSV/TSV by --column and JSON/JSONL by --field when
-    /// given, everything else as text).
+    /// conversation, CSV/TSV and Parquet by --column and JSON/JSONL by
+    /// --field when given, everything else as text).
     #[arg(long, value_enum, default_value_t = Parse::Auto)]
     pub parse: Parse,
 
-    /// A CSV/TSV column (by its header name) whose cells are the text;
+    /// A CSV/TSV or Parquet column (by its name) whose cells are the text;
     /// repeatable. Each row is one document: its columns' cells joined by
-    /// newlines. `.csv`/`.tsv` files are read as `csv` when this is given.
+    /// newlines. `.csv`/`.tsv` and `.parquet` files are read by rows when
+    /// this is given.
     /// Example: --column prompt --column response.
     #[arg(long, value_name = "NAME")]
     pub column: Vec<String>,
 
-    /// A CSV/TSV column saying whose each row is: rows whose cell is
+    /// A CSV/TSV or Parquet column saying whose each row is: rows whose cell is
     /// assistant, gpt, model or output count as output tokens, the others as
     /// input.
     #[arg(long, value_name = "NAME")]

@@ -20,6 +20,7 @@ pub mod chat_format;
 pub mod fields;
 pub mod file;
 pub mod transcript;
+pub mod vision;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -337,6 +338,12 @@ impl Engine {
     /// it was read (truncated, rewritten in place) is skipped as such,
     /// whatever was counted of it.
     pub fn count_source(&self, source: &Source) -> Outcome {
+        if extract::reads_parquet(&source.path, self.parse, &self.fields) {
+            return match self.count_parquet(source) {
+                Ok(tally) => Outcome::Counted(tally),
+                Err(reason) => skipped(source, reason),
+            };
+        }
         let (doc, read_as) = match self.open(source) {
             Ok(opened) => opened,
             Err(reason) => return skipped(source, reason),
@@ -479,6 +486,85 @@ impl Engine {
         })
     }
 
+    /// Counts a Parquet file's rows (`--column`), each a document, read a
+    /// row group at a time on this thread. Hashed for the corpus digest as
+    /// read; a file the reader rejects is skipped as corrupt.
+    fn count_parquet(&self, source: &Source) -> Result<FileTally, SkipReason> {
+        let bytes = load::read(source)?;
+        let sha256 = load::sha256(&bytes);
+        let size = bytes.len() as u64;
+        /// A mapping as the reader's buffer, without a copy.
+        struct Mapped(std::sync::Arc<load::GuardedMap>);
+        impl AsRef<[u8]> for Mapped {
+            fn as_ref(&self) -> &[u8] {
+                &self.0
+            }
+        }
+        let mut mapped = None;
+        let data = match bytes {
+            load::Bytes::Mapped(map) => {
+                let map = std::sync::Arc::new(map);
+                mapped = Some(map.clone());
+                ::bytes::Bytes::from_owner(Mapped(map))
+            }
+            load::Bytes::Owned(buf) => ::bytes::Bytes::from(buf),
+        };
+        let rows = extract::parquet::parquet_rows(data, &self.fields).map_err(|e| match e {
+            extract::parquet::Unreadable::Corrupt(message) => SkipReason::Corrupt {
+                format: "parquet",
+                message,
+            },
+            extract::parquet::Unreadable::NoColumn(reason) => SkipReason::Fields(reason),
+        })?;
+        let mut f = FieldCounts::new(self.pool.tokenizers.len());
+        let (mut chars, mut lines) = (0u64, 0u64);
+        // The class and script come from the first documents' text.
+        let mut sample = String::new();
+        for row in rows {
+            match row {
+                Row::Document { text, output, .. } => {
+                    let tokens = self.count_document(&text);
+                    f.add_document(&tokens, output);
+                    let (c, n) = chars_and_newlines(&text);
+                    chars += c;
+                    lines += n + 1;
+                    if sample.len() < 16 * 1024 {
+                        sample.push_str(&text);
+                        sample.push('\n');
+                    }
+                }
+                Row::Malformed(m) => f.add_malformed(m),
+            }
+        }
+        self.counted(size as usize);
+        // A file truncated or rewritten while mapped reads as zeros past
+        // the change (see `load::guard`): skipped, whatever was counted.
+        if mapped.is_some_and(|m| m.changed()) {
+            return Err(SkipReason::Changed);
+        }
+        let total = f.total();
+        let (classes, scripts) = one_class(&sample, size, chars, &total);
+        let languages = language_of(self.languages, &sample, chars, &total);
+        Ok(FileTally {
+            path: source.path.clone(),
+            category: source.category.clone(),
+            encoding: "binary",
+            format: "parquet",
+            pages: None,
+            bytes: size,
+            chars,
+            lines,
+            tokens: total,
+            classes,
+            scripts,
+            parser: Parser::Parquet,
+            languages,
+            transcript: None,
+            fields: Some(Box::new(f)),
+            sha256: Some(sha256),
+        })
+    }
+
     /// Counts a CSV/TSV file's rows, streaming them on this thread (quoted
     /// cells may hold newlines, so the file cannot be cut at lines); the
     /// pages of a mapped file are handed back every few MiB as the rows go
@@ -518,17 +604,19 @@ impl Engine {
     /// counted on the pool into a fresh `T` each (`add` folds one record),
     /// so memory stays a few pieces per thread; the parts are merged in
     /// order, each malformed record's line shifted by the lines before its
-    /// piece. Chat transcripts and `--field` records share it.
+    /// piece. Chat transcripts and `--field` records share it. Returns the
+    /// text's characters and newlines too, counted piece by piece: a pass
+    /// over the whole text first would make a mapped file resident at once.
     fn count_lines_in_pieces<T: RecordCounts>(
         &self,
         doc: &load::Document,
         add: impl Fn(&mut T, Record) + Sync,
-    ) -> T {
+    ) -> (T, u64, u64) {
         let text = doc.text();
         let n = self.pool.tokenizers.len();
         let pieces = text.len().div_ceil(CHAT_PIECE);
         let released = Released::new(pieces);
-        let parts: Vec<(T, u64)> = (0..pieces)
+        let parts: Vec<(T, u64, u64)> = (0..pieces)
             .into_par_iter()
             .map(|k| {
                 let piece = &text[line_piece(text, k, CHAT_PIECE)];
@@ -536,22 +624,23 @@ impl Engine {
                 for record in records::lines(piece, 1) {
                     add(&mut part, record);
                 }
-                let newlines = memchr_count(piece);
+                let (chars, newlines) = chars_and_newlines(piece);
                 released.counted(doc, k, piece);
                 self.counted(piece.len());
-                (part, newlines)
+                (part, chars, newlines)
             })
             .collect();
         let mut whole = T::empty(n);
-        let mut offset = 0;
-        for (mut part, newlines) in parts {
+        let (mut chars, mut offset) = (0, 0);
+        for (mut part, part_chars, newlines) in parts {
             for m in part.malformed_kept() {
                 m.line += offset;
             }
             whole.merge_part(&part);
             offset += newlines;
+            chars += part_chars;
         }
-        whole
+        (whole, chars, offset)
     }
 
     /// Counts a JSON/JSONL file's records (cut by `chat::records`, like
@@ -565,9 +654,11 @@ impl Engine {
         let mut f = FieldCounts::new(n);
         match layout {
             records::Layout::Lines if in_pieces => {
-                return self.count_lines_in_pieces(doc, |part: &mut FieldCounts, record| {
-                    self.add_field_record(part, record)
-                });
+                return self
+                    .count_lines_in_pieces(doc, |part: &mut FieldCounts, record| {
+                        self.add_field_record(part, record)
+                    })
+                    .0;
             }
             records::Layout::Lines => {
                 for record in records::lines(text, 1) {
@@ -612,9 +703,18 @@ impl Engine {
         let text = doc.text();
         let n = self.pool.tokenizers.len();
         let layout = records::layout(text);
-        let (chars, newlines) = chars_and_newlines(text);
+        self.pool.with(|c| c.timing.bytes += text.len() as u64);
+        let mut transcript = TranscriptCounts::new(n);
+        let in_pieces = matches!(layout, records::Layout::Lines)
+            && text.len() >= 2 * CHAT_PIECE
+            && !first_is_message(text);
+        let (chars, newlines) = if in_pieces {
+            (0, 0)
+        } else {
+            chars_and_newlines(text)
+        };
         let last_line = u64::from(!text.is_empty() && !text.ends_with('\n'));
-        let counts = TextCounts {
+        let mut counts = TextCounts {
             chars,
             lines: newlines + last_line,
             tokens: Vec::new(),
@@ -622,16 +722,15 @@ impl Engine {
             scripts: ByScript::new(),
             languages: ByLanguage::new(),
         };
-        self.pool.with(|c| c.timing.bytes += text.len() as u64);
-        let mut transcript = TranscriptCounts::new(n);
-        let in_pieces = matches!(layout, records::Layout::Lines)
-            && text.len() >= 2 * CHAT_PIECE
-            && !first_is_message(text);
         match layout {
             records::Layout::Lines if in_pieces => {
-                transcript = self.count_lines_in_pieces(doc, |t: &mut TranscriptCounts, record| {
-                    self.add_record(t, record)
-                });
+                let (t, chars, newlines) = self
+                    .count_lines_in_pieces(doc, |t: &mut TranscriptCounts, record| {
+                        self.add_record(t, record)
+                    });
+                transcript = t;
+                counts.chars = chars;
+                counts.lines = newlines + last_line;
             }
             records::Layout::Lines => {
                 let lines = records::lines(text, 1);
@@ -918,10 +1017,6 @@ fn line_piece(text: &str, k: usize, target: usize) -> std::ops::Range<usize> {
             .map_or(text.len(), |p| at + p + 1)
     };
     cut(k)..cut(k + 1).max(cut(k))
-}
-
-fn memchr_count(s: &str) -> u64 {
-    s.bytes().filter(|&b| b == b'\n').count() as u64
 }
 
 /// Hands a mapped document's pages back to the kernel piece by piece as the

@@ -26,6 +26,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::chat_format::{ChatFormat, Overheads};
+use super::vision::ImageEstimate;
 use crate::extract::chat::{ChatRole, Conversation, Malformed, ToolDef};
 use crate::tokenize::Counter;
 
@@ -46,6 +47,9 @@ pub struct TranscriptCounts {
     pub malformed_kept: Vec<Malformed>,
     /// Non-text parts by kind (`image`, `audio`, `file`, `document`, ...).
     pub non_text: BTreeMap<String, u64>,
+    /// The images among `non_text` and their estimated tokens by each
+    /// provider's published formula (not part of the token figures below).
+    pub images: ImageEstimate,
     pub input: Vec<u64>,
     pub output: Vec<u64>,
     pub replayed_input: Vec<u64>,
@@ -111,6 +115,7 @@ impl TranscriptCounts {
         for (k, n) in &other.non_text {
             *self.non_text.entry(k.clone()).or_insert(0) += n;
         }
+        self.images.merge(&other.images);
         add(&mut self.input, &other.input);
         add(&mut self.output, &other.output);
         add(&mut self.replayed_input, &other.replayed_input);
@@ -193,6 +198,9 @@ impl TranscriptCounts {
         for m in &c.messages {
             for kind in &m.non_text {
                 *self.non_text.entry(kind.clone()).or_insert(0) += 1;
+            }
+            for image in &m.images {
+                self.images.add(*image);
             }
         }
     }

@@ -13,6 +13,7 @@ JSON by extension and the shape of the first record ([`choose`]).
 pub mod chat;
 pub mod document;
 pub mod fields;
+pub mod parquet;
 
 use std::path::Path;
 
@@ -51,6 +52,8 @@ pub enum Parser {
     Csv,
     /// JSON/JSONL records, each a document (`--field`).
     Json,
+    /// Parquet rows, each a document (`--column`).
+    Parquet,
 }
 
 impl Parser {
@@ -61,6 +64,7 @@ impl Parser {
             Parser::Document => "document",
             Parser::Csv => "csv",
             Parser::Json => "json",
+            Parser::Parquet => "parquet",
         }
     }
 }
@@ -88,6 +92,18 @@ pub fn choose(path: &Path, text: &str, parse: Parse, fields: &fields::FieldSpec)
             }
         }
     }
+}
+
+/// Whether a file is read as Parquet rows: a `.parquet` file under `auto`
+/// or `csv` when `--column` names its text. Decided before the file is
+/// decoded, since Parquet is binary.
+pub fn reads_parquet(path: &Path, parse: Parse, fields: &fields::FieldSpec) -> bool {
+    matches!(parse, Parse::Auto | Parse::Csv)
+        && !fields.columns.is_empty()
+        && path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
 }
 
 /// Who a segment is attributed to. Plain text is all `input`; transcripts

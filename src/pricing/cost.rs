@@ -128,6 +128,10 @@ pub struct ModelCost {
     /// `input_tokens` and the costs above are then the band's central
     /// estimate. Null otherwise.
     pub estimate_band: Option<super::band::EstimateBand>,
+    /// The chat transcripts priced as an API bills them: input, output,
+    /// replay with and without a prompt cache (see [`super::replay`]). Null
+    /// when no file was read as chat.
+    pub transcripts: Option<super::replay::TranscriptCost>,
 }
 
 /// The cost of sending every document once as input to `model`, standard,
@@ -211,6 +215,7 @@ pub fn corpus_cost(
         price_source: model.source.clone(),
         price_as_of: model.as_of.clone(),
         estimate_band: None,
+        transcripts: None,
     })
 }
 

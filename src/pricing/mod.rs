@@ -13,6 +13,8 @@ the tally already holds and turns them into money:
 - [`calibration`]: the embedded table of closed models' multipliers over
   their proxy tokenizers, per content class, with bands and sources.
 - [`band`]: a closed model's estimate and band from that table.
+- [`replay`]: the chat transcripts' input, output and turn-by-turn replay,
+  with and without a prompt cache.
 - [`charges`]: those costs and the projection's as priced lines (model,
   category, meter, rate), for billing exports.
 - [`scenario`]: a workload description (`--scenario FILE`), checked.
@@ -39,6 +41,7 @@ pub mod listing;
 mod litellm;
 pub mod plan;
 pub mod projection;
+pub mod replay;
 pub mod scenario;
 pub mod watch;
 
@@ -54,6 +57,7 @@ pub use projection::{
     project, CategoryProfile, CorpusProfile, PhaseProjection, Projection, SizeStats,
     WorkloadProjection,
 };
+pub use replay::{transcript_cost, TranscriptCost};
 pub use scenario::Scenario;
 pub use watch::{PriceWatch, TokenWatch};
 

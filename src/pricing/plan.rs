@@ -17,9 +17,9 @@ use super::band::{banded_cost, Band, ClassFactor, ExactPart};
 use super::calibration::Factor;
 use super::watch::{PriceWatch, TokenWatch};
 use super::{
-    charges, corpus_cost, project, Calibration, Catalog, CategoryProfile, Charge, CorpusProfile,
-    ModelCost, ModelPrice, PriceProvenance, PricingError, Projection, Scenario, SizeStats,
-    TokenTotals,
+    charges, corpus_cost, project, transcript_cost, Calibration, Catalog, CategoryProfile, Charge,
+    CorpusProfile, ModelCost, ModelPrice, PriceProvenance, PricingError, Projection, Scenario,
+    SizeStats, TokenTotals,
 };
 use crate::content::ContentClass;
 use crate::count_api::{CountApiReport, ModelMeasure};
@@ -207,7 +207,21 @@ impl PricingPlan {
                         .find(|x| x.model == m.id)
                         .map(|x| (r.endpoint.as_str(), x))
                 });
-            let cost = self.model_cost(m, tally, &watch.priced[i], i, over, measure)?;
+            let mut cost = self.model_cost(m, tally, &watch.priced[i], i, over, measure)?;
+            if let Some(t) = &tally.transcripts {
+                // A calibrated estimate's transcripts take its corpus-wide
+                // ratio of central estimate to proxy count.
+                let multiplier = cost
+                    .estimate_band
+                    .as_ref()
+                    .filter(|b| b.proxy_tokens > 0)
+                    .map(|b| {
+                        (rust_decimal::Decimal::from(b.input_tokens.estimate)
+                            / rust_decimal::Decimal::from(b.proxy_tokens))
+                        .round_dp(4)
+                    });
+                cost.transcripts = Some(transcript_cost(m, &t.counts, i, multiplier));
+            }
             let categories: Vec<(String, u64)> = tally
                 .by_category
                 .iter()

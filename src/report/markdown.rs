@@ -325,6 +325,32 @@ fn render_transcripts(report: &Report, names: &[&str], out: &mut String) {
             .collect(),
     }
     .render(out);
+    if let Some(line) = view::image_estimate_line(&t.image_tokens_estimate) {
+        let _ = writeln!(out, "{line}.\n");
+    }
+    let priced = view::transcript_cost_rows(report);
+    if !priced.is_empty() {
+        out.push_str("#### Cost of the chat transcripts\n\n");
+        Table {
+            header: &view::TRANSCRIPT_COST_HEADER,
+            right: &[false, false, true, true, true, true, true, true, true],
+            rows: priced
+                .into_iter()
+                .map(|(estimate, mut cells)| {
+                    cells[0] = code(&cells[0]);
+                    cells[1] = if estimate {
+                        format!("{} (estimate)", code(&cells[1]))
+                    } else {
+                        code(&cells[1])
+                    };
+                    cells.to_vec()
+                })
+                .collect(),
+        }
+        .render(out);
+        out.push_str(view::TRANSCRIPT_COST_NOTE);
+        out.push_str("\n\n");
+    }
 }
 
 fn render_provenance(report: &Report, out: &mut String) {

@@ -187,6 +187,7 @@ pub fn render(report: &Report) -> String {
     render_transcripts(report, &mut out);
     render_fields(report, &mut out);
     render_costs(report, &mut out);
+    render_transcript_costs(report, &mut out);
     render_projection(report, &mut out);
 
     if !report.skipped.is_empty() {
@@ -274,6 +275,9 @@ fn render_transcripts(report: &Report, out: &mut String) {
     if !t.non_text.is_empty() {
         let kinds: Vec<String> = t.non_text.iter().map(|(k, n)| format!("{n} {k}")).collect();
         let _ = writeln!(out, "non-text parts (not tokenized): {}", kinds.join(", "));
+    }
+    if let Some(line) = super::view::image_estimate_line(&t.image_tokens_estimate) {
+        let _ = writeln!(out, "{line}");
     }
     for m in t.malformed.records.iter().take(SKIPPED_LISTED) {
         let _ = writeln!(out, "  malformed {}:{}: {}", m.path, m.line, m.reason);
@@ -445,6 +449,29 @@ fn render_costs(report: &Report, out: &mut String) {
     if let Some(p) = &report.provenance.prices {
         let _ = writeln!(out, "prices: {} (as of {})", p.source, p.as_of);
     }
+    out.push('\n');
+}
+
+/// One line per priced model: what the chat transcripts cost as an API
+/// bills them.
+fn render_transcript_costs(report: &Report, out: &mut String) {
+    let priced = super::view::transcript_cost_rows(report);
+    if priced.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "cost of the chat transcripts (input, output, replay)");
+    let mut rows = vec![super::view::TRANSCRIPT_COST_HEADER
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()];
+    for (estimate, mut cells) in priced {
+        if estimate {
+            cells[1].push('*');
+        }
+        rows.push(cells.to_vec());
+    }
+    Grid { rows }.render(out);
+    let _ = writeln!(out, "{}", super::view::TRANSCRIPT_COST_NOTE);
     out.push('\n');
 }
 

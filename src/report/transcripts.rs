@@ -22,6 +22,11 @@ pub struct TranscriptsReport {
     /// Non-text parts (images, audio, files, documents) by kind: counted,
     /// not tokenized.
     pub non_text: Map<String, Value>,
+    /// The images among `non_text`, and their tokens estimated by OpenAI's
+    /// tile rule (gpt-4o class) and Anthropic's (width × height) / 750 where
+    /// the size (or OpenAI's low detail) is known; not part of the token
+    /// figures below. See `count::vision` for the sources.
+    pub image_tokens_estimate: crate::count::vision::ImageEstimate,
     /// Tokenizer name → its chat format's figures.
     pub chat_format: Map<String, Value>,
     pub input_tokens: Map<String, Value>,
@@ -113,6 +118,7 @@ impl TranscriptsReport {
                 .iter()
                 .map(|(k, n)| (k.clone(), Value::from(*n)))
                 .collect(),
+            image_tokens_estimate: c.images.clone(),
             chat_format: names
                 .iter()
                 .zip(formats)

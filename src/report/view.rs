@@ -106,6 +106,77 @@ pub fn cost_banded(c: &crate::pricing::ModelCost) -> String {
     }
 }
 
+/// The columns of the transcripts' cost table (terminal, Markdown, HTML).
+pub const TRANSCRIPT_COST_HEADER: [&str; 9] = [
+    "model",
+    "tokenizer",
+    "input",
+    "output",
+    "replayed input",
+    "input cost",
+    "output cost",
+    "replay cost",
+    "replay, cached",
+];
+
+/// What the transcripts' cost table says under it.
+pub const TRANSCRIPT_COST_NOTE: &str = "Input and replayed input (the conversation resent at \
+    each turn) at the input price, output at the output price.\nreplay, cached: the part of each \
+    turn the previous turn sent at the cached-input price, the rest at the cache-write\nprice \
+    where there is one, else input; a best case (providers cache only prefixes over a minimum \
+    length).\nA dash: the model has no such price; * or (estimate): counted with a proxy tokenizer.";
+
+/// One priced model's transcripts row: whether its tokens are an estimate,
+/// and the cells in [`TRANSCRIPT_COST_HEADER`] order (tokens marked ≈ when
+/// a calibrated ratio scaled them).
+pub fn transcript_cost_rows(r: &Report) -> Vec<(bool, [String; 9])> {
+    use crate::format::{format_usd, thousands};
+    let usd = |d: Option<rust_decimal::Decimal>| d.map(format_usd).unwrap_or_else(|| "-".into());
+    r.costs
+        .iter()
+        .filter_map(|c| {
+            let t = c.transcripts.as_ref()?;
+            let mark = if t.proxy_multiplier.is_some() {
+                "≈"
+            } else {
+                ""
+            };
+            let tokens = |n: u64| format!("{mark}{}", thousands(n));
+            Some((
+                t.estimate,
+                [
+                    c.model.clone(),
+                    c.tokenizer.clone(),
+                    tokens(t.input_tokens),
+                    tokens(t.output_tokens),
+                    tokens(t.replayed_input_tokens),
+                    format_usd(t.input_cost_usd),
+                    usd(t.output_cost_usd),
+                    format_usd(t.replay_cost_usd),
+                    usd(t.replay_cached_cost_usd),
+                ],
+            ))
+        })
+        .collect()
+}
+
+/// The images' estimated tokens in one sentence, or `None` without images.
+pub fn image_estimate_line(e: &crate::count::vision::ImageEstimate) -> Option<String> {
+    use crate::format::thousands;
+    if e.images == 0 {
+        return None;
+    }
+    Some(format!(
+        "images: {} ({} with a size, {} at low detail), estimated at {} tokens by OpenAI's tile rule \
+         (gpt-4o class) and {} by Anthropic's (width × height) / 750; estimates, not in the figures above",
+        thousands(e.images),
+        thousands(e.with_size),
+        thousands(e.low_detail),
+        thousands(e.openai_tile_tokens),
+        thousands(e.anthropic_tokens),
+    ))
+}
+
 /// Whether the categories are the top folders (no `--category` rule took
 /// a file): the same names holding the same files.
 pub fn categories_are_folders(r: &Report) -> bool {

@@ -14,6 +14,7 @@ tokenizer and its chat format (`count::chat`). A record that is not valid
 JSON, or of no known shape, becomes a [`Malformed`] with its line and reason.
 */
 
+pub mod image;
 pub mod records;
 pub mod shapes;
 
@@ -81,6 +82,9 @@ pub struct Message {
     pub parts: Vec<Part>,
     /// Images, audio, files, documents: their kinds, one entry per item.
     pub non_text: Vec<String>,
+    /// The images among `non_text`, with their size when known, for the
+    /// providers' image-token estimates.
+    pub images: Vec<image::Image>,
 }
 
 impl Message {
@@ -90,6 +94,7 @@ impl Message {
             name: None,
             parts: Vec::new(),
             non_text: Vec::new(),
+            images: Vec::new(),
         }
     }
 

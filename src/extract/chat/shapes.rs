@@ -277,7 +277,10 @@ fn read_part(part: &Value, role: ChatRole, at: &str, m: &mut Message) -> Result<
                 read_content(content, ChatRole::Tool, at, m)?;
             }
         }
-        "image_url" | "input_image" | "image" => m.non_text.push("image".into()),
+        "image_url" | "input_image" | "image" => {
+            m.non_text.push("image".into());
+            m.images.push(super::image::image_of(part));
+        }
         "input_audio" | "audio" => m.non_text.push("audio".into()),
         "file" | "input_file" => m.non_text.push("file".into()),
         "document" => m.non_text.push("document".into()),

@@ -189,6 +189,13 @@ pub struct TranscriptsView {
     /// File, line, reason of each malformed record listed.
     pub malformed_records: Vec<[String; 3]>,
     pub malformed_more: u64,
+    /// Per priced model: whether its tokens are an estimate, and the cells
+    /// of [`view::TRANSCRIPT_COST_HEADER`].
+    pub costs: Vec<(bool, [String; 9])>,
+    pub costs_header: [&'static str; 9],
+    pub costs_note: &'static str,
+    /// The images' estimated tokens, when there are images.
+    pub images: Option<String>,
 }
 
 pub struct SkippedRow {
@@ -724,6 +731,10 @@ fn transcripts(r: &Report, names: &[&str]) -> Result<Option<TranscriptsView>, St
             .malformed
             .count
             .saturating_sub(t.malformed.records.len() as u64),
+        costs: view::transcript_cost_rows(r),
+        costs_header: view::TRANSCRIPT_COST_HEADER,
+        costs_note: view::TRANSCRIPT_COST_NOTE,
+        images: view::image_estimate_line(&t.image_tokens_estimate),
     }))
 }
 
