@@ -33,9 +33,14 @@ mod unicode_class;
 #[allow(dead_code)]
 mod hash;
 
+#[path = "src/tokenize/bpe/cut_pairs.rs"]
+#[allow(dead_code)]
+mod cut_pairs;
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/tokenize/bpe/hash.rs");
+    println!("cargo:rerun-if-changed=src/tokenize/bpe/cut_pairs.rs");
     commit();
     let out = env::var("OUT_DIR").expect("OUT_DIR");
     let out = Path::new(&out);
@@ -45,6 +50,7 @@ fn main() {
     let inputs = [
         fs::read("build.rs").unwrap_or_default(),
         fs::read("src/tokenize/bpe/hash.rs").unwrap_or_default(),
+        fs::read("src/tokenize/bpe/cut_pairs.rs").unwrap_or_default(),
     ]
     .concat();
     let inputs = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&inputs));
@@ -110,6 +116,7 @@ fn tables(out: &Path) {
             blob(&table_order(&entries)),
         )
         .expect("write blob");
+        fs::write(out.join(format!("cuts_{name}.bin")), cut_table(&entries)).expect("write cuts");
         fs::write(
             out.join(format!("ranks_{name}.sha256")),
             canonical_sha256(&entries),
@@ -119,6 +126,35 @@ fn tables(out: &Path) {
 
     fs::write(out.join("unicode_classes.rs"), class_tables()).expect("write class tables");
     check_contraction_folding();
+}
+
+/// The cut table of a vocabulary (`src/tokenize/bpe/cut.rs` reads it):
+/// the sorted keys of every pair of units side by side in a token, and the
+/// ranks of the tokens of 3 bytes or more that merging their own bytes does
+/// not reach (with tiktoken's merge rule).
+fn cut_table(entries: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    let rank_of: std::collections::HashMap<&[u8], u32> =
+        entries.iter().map(|(r, t)| (t.as_slice(), *r)).collect();
+    let mut pairs = std::collections::BTreeSet::new();
+    let mut unreachable = Vec::new();
+    for (rank, token) in entries {
+        cut_pairs::token_pairs(token, |k| {
+            pairs.insert(k);
+        });
+        if token.len() >= 3 && cut_pairs::merge_count(token, |b| rank_of.get(b).copied()) != 1 {
+            unreachable.push(*rank);
+        }
+    }
+    let mut out = Vec::with_capacity(8 + 8 * pairs.len() + 4 * unreachable.len());
+    out.extend_from_slice(&(pairs.len() as u32).to_le_bytes());
+    for k in pairs {
+        out.extend_from_slice(&k.to_le_bytes());
+    }
+    out.extend_from_slice(&(unreachable.len() as u32).to_le_bytes());
+    for r in unreachable {
+        out.extend_from_slice(&r.to_le_bytes());
+    }
+    out
 }
 
 /// The scanners match the case-insensitive contractions (`(?i:'s|'t|…)`) by

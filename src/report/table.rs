@@ -213,6 +213,19 @@ pub fn render(report: &Report) -> String {
             );
         }
     }
+    // Provenance, in short (the JSON has it all): which data, which tool.
+    let p = &report.provenance;
+    if let Some(d) = &p.corpus_digest {
+        let _ = writeln!(
+            out,
+            "\ncorpus sha256 {} ({} files); {} {} ({})",
+            d.sha256,
+            thousands(d.files),
+            p.tool,
+            p.version,
+            p.commit
+        );
+    }
     out
 }
 

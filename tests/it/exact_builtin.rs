@@ -218,8 +218,28 @@ fn tricky() -> impl Strategy<Value = String> {
         .prop_map(|cs| cs.into_iter().collect())
 }
 
+/// Letters that run together into long pieces (no space between them):
+/// Han, kana, Hangul, Thai, Devanagari with its marks, Cyrillic, accented
+/// Latin, a combining mark, an emoji, a digit. Long pieces are cut where no
+/// token can lie across (`bpe::cut`), and each part is counted on its own.
+const RUN_LETTERS: &[char] = &[
+    '中', '文', '的', '一', '是', '了', '人', '我', '国', '語', 'の', 'に', 'は', 'ン', 'ト', 'ー',
+    'ก', 'า', 'ร', '่', 'น', '한', '국', '어', 'ह', 'ि', 'न', '्', 'я', 'з', 'ы', 'é', 'ß', 'a', 'e',
+    '\u{301}', '🙂', '7',
+];
+
+fn long_runs() -> impl Strategy<Value = String> {
+    proptest::collection::vec(proptest::sample::select(RUN_LETTERS), 20..160)
+        .prop_map(|cs| cs.into_iter().collect())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn long_letter_runs_count_exactly(text in long_runs()) {
+        assert_exact(&text);
+    }
 
     #[test]
     fn tricky_strings_count_exactly(text in tricky()) {

@@ -361,9 +361,32 @@ fn compare_writes_the_page_with_its_comparison_by_script_and_language() {
     let page = Html::parse_document(&std::fs::read_to_string(&html).unwrap());
     let c = common::json(&json);
     assert_self_contained(&page);
-    for chart in ["comparison", "comparison-scripts", "comparison-languages"] {
+    for chart in [
+        "comparison",
+        "comparison-scripts",
+        "comparison-languages",
+        "languages",
+    ] {
         assert_chart(&page, chart);
     }
+    // The attribution by detected language: its pieces and tokens are
+    // compare's, and they sum to the whole corpus.
+    let langs = cell_texts(&page, "languages");
+    let names = &c["language_detection"]["names"];
+    let mut sum = 0;
+    for g in c["by_language"].as_array().unwrap() {
+        let code = g["name"].as_str().unwrap();
+        let label = format!("{} ({code})", names[code].as_str().unwrap());
+        let row = langs
+            .iter()
+            .find(|r| r[0] == label)
+            .expect("every language");
+        assert_eq!(row[1], thousands(g["units"].as_u64().unwrap()));
+        let t = g["tokens"]["o200k_base"].as_u64().unwrap();
+        assert_eq!(row[3], thousands(t));
+        sum += t;
+    }
+    assert_eq!(sum, c["tokenizers"][0]["tokens"].as_u64().unwrap());
     let note: String = page
         .select(&sel("section[data-section=\"comparison\"]"))
         .flat_map(|s| s.text())

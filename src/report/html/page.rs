@@ -43,6 +43,10 @@ pub struct Page {
     pub categories: Attribution,
     pub extensions: Attribution,
     pub folders: Attribution,
+    /// Tokens by detected language (`--lang`): `files` are pieces of text.
+    pub languages: Option<Attribution>,
+    /// What detected them.
+    pub languages_by: String,
     /// `--category` rules made the categories differ from the top folders.
     pub categories_are_folders: bool,
     pub distribution: Option<DistributionView>,
@@ -634,6 +638,34 @@ impl Page {
             categories: attribution(&r.by_category, &names, first_total)?,
             extensions: attribution(&r.by_extension, &names, first_total)?,
             folders: attribution(&r.by_folder, &names, first_total)?,
+            languages: match &r.by_language {
+                Some(l) => Some(attribution(
+                    &l.languages
+                        .iter()
+                        .map(|g| {
+                            (
+                                format!("{} ({})", g.name, g.language),
+                                crate::report::GroupReport {
+                                    files: g.pieces,
+                                    bytes: g.bytes,
+                                    chars: g.chars,
+                                    lines: 0,
+                                    tokens: g.tokens.clone(),
+                                    tokens_p50: Default::default(),
+                                    tokens_p90: Default::default(),
+                                },
+                            )
+                        })
+                        .collect(),
+                    &names,
+                    first_total,
+                )?),
+                None => None,
+            },
+            languages_by: r
+                .by_language
+                .as_ref()
+                .map_or(String::new(), |l| l.detected_by.to_string()),
             categories_are_folders: view::categories_are_folders(r),
             distribution,
             largest: r

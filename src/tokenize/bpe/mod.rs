@@ -33,6 +33,12 @@ token-for-token equal to tiktoken:
    far less, and building o200k's table takes two page faults, not a
    thousand.
 
+5. A piece over 24 bytes (in practice a Chinese or Japanese sentence: a run
+   of letters, rarely seen twice) is cut where no token of the vocabulary
+   can lie across (`cut`), and its parts, mostly words of one to three
+   characters, go through the short cache like pieces. Merging such
+   sentences whole was most of the time on CJK text.
+
 tiktoken also emits a piece that is itself a token as that token, without
 merging; we do the same (the merge would usually, not provably, agree).
 
@@ -41,6 +47,8 @@ How it got here (what was measured, kept, and tried and dropped): BENCHMARKS.md,
 */
 
 mod cache;
+mod cut;
+pub(crate) mod cut_pairs;
 pub(crate) mod hash;
 mod huge;
 pub mod ranks;
@@ -91,6 +99,7 @@ impl BpeTokenizer {
             cache: Caches {
                 short: ShortCache::new(),
                 long: PieceCache::new(),
+                long_bytes: 0,
             },
             merge: Merge::default(),
         }
@@ -145,6 +154,9 @@ pub struct BpeCounter {
 struct Caches {
     short: ShortCache,
     long: PieceCache,
+    /// Bytes of long pieces counted uncut, while the vocabulary has no cut
+    /// table at hand (see [`READ_CUTS_AFTER`]).
+    long_bytes: u64,
 }
 
 impl BpeCounter {
@@ -267,17 +279,77 @@ impl PieceSink for &mut Sum<'_> {
     fn piece(&mut self, piece: &str) {
         let piece = piece.as_bytes();
         if (3..=ShortCache::MAX_KEY).contains(&piece.len()) {
-            let key = ShortKey::new(piece);
-            self.caches.short.prefetch(&key);
-            self.keys[self.waiting] = key;
-            self.waiting += 1;
-            if self.waiting == BATCH {
-                self.flush();
-            }
+            self.batch(piece);
+        } else if piece.len() > SPLIT_MIN {
+            self.split(piece);
         } else {
             self.total += BpeCounter::count_unbatched(self.caches, self.merge, self.ranks, piece);
         }
     }
+}
+
+/// Long-piece bytes a counter merges whole before it has a vocabulary
+/// without a built-in cut table read (`Ranks::read_cuts`, 50–175 ms): at
+/// the uncut speed on CJK text (~25–50 MB/s of long pieces) 2 MiB cost
+/// about as much, so a short CJK prompt does not pay for the reading and a
+/// CJK corpus does once.
+const READ_CUTS_AFTER: u64 = if cfg!(test) { 4 << 10 } else { 2 << 20 };
+
+/// Pieces longer than this are cut where no token can lie across
+/// ([`cut`]) and their parts counted on their own.
+const SPLIT_MIN: usize = ShortCache::MAX_KEY;
+
+impl Sum<'_> {
+    /// A piece over [`SPLIT_MIN`] bytes: its parts between cuts go through
+    /// the caches like pieces (most are a word of one to three CJK
+    /// characters, cached from the first sentence on), except that a part
+    /// is merged, never taken as the token it may be (see [`cut`]).
+    #[inline(never)]
+    fn split(&mut self, piece: &[u8]) {
+        let ranks = self.ranks;
+        let cuts = match ranks.cuts() {
+            Some(cuts) => cuts,
+            None if self.caches.long_bytes < READ_CUTS_AFTER => {
+                self.caches.long_bytes += piece.len() as u64;
+                self.total += BpeCounter::count_long(self.caches, self.merge, ranks, piece);
+                return;
+            }
+            None => ranks.read_cuts(),
+        };
+        let mut parts = 0usize;
+        cuts.for_each_part(piece, |part| {
+            parts += 1;
+            if part.len() == piece.len() {
+                self.total += BpeCounter::count_long(self.caches, self.merge, ranks, piece);
+            } else if cuts.is_unreachable(ranks, part) {
+                self.total += self.merge.count(ranks, part) as u64;
+            } else if (3..=ShortCache::MAX_KEY).contains(&part.len()) {
+                self.batch(part);
+            } else {
+                self.total += BpeCounter::count_unbatched(self.caches, self.merge, ranks, part);
+            }
+        });
+        debug_assert!(parts > 0);
+    }
+
+    /// Queues a piece of 3..=24 bytes for the batched cache probe.
+    #[inline(always)]
+    fn batch(&mut self, piece: &[u8]) {
+        let key = ShortKey::new(piece);
+        self.caches.short.prefetch(&key);
+        self.keys[self.waiting] = key;
+        self.waiting += 1;
+        if self.waiting == BATCH {
+            self.flush();
+        }
+    }
+}
+
+/// For [`Ranks::cuts`]: whether merging a token's own bytes leaves one
+/// token.
+pub(crate) fn merges_to_one_tester(ranks: &Ranks) -> impl FnMut(&[u8]) -> bool + '_ {
+    let mut merge = Merge::default();
+    move |token| merge.count(ranks, token) == 1
 }
 
 /// A cache key: a piece of 3..=24 bytes as three little-endian words
@@ -902,6 +974,40 @@ mod tests {
                 "{}",
                 &text[..len]
             );
+        }
+    }
+
+    /// A vocabulary without a built-in cut table merges long pieces whole
+    /// until [`READ_CUTS_AFTER`] bytes of them, then reads its own table and
+    /// cuts: the count is the same all along, and equals the uncut merge.
+    #[test]
+    fn a_vocabulary_read_at_run_time_cuts_after_a_while_and_stays_exact() {
+        for name in ["o200k_base", "cl100k_base"] {
+            let builtin = crate::tokenize::sources::builtin::engine(name).unwrap();
+            let ranks = builtin.ranks();
+            let tokens = (0..ranks.rank_bound() as u32)
+                .filter_map(|r| ranks.token_bytes(r).map(|t| (t.to_vec(), r)));
+            let fresh = Arc::new(Ranks::from_ranked(tokens).unwrap());
+            assert!(fresh.cuts().is_none());
+            let engine =
+                BpeTokenizer::new(builtin.info().clone(), fresh, builtin.pattern().clone());
+            let mut counter = engine.bpe_counter();
+            let sentences = [
+                "今天下午我们在图书馆讨论了项目的进展情况大家都认为下个月之前可以完成第一阶段的工作",
+                "昨日は雨が降っていたので家で本を読みました今日は晴れているので公園へ散歩に行くつもりです",
+                "การประชุมวันนี้ใช้เวลานานกว่าที่คาดไว้เพราะทุกคนมีความคิดเห็นที่แตกต่างกัน",
+            ];
+            let mut read = false;
+            for round in 0..40 {
+                let text: String = sentences
+                    .iter()
+                    .map(|s| format!("{}{round}\n", s.repeat(1 + round % 3)))
+                    .collect();
+                let expected = engine.encode(&text).len() as u64;
+                assert_eq!(counter.count(&text), expected, "{name}, round {round}");
+                read |= engine.ranks().cuts().is_some();
+            }
+            assert!(read, "{name}: the cut table was never read");
         }
     }
 }

@@ -32,6 +32,9 @@ have gaps (ids used by special tokens, or unused).
 
 use base64::Engine as _;
 
+use std::sync::OnceLock;
+
+use crate::tokenize::bpe::cut::Cuts;
 use crate::tokenize::bpe::hash::{slot_key, table_slots};
 use crate::tokenize::bpe::huge::HugeZeroed;
 
@@ -52,6 +55,10 @@ pub struct Ranks {
     mask: usize,
     len: usize,
     max_token_len: usize,
+    /// Where long pieces may be cut (`cut`), built on the first long piece
+    /// (from `cut_blob` when there is one).
+    cuts: OnceLock<Cuts>,
+    cut_blob: Option<&'static [u8]>,
 }
 
 impl Ranks {
@@ -209,6 +216,33 @@ impl Ranks {
         (rank != NONE).then_some(rank)
     }
 
+    /// The cut table of this vocabulary, if it is at hand: a built-in's is
+    /// made from the table build.rs wrote (`with_cut_blob`; ~1 ms) on first
+    /// use; another's only once [`Self::read_cuts`] has read it.
+    pub(crate) fn cuts(&self) -> Option<&Cuts> {
+        match self.cut_blob {
+            Some(blob) => Some(self.cuts.get_or_init(|| Cuts::from_blob(blob))),
+            None => self.cuts.get(),
+        }
+    }
+
+    /// The cut table, read from the vocabulary if need be: every token's
+    /// pairs, and a merge of each token of 3 bytes or more (at run time
+    /// 50–175 ms for the named vocabularies of 128–250 k tokens, so the
+    /// counter asks for it only after megabytes of long pieces).
+    pub(crate) fn read_cuts(&self) -> &Cuts {
+        self.cuts.get_or_init(|| match self.cut_blob {
+            Some(blob) => Cuts::from_blob(blob),
+            None => Cuts::new(self, super::merges_to_one_tester(self)),
+        })
+    }
+
+    /// These ranks with the cut table build.rs wrote for them.
+    pub(crate) fn with_cut_blob(mut self, blob: &'static [u8]) -> Self {
+        self.cut_blob = Some(blob);
+        self
+    }
+
     /// The bytes of the token with this rank.
     pub fn token_bytes(&self, rank: u32) -> Option<&[u8]> {
         match self.spans.get(rank as usize) {
@@ -308,6 +342,8 @@ impl Builder {
             mask: size - 1,
             len,
             max_token_len,
+            cuts: OnceLock::new(),
+            cut_blob: None,
         };
         // Insert in the order of the slots the tokens hash to: the table is
         // then written front to back instead of at random, which made

@@ -79,6 +79,8 @@ struct Embedded {
     name: &'static str,
     blob: &'static [u8],
     sha256: &'static str,
+    /// Where long pieces may be cut (`bpe::cut`), computed by build.rs.
+    cuts: &'static [u8],
     pattern: fn() -> SplitPattern,
     ranks: OnceLock<Arc<Ranks>>,
 }
@@ -89,6 +91,7 @@ macro_rules! embedded {
             name: $name,
             blob: include_bytes!(concat!(env!("OUT_DIR"), "/ranks_", $name, ".bin")),
             sha256: include_str!(concat!(env!("OUT_DIR"), "/ranks_", $name, ".sha256")),
+            cuts: include_bytes!(concat!(env!("OUT_DIR"), "/cuts_", $name, ".bin")),
             pattern: || $pattern,
             ranks: OnceLock::new(),
         }
@@ -108,7 +111,8 @@ pub fn ranks(name: &str) -> Option<Arc<Ranks>> {
     Some(Arc::clone(e.ranks.get_or_init(|| {
         // The blob is written by build.rs from the reference; failing to read
         // it back is a build defect, not a user error.
-        Arc::new(Ranks::from_blob(e.blob).expect("embedded rank blob is valid"))
+        let ranks = Ranks::from_blob(e.blob).expect("embedded rank blob is valid");
+        Arc::new(ranks.with_cut_blob(e.cuts))
     })))
 }
 

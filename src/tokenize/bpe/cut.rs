@@ -1,0 +1,205 @@
+/*!
+Where a long piece can be cut without changing its count.
+
+A Chinese or Japanese sentence is one piece to the split patterns (a run of
+letters), often 50–300 bytes, and almost never seen twice: merging it whole
+costs a linked-list merge per piece. But BPE only ever joins two parts into a
+*token*, so if no token of the vocabulary can lie across a place in the
+piece, no merge crosses it, and the piece's count is the sum of the counts of
+the two sides, each merged on its own. (The order argument: the merge takes
+the lowest rank anywhere, leftmost on ties; a pair on the left is taken when
+it is the lowest of all, so also the lowest of the left, and the left side
+goes through exactly the merges it would alone. Likewise the right.)
+
+A token lies across the place between characters `a` and `b` only if, inside
+the token, the bytes before some character boundary end `a` and the bytes
+after it start `b`. So every token is read once, at every place inside it
+where a UTF-8 character starts, and the pair of units on either side is
+recorded: a whole character, or, at the token's edge, a fragment of one
+(known by its last byte on the left, its first byte on the right). A place in
+a piece is a cut when none of the four pairs it could match (whole or
+fragment on each side) was recorded. This is the argument of the
+SentencePiece engine's cut (`hf::sentencepiece`), on bytes.
+
+One more care: tiktoken counts a piece that is itself a token as one token
+without merging, and the merge does not always reach that token. A part cut
+from a piece is merged, never looked up, so a part that is such a token must
+be merged, not taken from a cache that holds the whole-piece answer. The
+vocabulary's unreachable tokens are found once, here; o200k_base and
+cl100k_base have none.
+*/
+
+use rustc_hash::FxHashSet;
+
+use crate::tokenize::bpe::cut_pairs::{char_len, key, pack, token_pairs, FRAGMENT};
+use crate::tokenize::bpe::ranks::Ranks;
+
+/// The cut table of one vocabulary (see [`Ranks::cuts`]).
+pub(crate) struct Cuts {
+    /// `key(left, right)` of every pair of units side by side in a token
+    /// (`cut_pairs`).
+    pairs: FxHashSet<u64>,
+    /// Whether some token has a left fragment ending in this byte, or a
+    /// right fragment starting with it: most bytes have none, and then the
+    /// fragment probes are skipped.
+    left_fragment: [bool; 256],
+    right_fragment: [bool; 256],
+    /// Ranks of tokens (3 bytes or more) that merging their own bytes does
+    /// not reach: such a part counts by its merge, not as one token.
+    unreachable: FxHashSet<u32>,
+}
+
+impl Cuts {
+    /// Reads every token of `ranks`; `merges_to_one(token)` says whether
+    /// merging the token's bytes leaves one token.
+    pub(crate) fn new(ranks: &Ranks, mut merges_to_one: impl FnMut(&[u8]) -> bool) -> Self {
+        let mut pairs = FxHashSet::default();
+        let mut unreachable = FxHashSet::default();
+        for rank in 0..ranks.rank_bound() as u32 {
+            let Some(token) = ranks.token_bytes(rank) else {
+                continue;
+            };
+            token_pairs(token, |k| {
+                pairs.insert(k);
+            });
+            if token.len() >= 3 && !merges_to_one(token) {
+                unreachable.insert(rank);
+            }
+        }
+        Self::from_parts(pairs, unreachable)
+    }
+
+    /// The table `build.rs` wrote for a built-in vocabulary: the number of
+    /// pair keys (u32 LE), the keys (u64 LE), the number of unreachable
+    /// ranks (u32 LE), the ranks (u32 LE).
+    pub(crate) fn from_blob(blob: &[u8]) -> Self {
+        let u32_at = |i: usize| u32::from_le_bytes(blob[i..i + 4].try_into().unwrap());
+        let n = u32_at(0) as usize;
+        let pairs = (0..n)
+            .map(|k| u64::from_le_bytes(blob[4 + 8 * k..12 + 8 * k].try_into().unwrap()))
+            .collect();
+        let at = 4 + 8 * n;
+        let m = u32_at(at) as usize;
+        let unreachable = (0..m).map(|k| u32_at(at + 4 + 4 * k)).collect();
+        Self::from_parts(pairs, unreachable)
+    }
+
+    fn from_parts(pairs: FxHashSet<u64>, unreachable: FxHashSet<u32>) -> Self {
+        let mut cuts = Cuts {
+            pairs,
+            left_fragment: [false; 256],
+            right_fragment: [false; 256],
+            unreachable,
+        };
+        for &k in &cuts.pairs {
+            let (left, right) = ((k >> 32) as u32, k as u32);
+            if left & !0xFF == FRAGMENT {
+                cuts.left_fragment[(left & 0xFF) as usize] = true;
+            }
+            if right & !0xFF == FRAGMENT {
+                cuts.right_fragment[(right & 0xFF) as usize] = true;
+            }
+        }
+        cuts
+    }
+
+    /// Whether no token can lie across the place between the characters
+    /// `a` and `b` (each one character's bytes).
+    #[inline]
+    fn is_cut(&self, a: &[u8], b: &[u8]) -> bool {
+        let (last, lead) = (a[a.len() - 1], b[0]);
+        let (whole_a, whole_b) = (pack(a), pack(b));
+        if self.pairs.contains(&key(whole_a, whole_b)) {
+            return false;
+        }
+        let left_fragment = self.left_fragment[last as usize];
+        let right_fragment = self.right_fragment[lead as usize];
+        !(left_fragment && self.pairs.contains(&key(FRAGMENT | last as u32, whole_b))
+            || right_fragment && self.pairs.contains(&key(whole_a, FRAGMENT | lead as u32))
+            || left_fragment
+                && right_fragment
+                && self
+                    .pairs
+                    .contains(&key(FRAGMENT | last as u32, FRAGMENT | lead as u32)))
+    }
+
+    /// Calls `part` with each part of `piece` between cuts, in order (the
+    /// whole piece when it has no cut). `piece` is UTF-8, as pieces are.
+    #[inline]
+    pub(crate) fn for_each_part(&self, piece: &[u8], mut part: impl FnMut(&[u8])) {
+        let mut start = 0;
+        let mut a = 0..char_len(piece[0]).min(piece.len());
+        while a.end < piece.len() {
+            let b = a.end..(a.end + char_len(piece[a.end])).min(piece.len());
+            if self.is_cut(&piece[a.clone()], &piece[b.clone()]) {
+                part(&piece[start..b.start]);
+                start = b.start;
+            }
+            a = b;
+        }
+        part(&piece[start..]);
+    }
+
+    /// Whether a part cut from a piece must be merged rather than counted
+    /// as the token it is (see the module's note).
+    #[inline]
+    pub(crate) fn is_unreachable(&self, ranks: &Ranks, part: &[u8]) -> bool {
+        !self.unreachable.is_empty()
+            && part.len() >= 3
+            && ranks
+                .get(part)
+                .is_some_and(|rank| self.unreachable.contains(&rank))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(cuts: &Cuts, piece: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        cuts.for_each_part(piece.as_bytes(), |p| {
+            out.push(String::from_utf8(p.to_vec()).unwrap())
+        });
+        out
+    }
+
+    /// All bytes, then `ab`, `一二`, and two fragment tokens: the last byte
+    /// of `三` followed by `x`, and `y` followed by the first byte of `四`.
+    fn toy() -> Ranks {
+        let mut tokens: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+        tokens.push(b"ab".to_vec());
+        tokens.push("一二".as_bytes().to_vec());
+        tokens.push(vec!["三".as_bytes()[2], b'x']);
+        tokens.push(vec![b'y', "四".as_bytes()[0]]);
+        Ranks::from_ordered(tokens).unwrap()
+    }
+
+    #[test]
+    fn cuts_only_where_no_token_lies_across() {
+        let ranks = toy();
+        let cuts = Cuts::new(&ranks, |_| true);
+        assert_eq!(parts(&cuts, "abc"), ["ab", "c"]);
+        assert_eq!(parts(&cuts, "一二三"), ["一二", "三"]);
+        // The fragment token `…三 x` forbids the cut after any character
+        // ending in 三's last byte, before `x`.
+        assert_eq!(parts(&cuts, "三x"), ["三x"]);
+        assert_eq!(parts(&cuts, "yy四"), ["y", "y四"]);
+        assert_eq!(parts(&cuts, "x"), ["x"]);
+    }
+
+    /// The tables build.rs writes (with its own quadratic merge) equal a
+    /// reading of the vocabulary at run time (with the engine's merge).
+    #[test]
+    fn builtin_tables_equal_a_fresh_reading() {
+        for name in ["o200k_base", "cl100k_base", "p50k_base", "r50k_base"] {
+            let ranks = crate::tokenize::sources::builtin::ranks(name).unwrap();
+            let fresh = Cuts::new(&ranks, crate::tokenize::bpe::merges_to_one_tester(&ranks));
+            let built = ranks.cuts().unwrap();
+            assert_eq!(built.pairs, fresh.pairs, "{name}");
+            assert_eq!(built.unreachable, fresh.unreachable, "{name}");
+            assert_eq!(built.left_fragment, fresh.left_fragment, "{name}");
+            assert!(!built.pairs.is_empty());
+        }
+    }
+}
