@@ -184,4 +184,16 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        /// Every path, whatever its characters, is in exactly one shard of
+        /// any split: the shards are disjoint and cover everything.
+        #[test]
+        fn every_path_is_in_exactly_one_shard(path in "\\PC{0,80}", n in 1u32..50) {
+            let owners = (1..=n)
+                .filter(|&index| Shard { index, count: n }.contains(&path))
+                .count();
+            proptest::prop_assert_eq!(owners, 1);
+        }
+    }
 }

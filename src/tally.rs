@@ -667,4 +667,55 @@ mod tests {
             assert_eq!(bucket_of(lb), bucket_of(v));
         }
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Merging is associative and commutative and equals adding every
+        /// file to one tally, for any files split any way into three parts.
+        #[test]
+        fn merge_is_associative_and_commutative(
+            files in proptest::collection::vec(
+                (0u8..4, 0u64..5_000, proptest::collection::vec(0u64..200_000, 2)),
+                0..40,
+            ),
+            split in proptest::collection::vec(0u8..3, 40),
+            skipped in proptest::collection::vec((0u8..4, 0u64..100), 0..6),
+        ) {
+            let fs: Vec<FileTally> = files
+                .iter()
+                .enumerate()
+                .map(|(i, (c, b, t))| file(&format!("c{c}/f{i}.txt"), &format!("c{c}"), *b, t))
+                .collect();
+            let sk: Vec<Skipped> = skipped
+                .iter()
+                .enumerate()
+                .map(|(i, (c, b))| Skipped {
+                    path: format!("c{c}/s{i}.bin").into(),
+                    category: format!("c{c}"),
+                    bytes: *b,
+                    reason: SkipReason::Corrupt { format: "pdf", message: format!("m{i}") },
+                })
+                .collect();
+            let part = |k: u8| {
+                let f: Vec<FileTally> = fs.iter().enumerate().filter(|(i, _)| split[*i] == k).map(|(_, f)| f.clone()).collect();
+                let s: Vec<Skipped> = sk.iter().enumerate().filter(|(i, _)| split[*i] == k).map(|(_, s)| s.clone()).collect();
+                tally_of(&f, &s)
+            };
+            let (a, b, c) = (part(0), part(1), part(2));
+            let whole = tally_of(&fs, &sk);
+            let mut ab_c = a.clone();
+            ab_c.merge(&b);
+            ab_c.merge(&c);
+            let mut bc = b.clone();
+            bc.merge(&c);
+            let mut a_bc = a.clone();
+            a_bc.merge(&bc);
+            let mut cba = c.clone();
+            cba.merge(&b);
+            cba.merge(&a);
+            proptest::prop_assert_eq!(&ab_c, &whole);
+            proptest::prop_assert_eq!(&a_bc, &whole);
+            proptest::prop_assert_eq!(&cba, &whole);
+        }
+    }
 }

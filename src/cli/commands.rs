@@ -124,6 +124,27 @@ fn write_json(path: &Path, report: &Report) -> Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Writes the JSON report and the rendered ones asked for, then the
+/// terminal table when nothing else goes to standard output: what `audit`
+/// and `merge` end with.
+fn write_report(
+    json: Option<&Path>,
+    outputs: &ReportOutputs,
+    report: &Report,
+    table_to_stdout: bool,
+) -> Result<()> {
+    if let Some(path) = json {
+        write_json(path, report)?;
+    }
+    write_outputs(outputs, report)?;
+    if table_to_stdout {
+        let mut out = std::io::stdout().lock();
+        out.write_all(table::render(report).as_bytes())?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
 /// Writes the rendered reports asked for, each whole or not at all.
 fn write_outputs(outputs: &ReportOutputs, report: &Report) -> Result<()> {
     if let Some(path) = &outputs.markdown {
@@ -198,15 +219,7 @@ fn audit(args: AuditArgs, command_line: Vec<String>) -> Result<Status> {
             .and_then(write::Staged::commit)
             .context("cannot write the CSV")?;
     }
-    if let Some(path) = &args.json {
-        write_json(path, &report)?;
-    }
-    write_outputs(&args.outputs, &report)?;
-    if to_stdout == 0 {
-        let mut out = std::io::stdout().lock();
-        out.write_all(table::render(&report).as_bytes())?;
-        out.flush()?;
-    }
+    write_report(args.json.as_deref(), &args.outputs, &report, to_stdout == 0)?;
     if args.strict && report.totals.files_skipped > 0 {
         bail!(
             "{} files were skipped (--strict); the report lists them",
@@ -272,15 +285,7 @@ fn merge(args: MergeArgs, command_line: Vec<String>) -> Result<Status> {
         .map(|p| ShardReport::read(p))
         .collect::<Result<Vec<_>, _>>()?;
     let report = merge::merge(shards, plan.as_ref(), command_line)?;
-    if let Some(path) = &args.json {
-        write_json(path, &report)?;
-    }
-    write_outputs(&args.outputs, &report)?;
-    if to_stdout == 0 {
-        let mut out = std::io::stdout().lock();
-        out.write_all(table::render(&report).as_bytes())?;
-        out.flush()?;
-    }
+    write_report(args.json.as_deref(), &args.outputs, &report, to_stdout == 0)?;
     Ok(Status::Success)
 }
 

@@ -615,7 +615,7 @@ impl Engine {
         let text = doc.text();
         let n = self.pool.tokenizers.len();
         let pieces = text.len().div_ceil(CHAT_PIECE);
-        let released = Released::new(pieces);
+        let released = Released::new(pieces, CHAT_PIECE);
         let parts: Vec<(T, u64, u64)> = (0..pieces)
             .into_par_iter()
             .map(|k| {
@@ -625,7 +625,7 @@ impl Engine {
                     add(&mut part, record);
                 }
                 let (chars, newlines) = chars_and_newlines(piece);
-                released.counted(doc, k, piece);
+                released.counted(doc, text, k, piece);
                 self.counted(piece.len());
                 (part, chars, newlines)
             })
@@ -831,7 +831,7 @@ impl Engine {
             // ahead of the counting (measured +17 MB peak RSS on one 120 MB
             // file, and it grows with the file).
             let n = text.len().div_ceil(PIECE_TARGET);
-            let released = Released::new(n);
+            let released = Released::new(n, PIECE_TARGET);
             (0..n)
                 .into_par_iter()
                 .map(|k| {
@@ -841,7 +841,7 @@ impl Engine {
                         .with(|c| count_piece(c, piece, first && k == 0, code, self.languages));
                     self.counted(piece.len());
                     if let Some(doc) = doc {
-                        released.counted(doc, k, piece);
+                        released.counted(doc, text, k, piece);
                     }
                     counts
                 })
@@ -1037,26 +1037,69 @@ fn line_piece(text: &str, k: usize, target: usize) -> std::ops::Range<usize> {
 /// pages until the file was done. Pages handed back early would only be read
 /// again from the page cache, so a mistake here costs memory or time, never
 /// a wrong count.
+///
+/// A piece finds its bounds by reading near its grid points, and the
+/// kernel's fault-around maps up to 64 KiB around each page read, so pages
+/// of a neighbour already counted and released can be mapped again and
+/// never handed back: on one 4.1 GB file that kept 280 MB mapped by the end
+/// (BENCHMARKS.md, "4 GB"). So the pieces also sweep behind them: once every
+/// piece below a grid point is counted, the text before it is released
+/// again, from a little before where the last sweep stopped.
 struct Released {
     done: Vec<AtomicBool>,
+    /// Pieces below it are all counted (the low-water mark).
+    low: std::sync::Mutex<usize>,
+    /// The pieces' grid step, in bytes.
+    step: usize,
 }
 
+/// How far before the last sweep's end a sweep starts again: the kernel's
+/// fault-around window (`fault_around_bytes`, 64 KiB by default), twice.
+const SWEEP_OVERLAP: usize = 128 * 1024;
+
 impl Released {
-    fn new(pieces: usize) -> Self {
+    fn new(pieces: usize, step: usize) -> Self {
         Released {
             done: (0..pieces).map(|_| AtomicBool::new(false)).collect(),
+            low: std::sync::Mutex::new(0),
+            step,
         }
     }
 
-    /// Piece `i`, `piece`, is counted. (An empty piece has no pages; its
-    /// neighbours may then release the page they share a little early.)
-    fn counted(&self, doc: &load::Document, i: usize, piece: &str) {
+    /// Piece `i`, `piece`, of `text` is counted. (An empty piece has no
+    /// pages; its neighbours may then release the page they share a little
+    /// early.)
+    fn counted(&self, doc: &load::Document, text: &str, i: usize, piece: &str) {
         self.done[i].store(true, Ordering::SeqCst);
         if piece.is_empty() {
             return;
         }
         let done = |j: usize| self.done.get(j).is_some_and(|d| d.load(Ordering::SeqCst));
         doc.release_pages(piece, i == 0 || done(i - 1), done(i + 1));
+        let Ok(mut low) = self.low.try_lock() else {
+            // Another piece is sweeping; the next sweep covers this one.
+            return;
+        };
+        let old = *low;
+        while *low < self.done.len() && done(*low) {
+            *low += 1;
+        }
+        if *low > old {
+            // Text before piece `low - 1`'s grid point lies in pieces below
+            // it (whichever way a cut moved from its grid point): all done.
+            let boundary = |at: usize| {
+                let mut at = at.min(text.len());
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                at
+            };
+            let to = boundary((*low - 1) * self.step);
+            let from = boundary((old.saturating_sub(1) * self.step).saturating_sub(SWEEP_OVERLAP));
+            if to > from {
+                doc.release_pages(&text[from..to], true, false);
+            }
+        }
     }
 }
 

@@ -177,3 +177,22 @@ fn long_runs_have_no_cut_and_count_whole() {
         assert_chunking_exact(name, &spaces, 8);
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+    /// Cut at the exact-safe boundaries, any Unicode text counts the same
+    /// in pieces as whole, for every tokenizer.
+    #[test]
+    fn chunked_equals_whole_for_arbitrary_unicode_and_every_tokenizer(
+        text in proptest::prop_oneof![
+            proptest::prelude::any::<String>(),
+            "(\\PC|[ \\t\\n\\r]){0,300}",
+            "([a-zA-Z0-9 ]|\\n\\n|'s|'LL| {2,5}|\\p{Han}|\\p{Arabic}|\\p{Thai}|\\p{Hangul}){0,300}",
+        ],
+        target in 1usize..48,
+    ) {
+        for name in installed() {
+            assert_chunking_exact(name, &text, target);
+        }
+    }
+}
