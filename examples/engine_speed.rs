@@ -24,6 +24,27 @@ fn best<T>(reps: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     (best, out.unwrap())
 }
 
+/// Wall and CPU (user + system) seconds of `f`, and its result.
+fn timed<T>(f: impl FnOnce() -> T) -> (f64, f64, T) {
+    let (t, c) = (Instant::now(), cpu_seconds());
+    let out = f();
+    (t.elapsed().as_secs_f64(), cpu_seconds() - c, out)
+}
+
+#[cfg(unix)]
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage fills the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
+#[cfg(not(unix))]
+fn cpu_seconds() -> f64 {
+    f64::NAN
+}
+
 fn mbps(bytes: usize, d: Duration) -> f64 {
     bytes as f64 / 1e6 / d.as_secs_f64()
 }
@@ -75,6 +96,16 @@ fn main() {
         let engine = builtin::engine(&name).unwrap();
         let (d, n) = best(reps, || engine.counter().count(&text));
         println!("{name}: engine {:.1} MB/s, {n} tokens", mbps(text.len(), d));
+        if std::env::var_os("TOKENAUDIT_ENGINE_JSON").is_some() {
+            // For scripts/bench-peers: one cold pass (a fresh counter) and
+            // one warm pass (the same counter again), wall and CPU seconds.
+            let mut counter = engine.counter();
+            let (cold_s, cold_cpu, count) = timed(|| counter.count(&text));
+            let (warm_s, warm_cpu, _) = timed(|| counter.count(&text));
+            println!(
+                "engine-json {{\"count\": {count}, \"cold_s\": {cold_s}, \"cold_cpu\": {cold_cpu}, \"warm_s\": {warm_s}, \"warm_cpu\": {warm_cpu}}}"
+            );
+        }
         return;
     }
 

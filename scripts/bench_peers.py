@@ -20,6 +20,9 @@ Peers, each in a fresh process per (library, mode, round), pinned with taskset:
   text), `warm` (a second pass: caches full). Modes: `whole` (the part as one string)
   and `docs` (the part cut at line ends into ~4 KB documents, each library's batch call
   on one thread). Text is decoded before the clock starts.
+tokenaudit engine (with --engine-speed, which scripts/bench-peers passes): the counting
+  engine alone in-process on text in memory, as the peers are (examples/engine_speed with
+  TOKENAUDIT_ENGINE_JSON): cold = a fresh counter's first pass, warm = its second.
 tokenaudit: `tokenaudit audit PART -t ENC -j 1 -q --parse text` as a whole process
   (start-up, reading, counting), wall clock from spawn to exit. cold = bytes / time of
   one run; warm = bytes / (time on the part twice over - time on the part once): the
@@ -237,6 +240,17 @@ def run_tokenaudit(args, enc, path, report=None, binary=None):
     return secs, usage.ru_utime + usage.ru_stime
 
 
+def run_engine(args, enc, path):
+    """tokenaudit's engine in-process, as the peers are timed (examples/engine_speed):
+    {count, cold_s, cold_cpu, warm_s, warm_cpu}."""
+    env = dict(os.environ, TOKENAUDIT_PROFILE=enc, TOKENAUDIT_REPS="1", TOKENAUDIT_ENGINE_JSON="1")
+    r = subprocess.run(pinned(args.cpu, [args.engine_speed, path]), capture_output=True, text=True, env=env)
+    for line in r.stdout.splitlines():
+        if line.startswith("engine-json "):
+            return json.loads(line.removeprefix("engine-json "))
+    fail(f"{args.engine_speed} gave no figures (exit {r.returncode}): {r.stderr.strip()[-300:]}")
+
+
 def tokenaudit_count(args, enc, path):
     report = os.path.join(args.out, "report.json")
     run_tokenaudit(args, enc, path, report)
@@ -261,11 +275,17 @@ def measure(args, enc, part, path, twice, nbytes):
     runs = {lib: {"whole": [], "docs": []} for lib in libs}
     ta = {"once": [], "twice": [], "once_cpu": [], "twice_cpu": []}
     base = {"once": [], "twice": [], "once_cpu": [], "twice_cpu": []}
+    engine = []
     inexact = {}
     for _ in range(args.rounds):
         wall, cpu = run_tokenaudit(args, enc, path)
         ta["once"].append(wall)
         ta["once_cpu"].append(cpu)
+        if args.engine_speed:
+            e = run_engine(args, enc, path)
+            if e["count"] != ours:
+                fail(f"MISMATCH: the engine counts {e['count']} tokens in {path}, the audit {ours}")
+            engine.append(e)
         if args.baseline:
             for name, p in (("once", path), ("twice", twice)):
                 wall, cpu = run_tokenaudit(args, enc, p, binary=args.baseline)
@@ -296,6 +316,10 @@ def measure(args, enc, part, path, twice, nbytes):
                 once, twice_s = med(t["once" + suffix]), med(t["twice" + suffix])
                 rows[name] = {"cold": mb / once,
                               "warm": mb / (twice_s - once) if twice_s > once else float("nan")}
+        if engine:
+            key = "_cpu" if suffix else "_s"
+            rows["tokenaudit engine"] = {"cold": mb / med(e["cold" + key] for e in engine),
+                                         "warm": mb / med(e["warm" + key] for e in engine)}
         for lib in libs:
             if lib in inexact:
                 rows[lib] = {"error": inexact[lib]}
@@ -307,14 +331,14 @@ def measure(args, enc, part, path, twice, nbytes):
                     rows[lib][f"{mode}_{phase}"] = mb / med(r[phase + ("_cpu" if suffix else "_s")] for r in rs)
         tables[clock] = rows
     return {"enc": enc, "part": part, "mb": mb, "tokens": ours, "doc_tokens": expect["docs"],
-            "tokenaudit_s": ta, "baseline_s": base, "peer_runs": runs, "tables": tables}
+            "tokenaudit_s": ta, "baseline_s": base, "engine": engine, "peer_runs": runs, "tables": tables}
 
 
 def best_peer(rows, key):
     """The best exact peer's best mode for `key` (cold or warm): (MB/s, label)."""
     best = (0.0, "-")
     for lib, r in rows.items():
-        if lib in ("tokenaudit", "tokenaudit baseline", "tiktoken") or "error" in r:
+        if lib.startswith("tokenaudit") or lib == "tiktoken" or "error" in r:
             continue
         for mode in ("whole", "docs"):
             v = r[f"{mode}_{key}"]
@@ -338,8 +362,9 @@ def report(results, args, clock):
         for lib, r in rows.items():
             if lib == "tokenaudit":
                 continue
-            if lib == "tokenaudit baseline":
-                print(f"{pad}  {'(baseline)':<18} {'':>8} {r['cold']:>10.1f} {r['warm']:>7.1f}")
+            if lib in ("tokenaudit baseline", "tokenaudit engine"):
+                label = "(baseline)" if lib == "tokenaudit baseline" else "(engine in-process)"
+                print(f"{pad}  {label:<18} {'':>8} {r['cold']:>10.1f} {r['warm']:>7.1f}")
                 continue
             name = f"{lib} {version(lib)}"
             if "error" in r:
@@ -371,6 +396,8 @@ def main():
     p.add_argument("--corpus", default=os.path.join(ROOT, "bench-corpus"))
     p.add_argument("--out", default=os.path.join(ROOT, "target", "bench-peers"))
     p.add_argument("--tokenaudit", default=os.path.join(ROOT, "target", "release", "tokenaudit"))
+    p.add_argument("--engine-speed", help="examples/engine_speed binary: also time tokenaudit's engine in-process "
+                                          "(cold: a fresh counter; warm: the same counter again), as the peers are")
     p.add_argument("--baseline", help="another tokenaudit binary, timed beside (e.g. main's, before a change)")
     p.add_argument("--json", help="also write every figure and raw timing here")
     if len(sys.argv) > 1 and sys.argv[1] == "_worker":
