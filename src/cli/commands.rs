@@ -272,9 +272,6 @@ fn merge(args: MergeArgs, command_line: Vec<String>) -> Result<Status> {
             "only one of --json, --markdown, --focus and --html can write to standard output (-)"
         );
     }
-    if !args.pricing.count_api.is_empty() {
-        bail!("merge sends nothing anywhere: --count-api belongs to an audit of the whole corpus");
-    }
     let plan = args.pricing.plan()?;
     if o.focus.is_some() && plan.is_none() {
         bail!("--focus writes costs: give the models the shards were priced for (-m NAME) or their --scenario");
@@ -307,7 +304,7 @@ fn compare(mut args: CompareArgs, command_line: Vec<String>) -> Result<Status> {
         .unwrap_or_else(|| compare::DEFAULT_BASELINE.to_string());
     let dir = tokenize::TokenizerDir::locate(args.corpus.tokenizer_dir.as_deref());
     let mut asked = cli::expand_all(&args.corpus.tokenizers, &dir);
-    if asked.is_empty() && args.pricing.models.is_empty() {
+    if asked.is_empty() && args.pricing.price.models.is_empty() {
         bail!("compare needs tokenizers to compare: -t NAME,NAME... or -t all");
     }
     if !asked.contains(&baseline) {
@@ -427,7 +424,7 @@ fn peak_rss_bytes() -> Option<u64> {
 }
 
 fn check(args: CheckArgs, command_line: Vec<String>) -> Result<Status> {
-    if args.pricing.models.is_empty() && args.pricing.scenario.is_none() {
+    if args.pricing.price.models.is_empty() && args.pricing.price.scenario.is_none() {
         bail!("check needs a model to price (-m NAME) or a --scenario");
     }
     if args.budget.is_none() && !args.max_context {

@@ -92,7 +92,7 @@ pub struct MergeArgs {
     /// The pricing options the shards were audited with (the same -m,
     /// --scenario, --prices, --prices-litellm, --calibration).
     #[command(flatten)]
-    pub pricing: PricingArgs,
+    pub pricing: PriceArgs,
 
     /// Write the merged canonical JSON report to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
@@ -263,9 +263,10 @@ pub struct CorpusArgs {
     pub quiet: bool,
 }
 
-/// Which models to price, at which prices, under which scenario.
+/// Which models to price, at which prices, under which scenario: what
+/// `audit`, `check`, `compare` and `merge` price with.
 #[derive(Debug, Args)]
-pub struct PricingArgs {
+pub struct PriceArgs {
     /// Price the corpus for these models (ids or aliases, see `tokenaudit
     /// models`); their tokenizers are counted automatically.
     #[arg(
@@ -288,6 +289,19 @@ pub struct PricingArgs {
     #[arg(long, value_name = "FILE")]
     pub prices_litellm: Option<PathBuf>,
 
+    /// Closed models' corrections over their proxy tokenizers, layered on
+    /// the embedded table (the format of data/calibration.toml; `tokenaudit
+    /// calibrate` writes one).
+    #[arg(long, value_name = "FILE")]
+    pub calibration: Option<PathBuf>,
+}
+
+/// Which models to price, at which prices, under which scenario, and
+/// whether to ask the providers' count APIs.
+#[derive(Debug, Args)]
+pub struct PricingArgs {
+    #[command(flatten)]
+    pub price: PriceArgs,
     /// Count a sample of the corpus with the provider's free token-counting
     /// API (sends text: key from ANTHROPIC_API_KEY / GEMINI_API_KEY, address
     /// from ANTHROPIC_BASE_URL / GEMINI_BASE_URL); repeat for both.
@@ -316,12 +330,6 @@ pub struct PricingArgs {
     /// timeout or a failed connection.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub count_api_retries: u32,
-
-    /// Closed models' corrections over their proxy tokenizers, layered on
-    /// the embedded table (the format of data/calibration.toml; `tokenaudit
-    /// calibrate` writes one).
-    #[arg(long, value_name = "FILE")]
-    pub calibration: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -561,6 +569,13 @@ pub fn catalog(prices: Option<&Path>, litellm: Option<&Path>) -> Result<Catalog>
 impl PricingArgs {
     /// `None` when nothing is to be priced.
     pub fn plan(&self) -> Result<Option<PricingPlan>> {
+        self.price.plan()
+    }
+}
+
+impl PriceArgs {
+    /// `None` when nothing is to be priced.
+    pub fn plan(&self) -> Result<Option<PricingPlan>> {
         if self.models.is_empty() && self.scenario.is_none() {
             if self.prices.is_some() || self.prices_litellm.is_some() || self.calibration.is_some()
             {
@@ -584,7 +599,7 @@ impl PricingArgs {
     /// environment.
     pub fn count_api(&self) -> Result<Vec<tokenaudit::count_api::CountApiConfig>> {
         use tokenaudit::count_api::{CountApiConfig, Provider};
-        if !self.count_api.is_empty() && self.models.is_empty() {
+        if !self.count_api.is_empty() && self.price.models.is_empty() {
             bail!("--count-api needs a model to count for (-m NAME)");
         }
         let mut out: Vec<CountApiConfig> = Vec::new();
