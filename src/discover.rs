@@ -60,7 +60,6 @@ pub struct Skipped {
     pub path: PathBuf,
     pub category: String,
     pub bytes: u64,
-    #[serde(with = "crate::skip::as_data")]
     pub reason: SkipReason,
 }
 

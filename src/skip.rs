@@ -8,10 +8,19 @@ set so reports can group by it, and each prints as words a person can act on.
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// A document format's name (`pdf`, `docx`, ...). An alias, not
+/// `&'static str` written out, because serde's derive takes a written-out
+/// `&str` field as borrowed from the input and would then only read
+/// `'static` input; `static_name` interns it instead.
+pub type FormatName = &'static str;
 
 /// The reason a file that discovery reached was not counted.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// Serialized as data (variant and fields) for a shard's state, which
+/// `merge` reads back; reports show the words ([`fmt::Display`]).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum SkipReason {
     /// Opening or reading failed (permission denied, I/O error); the OS
     /// message is kept.
@@ -36,26 +45,39 @@ pub enum SkipReason {
     /// kept. The run goes on, and the file is accounted for here.
     CountFailed(String),
     /// A document (PDF, DOCX, ...) that opens only with a password.
-    Encrypted { format: &'static str },
+    Encrypted {
+        #[serde(deserialize_with = "static_name")]
+        format: FormatName,
+    },
     /// A PDF whose pages carry no text at all: images of pages, which only
     /// OCR would turn into text a model could be sent.
     NoTextLayer { pages: u64 },
     /// A document its format's reader rejects (truncated, corrupt, not what
     /// its extension says); the reader's message is kept.
     Corrupt {
-        format: &'static str,
+        #[serde(deserialize_with = "static_name")]
+        format: FormatName,
         message: String,
     },
     /// The text or parts a document unpacks to exceed
     /// `--max-extracted-size` (a zip bomb, or simply too large).
-    ExtractedTooLarge { format: &'static str, limit: u64 },
+    ExtractedTooLarge {
+        #[serde(deserialize_with = "static_name")]
+        format: FormatName,
+        limit: u64,
+    },
     /// A document's extractor panicked; the message is kept.
     ExtractFailed {
-        format: &'static str,
+        #[serde(deserialize_with = "static_name")]
+        format: FormatName,
         message: String,
     },
     /// A document's extractor ran past the per-file time limit.
-    ExtractTimedOut { format: &'static str, millis: u64 },
+    ExtractTimedOut {
+        #[serde(deserialize_with = "static_name")]
+        format: FormatName,
+        millis: u64,
+    },
     /// A CSV/TSV file without a column named by `--column` or
     /// `--role-column` (the message names the columns it has).
     Fields(String),
@@ -162,125 +184,6 @@ impl fmt::Display for SkipReason {
     }
 }
 
-impl Serialize for SkipReason {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-/// A reason as the data it holds (variant and fields), for a shard's
-/// report, which `merge` reads back; the report itself shows the words
-/// ([`fmt::Display`]). Use as `#[serde(with = "crate::skip::as_data")]`.
-pub mod as_data {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::SkipReason;
-
-    /// [`SkipReason`] with owned format names.
-    #[derive(Serialize, Deserialize)]
-    enum Data {
-        Unreadable(String),
-        Binary,
-        Undecodable(String),
-        TooLarge { limit: u64 },
-        Symlink,
-        BrokenSymlink,
-        SymlinkLoop,
-        NotRegularFile,
-        WalkError(String),
-        CountFailed(String),
-        Encrypted { format: String },
-        NoTextLayer { pages: u64 },
-        Corrupt { format: String, message: String },
-        ExtractedTooLarge { format: String, limit: u64 },
-        ExtractFailed { format: String, message: String },
-        ExtractTimedOut { format: String, millis: u64 },
-        Fields(String),
-        Changed,
-    }
-
-    pub fn serialize<S: Serializer>(r: &SkipReason, s: S) -> Result<S::Ok, S::Error> {
-        use SkipReason as R;
-        let data = match r.clone() {
-            R::Unreadable(e) => Data::Unreadable(e),
-            R::Binary => Data::Binary,
-            R::Undecodable(e) => Data::Undecodable(e),
-            R::TooLarge { limit } => Data::TooLarge { limit },
-            R::Symlink => Data::Symlink,
-            R::BrokenSymlink => Data::BrokenSymlink,
-            R::SymlinkLoop => Data::SymlinkLoop,
-            R::NotRegularFile => Data::NotRegularFile,
-            R::WalkError(e) => Data::WalkError(e),
-            R::CountFailed(e) => Data::CountFailed(e),
-            R::Encrypted { format } => Data::Encrypted {
-                format: format.into(),
-            },
-            R::NoTextLayer { pages } => Data::NoTextLayer { pages },
-            R::Corrupt { format, message } => Data::Corrupt {
-                format: format.into(),
-                message,
-            },
-            R::ExtractedTooLarge { format, limit } => Data::ExtractedTooLarge {
-                format: format.into(),
-                limit,
-            },
-            R::ExtractFailed { format, message } => Data::ExtractFailed {
-                format: format.into(),
-                message,
-            },
-            R::ExtractTimedOut { format, millis } => Data::ExtractTimedOut {
-                format: format.into(),
-                millis,
-            },
-            R::Fields(e) => Data::Fields(e),
-            R::Changed => Data::Changed,
-        };
-        data.serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SkipReason, D::Error> {
-        use SkipReason as R;
-        Ok(match Data::deserialize(d)? {
-            Data::Unreadable(e) => R::Unreadable(e),
-            Data::Binary => R::Binary,
-            Data::Undecodable(e) => R::Undecodable(e),
-            Data::TooLarge { limit } => R::TooLarge { limit },
-            Data::Symlink => R::Symlink,
-            Data::BrokenSymlink => R::BrokenSymlink,
-            Data::SymlinkLoop => R::SymlinkLoop,
-            Data::NotRegularFile => R::NotRegularFile,
-            Data::WalkError(e) => R::WalkError(e),
-            Data::CountFailed(e) => R::CountFailed(e),
-            Data::Encrypted { format } => R::Encrypted {
-                format: name(format),
-            },
-            Data::NoTextLayer { pages } => R::NoTextLayer { pages },
-            Data::Corrupt { format, message } => R::Corrupt {
-                format: name(format),
-                message,
-            },
-            Data::ExtractedTooLarge { format, limit } => R::ExtractedTooLarge {
-                format: name(format),
-                limit,
-            },
-            Data::ExtractFailed { format, message } => R::ExtractFailed {
-                format: name(format),
-                message,
-            },
-            Data::ExtractTimedOut { format, millis } => R::ExtractTimedOut {
-                format: name(format),
-                millis,
-            },
-            Data::Fields(e) => R::Fields(e),
-            Data::Changed => R::Changed,
-        })
-    }
-
-    fn name(s: String) -> &'static str {
-        super::intern(s)
-    }
-}
-
 /// A name read back from a shard's state (a format, a language code) as
 /// the `&'static str` the types keep: each distinct name is kept once for
 /// the life of the process, and there are a few dozen of them.
@@ -295,4 +198,59 @@ pub fn intern(s: String) -> &'static str {
     let kept: &'static str = Box::leak(s.into_boxed_str());
     names.insert(kept);
     kept
+}
+
+/// [`intern`] as a serde `deserialize_with`, for `&'static str` fields.
+fn static_name<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    String::deserialize(d).map(intern)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A shard's state keeps its skipped files' reasons as data: every
+    /// variant comes back equal, format names included.
+    #[test]
+    fn every_reason_survives_the_shard_state() {
+        let all = [
+            SkipReason::Unreadable("permission denied".into()),
+            SkipReason::Binary,
+            SkipReason::Undecodable("x".into()),
+            SkipReason::TooLarge { limit: 7 },
+            SkipReason::Symlink,
+            SkipReason::BrokenSymlink,
+            SkipReason::SymlinkLoop,
+            SkipReason::NotRegularFile,
+            SkipReason::WalkError("w".into()),
+            SkipReason::CountFailed("c".into()),
+            SkipReason::Encrypted { format: "pdf" },
+            SkipReason::NoTextLayer { pages: 3 },
+            SkipReason::Corrupt {
+                format: "docx",
+                message: "m".into(),
+            },
+            SkipReason::ExtractedTooLarge {
+                format: "xlsx",
+                limit: 9,
+            },
+            SkipReason::ExtractFailed {
+                format: "pdf",
+                message: "p".into(),
+            },
+            SkipReason::ExtractTimedOut {
+                format: "pptx",
+                millis: 5,
+            },
+            SkipReason::Fields("no column x".into()),
+            SkipReason::Changed,
+        ];
+        for r in all {
+            let mut bytes = Vec::new();
+            ciborium::into_writer(&r, &mut bytes).unwrap();
+            let back: SkipReason = ciborium::from_reader(bytes.as_slice()).unwrap();
+            assert_eq!(back, r);
+            assert_eq!(back.to_string(), r.to_string());
+        }
+    }
 }
