@@ -205,6 +205,11 @@ pub fn merge(
     let mut counted: Option<Counted> = None;
     for s in &shards {
         let state = State::decode(&s.partial.state)
+            .and_then(|state| {
+                state
+                    .check_shape(first.provenance.tokenizers.len())
+                    .map(|()| state)
+            })
             .map_err(|e| AuditError::Merge(format!("{}: {e}", s.path.display())))?;
         let part = Counted::from_state(state);
         match counted.as_mut() {

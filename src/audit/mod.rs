@@ -441,6 +441,11 @@ impl Audit {
             };
             // Rows, digest, tally and watch are written here, in path order.
             schedule::in_order(pool, batches.into_iter(), count, |outcomes| {
+                if self.config.stopped() {
+                    // The run ends with Interrupted: what was counted of
+                    // these (or skipped unread) goes nowhere.
+                    return Ok(());
+                }
                 for outcome in outcomes {
                     match outcome {
                         Outcome::Counted(f) => {

@@ -43,6 +43,11 @@ pub struct ParquetRows {
     pending: std::vec::IntoIter<Row>,
     /// 1-based number of the next row in the file.
     next_row: u64,
+    /// Rows of the current group its reader could not give (numbers, and
+    /// why): yielded one by one as malformed after `pending`, not built
+    /// up front, since the count comes from the file's footer.
+    missing: std::ops::Range<u64>,
+    missing_reason: String,
     pub row_groups: usize,
 }
 
@@ -81,6 +86,8 @@ pub fn parquet_rows(data: bytes::Bytes, spec: &FieldSpec) -> Result<ParquetRows,
         group: 0,
         pending: Vec::new().into_iter(),
         next_row: 1,
+        missing: 0..0,
+        missing_reason: String::new(),
         row_groups,
     })
 }
@@ -125,9 +132,17 @@ impl ParquetRows {
     /// Reads row group `self.group` into `pending`: its rows, and a
     /// malformed entry for each row the reader could not give.
     fn read_group(&mut self) {
-        let expected = self.reader.metadata().row_group(self.group).num_rows() as u64;
+        // From the file's footer: untrusted. A negative count reads as
+        // none; the capacity is capped, so a footer claiming billions of
+        // rows allocates nothing it does not read.
+        let expected = self
+            .reader
+            .metadata()
+            .row_group(self.group)
+            .num_rows()
+            .max(0) as u64;
         let first = self.next_row;
-        let mut rows = Vec::with_capacity(expected as usize);
+        let mut rows = Vec::with_capacity(expected.min(4096) as usize);
         let mut failure = None;
         match self.reader.get_row_group(self.group) {
             Ok(group) => match group.get_row_iter(Some(self.projection.clone())) {
@@ -152,14 +167,10 @@ impl ParquetRows {
         let read = rows.len() as u64;
         if read < expected {
             let reason = failure.unwrap_or_else(|| "the row group ended early".into());
-            for k in read..expected {
-                rows.push(Row::Malformed(Malformed {
-                    line: first + k,
-                    reason: format!("row group {}: {reason}", self.group + 1),
-                }));
-            }
+            self.missing = first + read..first + expected;
+            self.missing_reason = format!("row group {}: {reason}", self.group + 1);
         }
-        self.next_row = first + rows.len() as u64;
+        self.next_row = first + read.max(expected);
         self.pending = rows.into_iter();
         self.group += 1;
     }
@@ -172,6 +183,12 @@ impl Iterator for ParquetRows {
         loop {
             if let Some(row) = self.pending.next() {
                 return Some(row);
+            }
+            if let Some(line) = self.missing.next() {
+                return Some(Row::Malformed(Malformed {
+                    line,
+                    reason: self.missing_reason.clone(),
+                }));
             }
             if self.group >= self.row_groups {
                 return None;

@@ -65,6 +65,33 @@ impl State {
         base64::engine::general_purpose::STANDARD.encode(bytes)
     }
 
+    /// Whether the state's per-tokenizer figures fit `tokenizers`
+    /// tokenizers (the report's list): a state that decodes but does not
+    /// fit (edited, or spliced from another report) would otherwise index
+    /// past its vectors when merged and priced.
+    pub fn check_shape(&self, tokenizers: usize) -> Result<(), String> {
+        let fits = |n: usize| n == 0 || n == tokenizers;
+        let t = &self.tally;
+        let groups = std::iter::once(&t.counted)
+            .chain(t.by_category.values())
+            .chain(t.by_extension.values())
+            .chain(t.by_format.values())
+            .chain(t.by_folder.values());
+        let ok = groups
+            .into_iter()
+            .all(|g| fits(g.tokens.len()) && fits(g.distribution.len()))
+            && fits(self.watch.priced.len())
+            && self.watch.over_window.len() == self.watch.priced.len()
+            && fits(self.chat_formats.len());
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "partial.state does not fit the report's {tokenizers} tokenizers: not this report's state"
+            ))
+        }
+    }
+
     pub fn decode(text: &str) -> Result<State, String> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text.trim())
