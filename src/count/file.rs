@@ -143,19 +143,23 @@ pub fn merge_by_language(into: &mut ByLanguage, from: &ByLanguage) {
     }
 }
 
-/// One piece's language entry: `text` detected (when `detect`), with its
-/// bytes, characters and tokens; empty when not asked or `text` is empty.
-pub fn language_of(detect: bool, text: &str, chars: u64, tokens: &[u64]) -> ByLanguage {
-    if !detect || text.is_empty() {
+/// One piece's language entry, when asked (`detect`): the language of
+/// `text` (undetermined when it is empty or detects as none), with the
+/// piece's `bytes` (on disk, as its script entry has them), characters and
+/// tokens.
+pub fn language_of(detect: bool, text: &str, bytes: u64, chars: u64, tokens: &[u64]) -> ByLanguage {
+    if !detect {
         return ByLanguage::new();
     }
-    let found = crate::language::detect(text);
+    let found = (!text.is_empty())
+        .then(|| crate::language::detect(text))
+        .flatten();
     ByLanguage::from([(
         found.map_or(crate::language::UNDETERMINED, |d| d.code),
         LanguageTally {
             pieces: 1,
             reliable_pieces: u64::from(found.is_some_and(|d| d.reliable)),
-            bytes: text.len() as u64,
+            bytes,
             chars,
             tokens: tokens.to_vec(),
         },

@@ -370,20 +370,22 @@ impl Engine {
         if matches!(parser, Parser::Csv | Parser::Json) {
             let counted = if parser == Parser::Csv {
                 let delimiter = extract_fields::csv_delimiter(&source.path).unwrap_or(b',');
-                self.count_csv(doc, delimiter)
+                self.count_csv(doc, delimiter).map(|f| (f, None))
             } else {
                 Ok(self.count_json(doc))
             };
-            let fields = match counted {
-                Ok(fields) => fields,
+            let (fields, text_counts) = match counted {
+                Ok(counted) => counted,
                 Err(reason) => return skipped(reason),
             };
             let total = fields.total();
-            let (chars, newlines) = chars_and_newlines(doc.text());
+            // A large JSONL file's pieces counted them as they went (its
+            // pages are handed back: a pass here would map it all again).
+            let (chars, newlines) = text_counts.unwrap_or_else(|| chars_and_newlines(doc.text()));
             let last_line = u64::from(!doc.text().is_empty() && !doc.text().ends_with('\n'));
             // Priced as one class and script, like a transcript.
-            let (classes, scripts) = one_class(doc.text(), doc.bytes, chars, &total);
-            let languages = language_of(self.languages, doc.text(), chars, &total);
+            let (classes, scripts, languages) =
+                self.one_class(doc.text(), doc.bytes, chars, &total);
             return Outcome::Counted(FileTally {
                 path: source.path.clone(),
                 category: source.category.clone(),
@@ -406,8 +408,8 @@ impl Engine {
         if parser == Parser::Chat {
             let (counts, transcript) = self.count_chat(doc);
             let billed = transcript.billed();
-            let (classes, scripts) = one_class(doc.text(), doc.bytes, counts.chars, &billed);
-            let languages = language_of(self.languages, doc.text(), counts.chars, &billed);
+            let (classes, scripts, languages) =
+                self.one_class(doc.text(), doc.bytes, counts.chars, &billed);
             return Outcome::Counted(FileTally {
                 path: source.path.clone(),
                 category: source.category.clone(),
@@ -466,6 +468,40 @@ impl Engine {
             fields: None,
             sha256: doc.sha256,
         })
+    }
+
+    /// A record file (a transcript, CSV, JSON or Parquet fields) is priced
+    /// as one content class and counted under one script and language: the
+    /// ones its text reads as, sampled like any piece (the JSON keys or the
+    /// CSV's commas are few beside the text of real records). `bytes`: the
+    /// file's size, for all three.
+    fn one_class(
+        &self,
+        text: &str,
+        bytes: u64,
+        chars: u64,
+        tokens: &[u64],
+    ) -> (ByClass, ByScript, ByLanguage) {
+        let sample = content::sample(text);
+        let classes = ByClass::from([(
+            content::class_of_sample(&sample, false),
+            ClassTally {
+                pieces: 1,
+                bytes,
+                tokens: tokens.to_vec(),
+            },
+        )]);
+        let scripts = ByScript::from([(
+            sample.dominant(),
+            ScriptTally {
+                pieces: 1,
+                bytes,
+                chars,
+                tokens: tokens.to_vec(),
+            },
+        )]);
+        let languages = language_of(self.languages, text, bytes, chars, tokens);
+        (classes, scripts, languages)
     }
 
     /// Every tokenizer's count of one document.
@@ -543,8 +579,7 @@ impl Engine {
             return Err(SkipReason::Changed);
         }
         let total = f.total();
-        let (classes, scripts) = one_class(&sample, size, chars, &total);
-        let languages = language_of(self.languages, &sample, chars, &total);
+        let (classes, scripts, languages) = self.one_class(&sample, size, chars, &total);
         Ok(FileTally {
             path: source.path.clone(),
             category: source.category.clone(),
@@ -645,21 +680,22 @@ impl Engine {
 
     /// Counts a JSON/JSONL file's records (cut by `chat::records`, like
     /// transcripts): a large JSONL file in pieces cut at line boundaries
-    /// on the pool, line numbers fixed up in order afterwards.
-    fn count_json(&self, doc: &load::Document) -> FieldCounts {
+    /// on the pool, line numbers fixed up in order afterwards; then also
+    /// the text's characters and newlines, counted by the pieces.
+    fn count_json(&self, doc: &load::Document) -> (FieldCounts, Option<(u64, u64)>) {
         let text = doc.text();
         let n = self.pool.tokenizers.len();
         let layout = records::layout(text);
         let in_pieces = matches!(layout, records::Layout::Lines) && text.len() >= 2 * CHAT_PIECE;
+        if in_pieces {
+            let (f, chars, newlines) = self
+                .count_lines_in_pieces(doc, |part: &mut FieldCounts, record| {
+                    self.add_field_record(part, record)
+                });
+            return (f, Some((chars, newlines)));
+        }
         let mut f = FieldCounts::new(n);
         match layout {
-            records::Layout::Lines if in_pieces => {
-                return self
-                    .count_lines_in_pieces(doc, |part: &mut FieldCounts, record| {
-                        self.add_field_record(part, record)
-                    })
-                    .0;
-            }
             records::Layout::Lines => {
                 for record in records::lines(text, 1) {
                     self.add_field_record(&mut f, record);
@@ -675,7 +711,7 @@ impl Engine {
             }
         }
         self.counted(text.len());
-        f
+        (f, None)
     }
 
     /// One JSON record: its fields' text counted as a document, or a
@@ -896,32 +932,6 @@ impl PieceCounts {
         merge_by_script(&mut self.scripts, &other.scripts);
         merge_by_language(&mut self.languages, &other.languages);
     }
-}
-
-/// A record file (a transcript, CSV or JSON fields) is priced as one
-/// content class and counted under one script: the ones its text reads as,
-/// sampled like any piece (the JSON keys or the CSV's commas are few beside
-/// the text of real records).
-fn one_class(text: &str, bytes: u64, chars: u64, tokens: &[u64]) -> (ByClass, ByScript) {
-    let sample = content::sample(text);
-    let classes = ByClass::from([(
-        content::class_of_sample(&sample, false),
-        ClassTally {
-            pieces: 1,
-            bytes,
-            tokens: tokens.to_vec(),
-        },
-    )]);
-    let scripts = ByScript::from([(
-        sample.dominant(),
-        ScriptTally {
-            pieces: 1,
-            bytes,
-            chars,
-            tokens: tokens.to_vec(),
-        },
-    )]);
-    (classes, scripts)
 }
 
 /// `source`, skipped for `reason`.
@@ -1149,7 +1159,11 @@ fn count_piece(
     } else {
         ByScript::from([(sample.dominant(), script)])
     };
-    let languages = language_of(languages, text, chars, &tokens);
+    let languages = if text.is_empty() {
+        ByLanguage::new()
+    } else {
+        language_of(languages, text, text.len() as u64, chars, &tokens)
+    };
     PieceCounts {
         chars,
         newlines,

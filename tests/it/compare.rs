@@ -438,3 +438,51 @@ fn documents_in_known_languages_are_detected_and_labelled_as_detected() {
         .get("by_language")
         .is_none());
 }
+
+/// With --lang, every piece's bytes are under one language as under one
+/// script: a record file (chat) its size on disk in both.
+#[test]
+fn language_bytes_add_up_to_the_bytes_counted_like_script_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = "{\"messages\":[{\"role\":\"user\",\"content\":\"Bonjour, pouvez-vous résumer ce contrat de location ?\"},{\"role\":\"assistant\",\"content\":\"Oui : le bail dure trois ans.\"}]}\n";
+    let mut utf16 = vec![0xff, 0xfe];
+    utf16.extend(chat.encode_utf16().flat_map(|u| u.to_le_bytes()));
+    let chat_bytes = utf16.len() as u64;
+    std::fs::write(dir.path().join("chat16.jsonl"), utf16).unwrap();
+    std::fs::write(
+        dir.path().join("latin1.txt"),
+        b"Le fournisseur livrera les marchandises \xe0 l'acheteur dans les trente jours.\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("empty.txt"), "").unwrap();
+    let out = dir.path().join("r.json");
+    let r = run(&[
+        "audit",
+        dir.path().to_str().unwrap(),
+        "-q",
+        "--lang",
+        "--json",
+        out.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let report = json(&out);
+    let counted = report["totals"]["bytes_counted"].as_u64().unwrap();
+    let sum = |items: &serde_json::Value| -> u64 {
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["bytes"].as_u64().unwrap())
+            .sum()
+    };
+    // A record file counts its size on disk (UTF-16 here, two bytes a
+    // character): under its language as under its script.
+    assert_eq!(report["by_format"]["chat"]["bytes"], chat_bytes);
+    assert_eq!(
+        sum(&report["by_language"]["languages"]),
+        sum(&report["by_script"])
+    );
+    // Text pieces count their decoded UTF-8 bytes in both (the Latin-1
+    // file's one accented letter is one byte more than on disk).
+    assert_eq!(sum(&report["by_script"]), counted + 1);
+}
