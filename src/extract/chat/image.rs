@@ -71,21 +71,32 @@ fn data_of(part: &Value) -> Option<&str> {
 /// The size in the header of a base64 image, decoding only its start.
 fn header_size(data: &str) -> Option<(u32, u32)> {
     let data = data.trim_start();
-    let mut end = data.len().min(HEADER_BASE64);
-    while end > 0 && !data.is_char_boundary(end) {
-        end -= 1;
+    // Most formats (PNG, GIF, WebP, BMP) say their size in the first 32
+    // bytes; a JPEG's can come after large metadata. So a short prefix is
+    // tried first, a longer one only when it does not tell, instead of
+    // decoding up to 1 MiB of every image.
+    for limit in [256, 64 << 10, HEADER_BASE64] {
+        let mut end = data.len().min(limit);
+        while end > 0 && !data.is_char_boundary(end) {
+            end -= 1;
+        }
+        // Whole 4-character groups, so the prefix of a longer text decodes.
+        let prefix = &data[..end - end % 4];
+        let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(prefix) else {
+            return None;
+        };
+        if let Ok(size) = imagesize::blob_size(&bytes) {
+            return Some((
+                u32::try_from(size.width).ok()?,
+                u32::try_from(size.height).ok()?,
+            ))
+            .filter(|(w, h)| *w > 0 && *h > 0);
+        }
+        if end >= data.len() {
+            return None;
+        }
     }
-    // Whole 4-character groups, so the prefix of a longer text decodes.
-    let prefix = &data[..end - end % 4];
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(prefix)
-        .ok()?;
-    let size = imagesize::blob_size(&bytes).ok()?;
-    Some((
-        u32::try_from(size.width).ok()?,
-        u32::try_from(size.height).ok()?,
-    ))
-    .filter(|(w, h)| *w > 0 && *h > 0)
+    None
 }
 
 #[cfg(test)]
