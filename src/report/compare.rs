@@ -19,6 +19,7 @@ use std::fmt::Write;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::Serialize;
+use super::view::tokens_of;
 use serde_json::{Map, Value};
 
 use super::markdown::Table;
@@ -238,9 +239,6 @@ fn ratio(a: u64, b: u64) -> f64 {
     }
 }
 
-fn tokens_of(map: &Map<String, Value>, name: &str) -> u64 {
-    map.get(name).and_then(Value::as_u64).unwrap_or(0)
-}
 
 /// The baseline among `names`: `wanted` if given and present, else
 /// [`DEFAULT_BASELINE`] if present, else the first tokenizer.

@@ -7,7 +7,8 @@ Only a view: every figure here is also in the JSON, which remains the record.
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use serde_json::{Map, Value};
+use super::view::tokens_of;
+use serde_json::Value;
 
 use super::{GroupReport, Report};
 use crate::format::{format_usd, human_bytes, thousands};
@@ -15,9 +16,6 @@ use crate::format::{format_usd, human_bytes, thousands};
 /// How many skipped files are listed by name before the list is summarised.
 const SKIPPED_LISTED: usize = 20;
 
-fn tokens_of(map: &Map<String, Value>, name: &str) -> u64 {
-    map.get(name).and_then(Value::as_u64).unwrap_or(0)
-}
 
 /// A simple column layout: first column left-aligned, others right-aligned.
 pub(crate) struct Grid {
