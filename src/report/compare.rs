@@ -16,10 +16,10 @@ tokenizers and a dozen scripts stay readable on a terminal.
 
 use std::fmt::Write;
 
+use super::view::tokens_of;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::Serialize;
-use super::view::tokens_of;
 use serde_json::{Map, Value};
 
 use super::markdown::Table;
@@ -238,7 +238,6 @@ fn ratio(a: u64, b: u64) -> f64 {
         round3(a as f64 / b as f64)
     }
 }
-
 
 /// The baseline among `names`: `wanted` if given and present, else
 /// [`DEFAULT_BASELINE`] if present, else the first tokenizer.

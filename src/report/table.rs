@@ -16,7 +16,6 @@ use crate::format::{format_usd, human_bytes, thousands};
 /// How many skipped files are listed by name before the list is summarised.
 const SKIPPED_LISTED: usize = 20;
 
-
 /// A simple column layout: first column left-aligned, others right-aligned.
 pub(crate) struct Grid {
     pub rows: Vec<Vec<String>>,
