@@ -174,12 +174,15 @@ pub struct Engine {
 pub struct ReadAs {
     pub format: &'static str,
     pub pages: Option<u64>,
+    /// The library that extracted a document's text.
+    pub extractor: Option<&'static str>,
 }
 
 impl ReadAs {
     pub const TEXT: ReadAs = ReadAs {
         format: "text",
         pages: None,
+        extractor: None,
     };
 }
 
@@ -329,6 +332,7 @@ impl Engine {
         let read_as = ReadAs {
             format: format.name(),
             pages: extracted.pages,
+            extractor: Some(extracted.extractor),
         };
         let doc = load::Document::extracted(extracted.text, encoding, size, Some(sha256));
         Ok((doc, Some(read_as)))
@@ -392,6 +396,7 @@ impl Engine {
                 encoding: doc.encoding,
                 format: parser.as_str(),
                 pages: None,
+                extractor: None,
                 bytes: doc.bytes,
                 chars,
                 lines: newlines + last_line,
@@ -416,6 +421,7 @@ impl Engine {
                 encoding: doc.encoding,
                 format: "chat",
                 pages: None,
+                extractor: None,
                 bytes: doc.bytes,
                 chars: counts.chars,
                 lines: counts.lines,
@@ -456,6 +462,7 @@ impl Engine {
             encoding: doc.encoding,
             format: read_as.format,
             pages: read_as.pages,
+            extractor: read_as.extractor,
             bytes: doc.bytes,
             chars: counts.chars,
             lines: counts.lines,
@@ -586,6 +593,7 @@ impl Engine {
             encoding: "binary",
             format: "parquet",
             pages: None,
+            extractor: None,
             bytes: size,
             chars,
             lines,
