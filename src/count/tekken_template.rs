@@ -1,0 +1,305 @@
+/*!
+Mistral's Tekken chat template (v3), message by message.
+
+mistral-common 1.13.1 (`InstructTokenizerV3`, which `MistralTokenizer::from_file`
+picks for the Tekken file's `"version": "v3"`) renders a request as
+
+```text
+<s>[INST]user[/INST]assistant</s>
+   [TOOL_CALLS][{"name": "f", "arguments": {"q": "x"}, "id": "abc123xyz"}]</s>
+   [TOOL_RESULTS]{"content": "result", "call_id": "abc123xyz"}[/TOOL_RESULTS]
+   [AVAILABLE_TOOLS][{"type": "function", "function": {…}}][/AVAILABLE_TOOLS]
+   [INST]system\n\nsystem 2\n\nlast user[/INST]
+```
+
+with no space around the control tokens; the tool definitions and the
+system prompts (joined by `\n\n`) go before and into the *last* user
+message, once per request; the text parts of one message are joined by
+`\n\n`; an assistant text loses its trailing spaces. Calls' arguments and
+tool results that parse as JSON are written back by Python's `json.dumps`
+(`", "` and `": "` separators, non-ASCII kept), an empty one as `{}`.
+
+Why per message and not content plus a constant: Tekken's pre-tokenizer
+joins a punctuation run with the line breaks after it (`.\n\n` is one
+piece) and a quote with the word after it (`"Rome`), so the text around a
+message's content merges with it. A message's tokens are counted on its
+rendered text; its overhead is that count minus its content's.
+
+Across messages: several system prompts are one text, counted whole; a run
+of consecutive user messages is one `[INST]…[/INST]` with their texts joined
+by `\n\n`; a request whose first reply or tool result comes before any user
+message starts with an empty `[INST][/INST]`. Not represented (the README
+gives the size): the join of the system prompt to the last user message is
+counted as if its pieces could not merge, which holds unless that message
+starts with a line break or a `/`.
+*/
+
+use std::io;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::extract::chat::{ChatRole, Message, ToolCall, ToolDef};
+use crate::tokenize::Counter;
+
+/// Python's `json.dumps(…, ensure_ascii=False)` layout: `", "` between
+/// items, `": "` after keys. serde_json escapes the same characters (`"`,
+/// `\`, and the controls below U+0020) and, with `preserve_order`, keeps
+/// keys in the order they were read, as a Python dict does.
+struct PythonJson;
+
+impl serde_json::ser::Formatter for PythonJson {
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
+    }
+
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
+    }
+
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        writer.write_all(b": ")
+    }
+}
+
+/// `v` as Python's `json.dumps(v, ensure_ascii=False)` writes it.
+fn python_json(v: &Value) -> String {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, PythonJson);
+    v.serialize(&mut ser).expect("a JSON value serializes");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// mistral-common's reading of a call's arguments or a tool's result: `{}`
+/// when empty, the JSON value when it parses, else the text itself.
+fn json_or_text(text: &str) -> Value {
+    if text.is_empty() {
+        return json!({});
+    }
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+}
+
+/// The JSON after `[TOOL_CALLS]`: the message's calls, with their ids
+/// (an id is left out when there is none, as mistral-common leaves out its
+/// placeholder `"null"`).
+pub fn calls_json(calls: &[ToolCall]) -> String {
+    let calls: Vec<Value> = calls
+        .iter()
+        .map(|c| {
+            let mut v = json!({"name": c.name, "arguments": json_or_text(&c.arguments)});
+            if let Some(id) = c.id.as_deref().filter(|id| !id.is_empty() && *id != "null") {
+                v["id"] = json!(id);
+            }
+            v
+        })
+        .collect();
+    python_json(&Value::Array(calls))
+}
+
+/// The JSON between `[TOOL_RESULTS]` and `[/TOOL_RESULTS]`.
+fn result_json(content: &str, call_id: Option<&str>) -> String {
+    python_json(&json!({"content": json_or_text(content), "call_id": call_id}))
+}
+
+/// Tokens of the tool definitions: `[AVAILABLE_TOOLS]`, the tools as
+/// mistral-common dumps its `Tool` objects, `[/AVAILABLE_TOOLS]`.
+pub fn tools(tools: &[ToolDef], counter: &mut dyn Counter) -> u64 {
+    if tools.is_empty() {
+        return 0;
+    }
+    let tools: Vec<Value> = tools
+        .iter()
+        .map(|t| {
+            let parameters = match &t.parameters {
+                Value::Null => json!({}),
+                p => p.clone(),
+            };
+            json!({"type": "function", "function": {
+                "name": t.name, "description": t.description, "parameters": parameters}})
+        })
+        .collect();
+    2 + counter.count(&python_json(&Value::Array(tools)))
+}
+
+/// The content tokens of a message's calls: the JSON the model wrote after
+/// `[TOOL_CALLS]`.
+pub fn calls_content(m: &Message, counter: &mut dyn Counter) -> u64 {
+    if m.calls.is_empty() {
+        0
+    } else {
+        counter.count(&calls_json(&m.calls))
+    }
+}
+
+/// A message's text parts as mistral-common joins them.
+fn joined(m: &Message) -> String {
+    let texts: Vec<&str> = m
+        .parts
+        .iter()
+        .filter(|p| !p.call && !p.text.is_empty())
+        .map(|p| p.text.as_str())
+        .collect();
+    texts.join("\n\n")
+}
+
+/// A conversation rendered message by message: what each message adds to a
+/// request, with the merges mistral-common makes across messages.
+#[derive(Default)]
+pub struct Render {
+    /// The system prompts so far, each followed by `\n\n`, and their count:
+    /// a prompt's tokens are what it adds to the joined text.
+    system: String,
+    system_tokens: u64,
+    /// The text of the run of user messages the last message belongs to
+    /// (one `[INST]…[/INST]` for the run, its texts joined by `\n\n`) and
+    /// its count; `None` after any other message.
+    users: Option<(String, u64)>,
+    /// Whether a user message has been seen: before the first, a request
+    /// gets an empty `[INST][/INST]`.
+    seen_user: bool,
+}
+
+impl Render {
+    /// The tokens a system prompt adds: it goes into the last user message,
+    /// joined to the others (nothing for an empty one, which mistral-common
+    /// drops).
+    pub fn system(&mut self, text: &str, counter: &mut dyn Counter) -> u64 {
+        self.users = None;
+        if text.is_empty() {
+            return 0;
+        }
+        self.system.push_str(text);
+        self.system.push_str("\n\n");
+        let total = counter.count(&self.system);
+        let added = total.saturating_sub(self.system_tokens);
+        self.system_tokens = total;
+        added
+    }
+
+    /// The tokens a message adds to a request, as `(before, own)`: `before`
+    /// is the empty user message mistral-common puts first when a reply or
+    /// a tool result comes before any user message. `content` is the
+    /// caller's count of its text parts (each alone) plus [`calls_content`],
+    /// reused when the rendered text is that same text.
+    pub fn message(&mut self, m: &Message, content: u64, counter: &mut dyn Counter) -> (u64, u64) {
+        if matches!(m.role, ChatRole::System | ChatRole::Developer) {
+            return (0, self.system(&joined(m), counter));
+        }
+        let before = if m.role == ChatRole::User || self.seen_user {
+            0
+        } else {
+            self.seen_user = true;
+            2
+        };
+        if m.role != ChatRole::User {
+            self.users = None;
+        }
+        let single = m
+            .parts
+            .iter()
+            .filter(|p| !p.call && !p.text.is_empty())
+            .count()
+            <= 1;
+        let own = match m.role {
+            ChatRole::User => {
+                self.seen_user = true;
+                let text = joined(m);
+                match self.users.take() {
+                    // Joined to the run: what the text adds to it.
+                    Some((mut run, run_tokens)) => {
+                        if !run.is_empty() && !text.is_empty() {
+                            run.push_str("\n\n");
+                        }
+                        run.push_str(&text);
+                        let total = counter.count(&run);
+                        self.users = Some((run, total));
+                        total.saturating_sub(run_tokens)
+                    }
+                    None => {
+                        let tokens = if single {
+                            content
+                        } else {
+                            counter.count(&text)
+                        };
+                        self.users = Some((text, tokens));
+                        2 + tokens
+                    }
+                }
+            }
+            // Text beside calls cannot be rendered by v3 (mistral-common
+            // refuses it); it is charged as written, before the calls.
+            ChatRole::Assistant if !m.calls.is_empty() => 2 + content,
+            ChatRole::Assistant => {
+                let text = joined(m);
+                let trimmed = text.trim_end_matches(' ');
+                let tokens = if single && trimmed.len() == text.len() {
+                    content
+                } else {
+                    counter.count(trimmed)
+                };
+                tokens + 1
+            }
+            _ => 2 + counter.count(&result_json(&joined(m), m.call_id.as_deref())),
+        };
+        (before, own)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_is_laid_out_as_python_writes_it() {
+        let v: Value =
+            serde_json::from_str(r#"{"q":"x\n\"y\"","n":[1,2.5,{"é":null}],"b":true}"#).unwrap();
+        assert_eq!(
+            python_json(&v),
+            r#"{"q": "x\n\"y\"", "n": [1, 2.5, {"é": null}], "b": true}"#
+        );
+    }
+
+    #[test]
+    fn calls_and_results_as_mistral_common_writes_them() {
+        let calls = [
+            ToolCall {
+                id: Some("call00001".into()),
+                name: "lookup".into(),
+                arguments: r#"{"q":"Italy"}"#.into(),
+            },
+            ToolCall {
+                id: None,
+                name: "now".into(),
+                arguments: String::new(),
+            },
+        ];
+        assert_eq!(
+            calls_json(&calls),
+            r#"[{"name": "lookup", "arguments": {"q": "Italy"}, "id": "call00001"}, {"name": "now", "arguments": {}}]"#
+        );
+        assert_eq!(
+            result_json("Rome, Lazio", Some("call00001")),
+            r#"{"content": "Rome, Lazio", "call_id": "call00001"}"#
+        );
+        assert_eq!(
+            result_json(r#"{"temp":8}"#, Some("c")),
+            r#"{"content": {"temp": 8}, "call_id": "c"}"#
+        );
+    }
+}
