@@ -10,6 +10,9 @@ and writes on stdout, per conversation, what mistral-common makes of it:
               `MistralTokenizer.encode_chat_completion`: what the API bills
               as input for that reply;
   rendered    those requests as text, control tokens spelled out;
+  shared      for each reply after the first, how many tokens its request
+              starts with that the previous reply's request had sent (what
+              a prompt cache can serve);
   assistants  for each assistant message, its tokens as a later request
               carries it (`encode_assistant_message`: trailing spaces
               dropped), whether they end with the end-of-sequence token and
@@ -36,13 +39,20 @@ def render(tokenizer, conversation):
     eos = text.eos_id
     tool_calls = text.get_special_token(SpecialTokens.tool_calls.value)
     messages, tools = conversation["messages"], conversation.get("tools")
-    out = {"requests": [], "rendered": [], "assistants": []}
+    out = {"requests": [], "rendered": [], "shared": [], "assistants": []}
+    previous = None
     for i, message in enumerate(messages):
         if message["role"] != "assistant":
             continue
         request = ChatCompletionRequest.from_openai(messages[:i], tools)
         tokens = tokenizer.encode_chat_completion(request).tokens
         out["requests"].append(len(tokens))
+        if previous is not None:
+            shared = 0
+            while shared < min(len(previous), len(tokens)) and previous[shared] == tokens[shared]:
+                shared += 1
+            out["shared"].append(shared)
+        previous = tokens
         out["rendered"].append(tokenizer.decode(tokens, special_token_policy=SpecialTokenPolicy.KEEP))
         own = instruct.encode_assistant_message(AssistantMessage.from_openai(message), False)
         content = message.get("content")

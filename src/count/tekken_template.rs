@@ -28,7 +28,10 @@ rendered text; its overhead is that count minus its content's.
 Across messages: several system prompts are one text, counted whole; a run
 of consecutive user messages is one `[INST]…[/INST]` with their texts joined
 by `\n\n`; a request whose first reply or tool result comes before any user
-message starts with an empty `[INST][/INST]`. Not represented (the README
+message starts with an empty `[INST][/INST]`. Since the system prompts and
+the tools move to each request's last user message, a request shares with
+the previous one only what comes before that message ([`Render::reply`]).
+Not represented (the README
 gives the size): the join of the system prompt to the last user message is
 counted as if its pieces could not merge, which holds unless that message
 starts with a line break or a `/`.
@@ -173,9 +176,64 @@ pub struct Render {
     /// Whether a user message has been seen: before the first, a request
     /// gets an empty `[INST][/INST]`.
     seen_user: bool,
+    /// The tokens of the messages so far without the system prompts and
+    /// the tool definitions (which move to the last user message), from the
+    /// opening on: where each message starts in every later request.
+    history: u64,
+    /// Which run of user messages is the last so far (a count), and
+    /// `history` where it starts.
+    run: u64,
+    run_start: u64,
+    previous: Option<Previous>,
+}
+
+/// The previous reply's request, as the next one sees it.
+#[derive(Clone, Copy)]
+struct Previous {
+    /// The run of user messages it ended in.
+    run: u64,
+    /// Its tokens.
+    whole: u64,
+    /// The tokens a request ending in a later run shares with it.
+    shared: u64,
 }
 
 impl Render {
+    /// A conversation that opens with `start` tokens (`<s>`).
+    pub fn new(start: u64) -> Render {
+        Render {
+            history: start,
+            run_start: start,
+            ..Render::default()
+        }
+    }
+
+    /// A reply's request is `prefix` tokens, `tools` of them definitions:
+    /// returns how many of them the previous reply's request had already
+    /// sent (`None` for the first reply), what a prompt cache can serve.
+    ///
+    /// A request carries the system prompts and the tools in its last user
+    /// message, so the next request, whose last user message is a later
+    /// one, shares the previous one only up to that message's start (and
+    /// its `[INST]` when there are no tools); with neither, or with the
+    /// same last user message, the whole previous request.
+    pub fn reply(&mut self, prefix: u64, tools: u64) -> Option<u64> {
+        let cached = self
+            .previous
+            .map(|p| if p.run == self.run { p.whole } else { p.shared });
+        let moves = !self.system.is_empty() || tools > 0;
+        self.previous = Some(Previous {
+            run: self.run,
+            whole: prefix,
+            shared: if moves {
+                self.run_start + u64::from(tools == 0)
+            } else {
+                prefix
+            },
+        });
+        cached
+    }
+
     /// The tokens a system prompt adds: it goes into the last user message,
     /// joined to the others (nothing for an empty one, which mistral-common
     /// drops).
@@ -204,7 +262,12 @@ impl Render {
         let before = if m.role == ChatRole::User || self.seen_user {
             0
         } else {
+            // The empty user message, first (nothing but the opening is
+            // before it): the run that a request's system prompts and tools
+            // go into until a user message comes.
             self.seen_user = true;
+            self.run += 1;
+            self.run_start = self.history;
             2
         };
         if m.role != ChatRole::User {
@@ -232,6 +295,8 @@ impl Render {
                         total.saturating_sub(run_tokens)
                     }
                     None => {
+                        self.run += 1;
+                        self.run_start = self.history;
                         let tokens = if single {
                             content
                         } else {
@@ -257,6 +322,7 @@ impl Render {
             }
             _ => 2 + counter.count(&result_json(&joined(m), m.call_id.as_deref())),
         };
+        self.history += before + own;
         (before, own)
     }
 }

@@ -12,7 +12,8 @@ replaying it turn by turn.
   overhead) plus the reply priming: what an API bills as input when a chat
   application sends the conversation turn by turn;
 - `replayed_cached`: the part of each replayed prefix that the previous
-  turn had already sent (what a prompt cache can serve);
+  turn had already sent (what a prompt cache can serve; with Mistral's
+  Tekken template less than the previous prefix, see `tekken_template`);
 - `content_by_role`: content tokens only, by the role whose content it is.
 
 Tool definitions: for the OpenAI format, the cookbook's rule
@@ -159,7 +160,7 @@ impl TranscriptCounts {
         let (mut input, mut output, mut replayed, mut cached) = (prefix, 0, 0, 0);
         let mut previous_prefix: Option<u64> = None;
         let mut by_role = [0u64; 5];
-        let mut render = tekken_template::Render::default();
+        let mut render = tekken_template::Render::new(format.start);
         for text in &c.system {
             let content = counter.count(text);
             by_role[ChatRole::System.index()] += content;
@@ -196,7 +197,9 @@ impl TranscriptCounts {
             if m.role.is_output() {
                 output += content;
                 replayed += prefix + format.priming;
-                if let Some(p) = previous_prefix {
+                if tekken {
+                    cached += render.reply(prefix, tools).unwrap_or(0);
+                } else if let Some(p) = previous_prefix {
                     cached += p;
                 }
                 previous_prefix = Some(prefix);

@@ -285,6 +285,10 @@ fn tekken_conversations() -> Vec<serde_json::Value> {
 /// - replayed input = the sum of the requests mistral-common encodes for the
 ///   replies (so the reply priming is nothing: a request ends at `[/INST]`
 ///   or `[/TOOL_RESULTS]`);
+/// - replayed cached input = the sum of what each request shares with the
+///   previous one, token by token (the system prompts and the tools move
+///   to each request's last user message, so less than the whole previous
+///   request);
 /// - input = the request for the last reply, less the earlier replies as it
 ///   carries them (content, `[TOOL_CALLS]`, `</s>`);
 /// - output = each reply's content as written, or for calls the tokens
@@ -341,6 +345,12 @@ fn mistral_tekken_template_against_mistral_common() {
             t.replayed_input,
             vec![requests.iter().sum::<u64>()],
             "replayed input: requests {requests:?}, rendered {rendered}"
+        );
+        let shared: u64 = r["shared"].as_array().unwrap().iter().map(n).sum();
+        assert_eq!(
+            t.replayed_cached,
+            vec![shared],
+            "replayed cached input: requests {requests:?}, rendered {rendered}"
         );
         let last = requests.len() - 1;
         assert_eq!(
