@@ -25,6 +25,10 @@ piece) and a quote with the word after it (`"Rome`), so the text around a
 message's content merges with it. A message's tokens are counted on its
 rendered text; its overhead is that count minus its content's.
 
+Anthropic's tool results, blocks of a user message, are rendered as the
+tool messages they stand for in OpenAI's shape, then the message's text as a
+user message.
+
 Across messages: several system prompts are one text, counted whole; a run
 of consecutive user messages is one `[INST]…[/INST]` with their texts joined
 by `\n\n`; a request whose first reply or tool result comes before any user
@@ -40,7 +44,7 @@ use std::io;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::extract::chat::{ChatRole, Message, ToolCall, ToolDef};
+use crate::extract::chat::{ChatRole, Message, Part, ToolCall, ToolDef};
 use crate::tokenize::Counter;
 
 /// Python's `json.dumps(…, ensure_ascii=False)` layout: `", "` between
@@ -148,15 +152,20 @@ pub fn calls_content(m: &Message, counter: &mut dyn Counter) -> u64 {
     }
 }
 
-/// A message's text parts as mistral-common joins them.
-fn joined(m: &Message) -> String {
-    let texts: Vec<&str> = m
-        .parts
-        .iter()
+/// Text parts as mistral-common joins them (a call's name and arguments are
+/// not text).
+fn join<'p>(parts: impl IntoIterator<Item = &'p Part>) -> String {
+    let texts: Vec<&str> = parts
+        .into_iter()
         .filter(|p| !p.call && !p.text.is_empty())
         .map(|p| p.text.as_str())
         .collect();
     texts.join("\n\n")
+}
+
+/// A message's text parts, joined.
+fn joined(m: &Message) -> String {
+    join(&m.parts)
 }
 
 /// A conversation rendered message by message: what each message adds to a
@@ -297,30 +306,32 @@ impl Render {
             .count()
             <= 1;
         let own = match m.role {
-            ChatRole::User => {
-                self.seen_user = true;
-                let text = joined(m);
-                if in_run {
-                    // Joined to the run: what the text adds to it.
-                    if !self.run_text.is_empty() && !text.is_empty() {
-                        self.run_text.push_str("\n\n");
-                    }
-                    self.run_text.push_str(&text);
-                    let total = counter.count(&self.run_text);
-                    let added = total.saturating_sub(self.run_tokens);
-                    self.run_tokens = total;
-                    added
-                } else {
-                    self.run += 1;
-                    self.run_start = self.history;
-                    self.run_tokens = if single {
-                        content
-                    } else {
-                        counter.count(&text)
-                    };
-                    self.run_text = text;
-                    2 + self.run_tokens
+            ChatRole::User if !m.results.is_empty() => {
+                // Anthropic's tool results ride in a user message: they are
+                // rendered as the tool messages they are in OpenAI's shape,
+                // then the message's own text, if any, as a user message.
+                let mut results = 0;
+                for r in &m.results {
+                    let text = join(&m.parts[r.parts.clone()]);
+                    results += 2 + counter.count(&result_json(&text, r.call_id.as_deref()));
                 }
+                let own = m
+                    .parts
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !m.results.iter().any(|r| r.parts.contains(i)))
+                    .map(|(_, p)| p);
+                let text = join(own);
+                if text.is_empty() {
+                    self.in_run = false;
+                    results
+                } else {
+                    results + self.user(text, None, false, self.history + before + results, counter)
+                }
+            }
+            ChatRole::User => {
+                let count = single.then_some(content);
+                self.user(joined(m), count, in_run, self.history + before, counter)
             }
             // Text beside calls cannot be rendered by v3 (mistral-common
             // refuses it); it is charged as written, before the calls.
@@ -339,6 +350,36 @@ impl Render {
         };
         self.history += before + own;
         (before, own)
+    }
+
+    /// The tokens of a user message's `text` (`count`: its count, when the
+    /// caller has it), which starts at `at` in the history: joined to the
+    /// run of user messages before it (`in_run`), or a run of its own.
+    fn user(
+        &mut self,
+        text: String,
+        count: Option<u64>,
+        in_run: bool,
+        at: u64,
+        counter: &mut dyn Counter,
+    ) -> u64 {
+        self.seen_user = true;
+        if in_run {
+            // Joined to the run: what the text adds to it.
+            if !self.run_text.is_empty() && !text.is_empty() {
+                self.run_text.push_str("\n\n");
+            }
+            self.run_text.push_str(&text);
+            let total = counter.count(&self.run_text);
+            let added = total.saturating_sub(self.run_tokens);
+            self.run_tokens = total;
+            return added;
+        }
+        self.run += 1;
+        self.run_start = at;
+        self.run_tokens = count.unwrap_or_else(|| counter.count(&text));
+        self.run_text = text;
+        2 + self.run_tokens
     }
 }
 
