@@ -81,6 +81,46 @@ impl serde_json::ser::Formatter for PythonJson {
     fn begin_object_value<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
         writer.write_all(b": ")
     }
+
+    fn write_f64<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: f64) -> io::Result<()> {
+        writer.write_all(python_float(value).as_bytes())
+    }
+}
+
+/// A float as Python's `repr` writes it (`json.dumps` uses it): the shortest
+/// digits that read back to the same value (Rust's `{:e}` finds the same
+/// ones), in positional notation when the decimal exponent is from -4 to
+/// 15 (`100000.0`, `0.0001`), else as `1e+16`, `1.5e-07`.
+fn python_float(value: f64) -> String {
+    let sci = format!("{value:e}");
+    let (mantissa, exponent) = sci.split_once('e').expect("`{:e}` writes an exponent");
+    let exponent: i32 = exponent.parse().expect("`{:e}` writes an integer exponent");
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    if (-4..16).contains(&exponent) {
+        let point = exponent + 1;
+        if point <= 0 {
+            format!(
+                "{sign}0.{}{digits}",
+                "0".repeat(point.unsigned_abs() as usize)
+            )
+        } else {
+            let point = point as usize;
+            let whole = format!("{digits:0<point$}");
+            let fraction = digits.get(point..).filter(|f| !f.is_empty()).unwrap_or("0");
+            format!("{sign}{}.{fraction}", &whole[..point])
+        }
+    } else {
+        let mantissa = match digits.split_at(1) {
+            (first, "") => first.to_string(),
+            (first, rest) => format!("{first}.{rest}"),
+        };
+        let exp_sign = if exponent < 0 { '-' } else { '+' };
+        format!("{sign}{mantissa}e{exp_sign}{:02}", exponent.unsigned_abs())
+    }
 }
 
 /// `v` as Python's `json.dumps(v, ensure_ascii=False)` writes it.
@@ -395,6 +435,29 @@ mod tests {
             python_json(&v),
             r#"{"q": "x\n\"y\"", "n": [1, 2.5, {"é": null}], "b": true}"#
         );
+    }
+
+    #[test]
+    fn floats_are_spelled_as_python_spells_them() {
+        // Python 3.11: `[repr(x) for x in …]`.
+        for (x, python) in [
+            (1.0, "1.0"),
+            (-2.5, "-2.5"),
+            (100000.0, "100000.0"),
+            (1e15, "1000000000000000.0"),
+            (1e16, "1e+16"),
+            (1.5e17, "1.5e+17"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (1.25e-7, "1.25e-07"),
+            (123.456, "123.456"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (-0.0, "-0.0"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (5e-324, "5e-324"),
+        ] {
+            assert_eq!(python_float(x), python, "{x:e}");
+        }
     }
 
     #[test]

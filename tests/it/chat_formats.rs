@@ -276,7 +276,8 @@ fn tekken_conversations() -> Vec<serde_json::Value> {
             {"role": "user", "content": "/sixth"},
             {"role": "assistant", "content": "Six lines."}]}),
         // Tool definitions, two calls in one message, their results (text
-        // and JSON), a reply, another turn.
+        // and JSON), a reply, another turn; floats that Python spells its
+        // own way (`1e-05`, `15000.0`, `1e+16`).
         json!({"tools": tools, "messages": [
             {"role": "system", "content": "You may call tools."},
             {"role": "user", "content": "Weather in Rome and in Oslo?"},
@@ -286,12 +287,12 @@ fn tekken_conversations() -> Vec<serde_json::Value> {
                 {"id": "call00002", "type": "function",
                  "function": {"name": "weather", "arguments": "{\"city\": \"Oslo\", \"unit\": \"celsius\"}"}}]},
             {"role": "tool", "tool_call_id": "call00001", "content": "Sunny, 24 °C"},
-            {"role": "tool", "tool_call_id": "call00002", "content": "{\"sky\":\"rain\",\"temp\":8,\"wind\":[3.5,\"NW\"]}"},
+            {"role": "tool", "tool_call_id": "call00002", "content": "{\"sky\":\"rain\",\"temp\":8,\"wind\":[3.5,\"NW\"],\"hpa\":1.013e3}"},
             {"role": "assistant", "content": "Rome: sunny, 24 °C. Oslo: rain, 8 °C."},
             {"role": "user", "content": "And Tromsø?"},
             {"role": "assistant", "content": null, "tool_calls": [
                 {"id": "call00003", "type": "function",
-                 "function": {"name": "weather", "arguments": "{\"city\":\"Tromsø\"}"}}]},
+                 "function": {"name": "weather", "arguments": "{\"city\":\"Tromsø\",\"radius_m\":1.5e4,\"tolerance\":0.00001,\"max\":1e16}"}}]},
             {"role": "tool", "tool_call_id": "call00003", "content": "Snow, -4 °C"},
             {"role": "assistant", "content": "Snow, -4 °C."}]}),
     ]
