@@ -48,8 +48,9 @@ pub enum ChatFormat {
     /// Mistral with a SentencePiece vocabulary: `[INST] … [/INST]` as text,
     /// `</s>` after each reply.
     Mistral,
-    /// Mistral with a Tekken vocabulary: `[INST]`, `[/INST]` as control
-    /// tokens.
+    /// Mistral with a Tekken vocabulary (mistral-common's v3 template):
+    /// `[INST]`, `[/INST]`, `[TOOL_CALLS]`, `[TOOL_RESULTS]` as control
+    /// tokens, messages counted on their rendered text.
     MistralTekken,
     /// No public template: content plus the OpenAI rule's per-message
     /// figures as a stated estimate.
@@ -147,6 +148,8 @@ fn wrap(format: ChatFormat, role: ChatRole) -> Wrap {
                 after: &[Text(" [/INST]")],
             },
         },
+        // The figures of a message without merges; the audit counts Tekken
+        // messages on their rendered text (`count::tekken_template`).
         ChatFormat::MistralTekken => match role {
             ChatRole::Assistant => Wrap {
                 before: &[],
@@ -155,6 +158,10 @@ fn wrap(format: ChatFormat, role: ChatRole) -> Wrap {
             ChatRole::System | ChatRole::Developer => Wrap {
                 before: &[],
                 after: &[Text("\n\n")],
+            },
+            ChatRole::Tool => Wrap {
+                before: &[Special("[TOOL_RESULTS]")],
+                after: &[Special("[/TOOL_RESULTS]")],
             },
             _ => Wrap {
                 before: &[Special("[INST]")],

@@ -19,6 +19,7 @@ Which files to count and how results are summed are other modules' jobs
 pub mod chat_format;
 pub mod fields;
 pub mod file;
+pub mod tekken_template;
 pub mod transcript;
 pub mod vision;
 

@@ -12,7 +12,8 @@ replaying it turn by turn.
   overhead) plus the reply priming: what an API bills as input when a chat
   application sends the conversation turn by turn;
 - `replayed_cached`: the part of each replayed prefix that the previous
-  turn had already sent (what a prompt cache can serve);
+  turn had already sent (what a prompt cache can serve; with Mistral's
+  Tekken template less than the previous prefix, see `tekken_template`);
 - `content_by_role`: content tokens only, by the role whose content it is.
 
 Tool definitions: for the OpenAI format, the cookbook's rule
@@ -26,6 +27,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::chat_format::{ChatFormat, Overheads};
+use super::tekken_template;
 use super::vision::ImageEstimate;
 use crate::extract::chat::{ChatRole, Conversation, Malformed, ToolDef};
 use crate::tokenize::Counter;
@@ -144,41 +146,74 @@ impl TranscriptCounts {
         format: &Overheads,
         function_init: u64,
     ) {
-        let tools = tool_tokens(&c.tools, counter, format.format, function_init);
+        // Mistral's Tekken template is counted message by message on its
+        // rendered text (see `tekken_template`); the others as content plus
+        // the format's figures.
+        let tekken = format.format == ChatFormat::MistralTekken;
+        let tools = if tekken {
+            tekken_template::tools(&c.tools, counter)
+        } else {
+            tool_tokens(&c.tools, counter, format.format, function_init)
+        };
         add_at(&mut self.tool_definitions, t, tools);
         let mut prefix = format.start + tools;
         let (mut input, mut output, mut replayed, mut cached) = (prefix, 0, 0, 0);
         let mut previous_prefix: Option<u64> = None;
         let mut by_role = [0u64; 5];
+        let mut render = tekken_template::Render::new(format.start);
         for text in &c.system {
             let content = counter.count(text);
             by_role[ChatRole::System.index()] += content;
-            let tokens = content + format.per_message.get(ChatRole::System);
+            let tokens = if tekken {
+                render.system(text, counter)
+            } else {
+                content + format.per_message.get(ChatRole::System)
+            };
             input += tokens;
             prefix += tokens;
         }
         for m in &c.messages {
             let mut content = 0;
-            for p in &m.parts {
+            for p in m.parts.iter().filter(|p| !(tekken && p.call)) {
                 let n = counter.count(&p.text);
                 by_role[p.role.index()] += n;
                 content += n;
             }
-            let overhead = format.per_message.get(m.role)
-                + m.name
+            let tokens = if tekken {
+                let calls = tekken_template::calls_content(m, counter);
+                by_role[ChatRole::Assistant.index()] += calls;
+                content += calls;
+                let (before, tokens) = render.message(m, content, counter);
+                input += before;
+                prefix += before;
+                tokens
+            } else {
+                let name = m
+                    .name
                     .as_deref()
                     .map_or(0, |n| format.name_tokens(n, counter));
+                content + format.per_message.get(m.role) + name
+            };
             if m.role.is_output() {
                 output += content;
-                replayed += prefix + format.priming;
-                if let Some(p) = previous_prefix {
-                    cached += p;
+                if tekken {
+                    let request = prefix.saturating_add_signed(render.join(counter));
+                    replayed += request + format.priming;
+                    cached += render.reply(request, tools).unwrap_or(0);
+                } else {
+                    replayed += prefix + format.priming;
+                    if let Some(p) = previous_prefix {
+                        cached += p;
+                    }
+                    previous_prefix = Some(prefix);
                 }
-                previous_prefix = Some(prefix);
             } else {
-                input += content + overhead;
+                input += tokens;
             }
-            prefix += content + overhead;
+            prefix += tokens;
+        }
+        if tekken {
+            input = input.saturating_add_signed(render.join(counter));
         }
         add_at(&mut self.input, t, input);
         add_at(&mut self.output, t, output);

@@ -71,6 +71,28 @@ impl ChatRole {
 pub struct Part {
     pub role: ChatRole,
     pub text: String,
+    /// The name or the arguments of one of the message's [`ToolCall`]s
+    /// (which keep them together for formats that render calls as JSON).
+    pub call: bool,
+}
+
+/// A tool (function) call the model emitted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToolCall {
+    /// The call's id (`id`, `call_id`), when the record has one.
+    pub id: Option<String>,
+    pub name: String,
+    /// The arguments as the JSON text the model wrote.
+    pub arguments: String,
+}
+
+/// A tool result inside a message: the call it answers and its parts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToolResult {
+    /// The `tool_use_id`, when the block has one.
+    pub call_id: Option<String>,
+    /// Its text, `parts[parts]`.
+    pub parts: std::ops::Range<usize>,
 }
 
 /// One message of a conversation.
@@ -80,6 +102,13 @@ pub struct Message {
     /// OpenAI's `name` field (the cookbook rule charges for it).
     pub name: Option<String>,
     pub parts: Vec<Part>,
+    /// The tool calls among `parts`, whole.
+    pub calls: Vec<ToolCall>,
+    /// A tool result's `tool_call_id` (`call_id` in Responses items).
+    pub call_id: Option<String>,
+    /// Tool results carried inside the message (Anthropic's `tool_result`
+    /// blocks in a user message): their ids and which `parts` are theirs.
+    pub results: Vec<ToolResult>,
     /// Images, audio, files, documents: their kinds, one entry per item.
     pub non_text: Vec<String>,
     /// The images among `non_text`, with their size when known, for the
@@ -93,6 +122,9 @@ impl Message {
             role,
             name: None,
             parts: Vec::new(),
+            calls: Vec::new(),
+            call_id: None,
+            results: Vec::new(),
             non_text: Vec::new(),
             images: Vec::new(),
         }
@@ -102,7 +134,25 @@ impl Message {
         self.parts.push(Part {
             role,
             text: text.into(),
+            call: false,
         });
+    }
+
+    /// A tool call: its name and arguments become assistant parts (content
+    /// the model wrote), and the call is kept whole in `calls`.
+    pub fn call(&mut self, call: ToolCall) {
+        let mut texts = vec![call.name.clone()];
+        if !call.arguments.is_empty() {
+            texts.push(call.arguments.clone());
+        }
+        for text in texts {
+            self.parts.push(Part {
+                role: ChatRole::Assistant,
+                text,
+                call: true,
+            });
+        }
+        self.calls.push(call);
     }
 }
 

@@ -19,7 +19,7 @@ record is reported as malformed rather than guessed at.
 
 use serde_json::{Map, Value};
 
-use super::{ChatRole, Conversation, Message, ToolDef};
+use super::{ChatRole, Conversation, Message, ToolCall, ToolDef, ToolResult};
 
 /// Why a record is not a conversation.
 pub type ShapeError = String;
@@ -202,6 +202,9 @@ fn read_messages(items: &[Value], at: &str, c: &mut Conversation) -> Result<(), 
         if let Some(Value::String(name)) = item.get("name") {
             m.name = Some(name.clone());
         }
+        if let Some(Value::String(id)) = item.get("tool_call_id") {
+            m.call_id = Some(id.clone());
+        }
         if let Some(content) = item.get("content") {
             read_content(content, role, &at, &mut m)?;
         }
@@ -211,11 +214,11 @@ fn read_messages(items: &[Value], at: &str, c: &mut Conversation) -> Result<(), 
         if let Some(Value::Array(calls)) = item.get("tool_calls") {
             for (k, call) in calls.iter().enumerate() {
                 let f = call.get("function").unwrap_or(call);
-                function_call(f, &format!("{at}.tool_calls[{k}]"), &mut m)?;
+                function_call(f, call.get("id"), &format!("{at}.tool_calls[{k}]"), &mut m)?;
             }
         }
         if let Some(f) = item.get("function_call").filter(|f| !f.is_null()) {
-            function_call(f, &format!("{at}.function_call"), &mut m)?;
+            function_call(f, None, &format!("{at}.function_call"), &mut m)?;
         }
         c.messages.push(m);
     }
@@ -223,14 +226,24 @@ fn read_messages(items: &[Value], at: &str, c: &mut Conversation) -> Result<(), 
 }
 
 /// A call the model emitted: its name and its arguments as the JSON text it
-/// wrote (a string in OpenAI's shape).
-fn function_call(f: &Value, at: &str, m: &mut Message) -> Result<(), ShapeError> {
-    m.text(ChatRole::Assistant, str_field(f, "name", at)?);
-    match f.get("arguments") {
-        Some(Value::String(a)) => m.text(ChatRole::Assistant, a.as_str()),
-        Some(other) => m.text(ChatRole::Assistant, other.to_string()),
-        None => {}
-    }
+/// wrote (a string in OpenAI's shape), and its id.
+fn function_call(
+    f: &Value,
+    id: Option<&Value>,
+    at: &str,
+    m: &mut Message,
+) -> Result<(), ShapeError> {
+    let name = str_field(f, "name", at)?.to_string();
+    let arguments = match f.get("arguments") {
+        Some(Value::String(a)) => a.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    m.call(ToolCall {
+        id: id.and_then(Value::as_str).map(str::to_string),
+        name,
+        arguments,
+    });
     Ok(())
 }
 
@@ -265,17 +278,23 @@ fn read_part(part: &Value, role: ChatRole, at: &str, m: &mut Message) -> Result<
         "text" | "input_text" | "output_text" => m.text(role, str_field(part, "text", at)?),
         "refusal" => m.text(role, str_field(part, "refusal", at)?),
         "thinking" => m.text(role, str_field(part, "thinking", at)?),
-        "tool_use" | "server_tool_use" => {
-            m.text(role, str_field(part, "name", at)?);
-            m.text(
-                role,
-                part.get("input").map(Value::to_string).unwrap_or_default(),
-            );
-        }
+        "tool_use" | "server_tool_use" => m.call(ToolCall {
+            id: part.get("id").and_then(Value::as_str).map(str::to_string),
+            name: str_field(part, "name", at)?.to_string(),
+            arguments: part.get("input").map(Value::to_string).unwrap_or_default(),
+        }),
         "tool_result" => {
+            let start = m.parts.len();
             if let Some(content) = part.get("content") {
                 read_content(content, ChatRole::Tool, at, m)?;
             }
+            m.results.push(ToolResult {
+                call_id: part
+                    .get("tool_use_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                parts: start..m.parts.len(),
+            });
         }
         "image_url" | "input_image" | "image" => {
             m.non_text.push("image".into());
@@ -305,15 +324,26 @@ fn read_items(items: &[Value], at: &str, c: &mut Conversation) -> Result<(), Sha
             "message" => read_messages(std::slice::from_ref(item), &at, c)?,
             "function_call" | "custom_tool_call" => {
                 let mut m = Message::new(ChatRole::Assistant);
-                m.text(ChatRole::Assistant, str_field(item, "name", &at)?);
                 let args = item.get("arguments").or_else(|| item.get("input"));
-                if let Some(Value::String(a)) = args {
-                    m.text(ChatRole::Assistant, a.as_str());
-                }
+                m.call(ToolCall {
+                    id: item
+                        .get("call_id")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                    name: str_field(item, "name", &at)?.to_string(),
+                    arguments: match args {
+                        Some(Value::String(a)) => a.clone(),
+                        _ => String::new(),
+                    },
+                });
                 c.messages.push(m);
             }
             "function_call_output" | "custom_tool_call_output" => {
                 let mut m = Message::new(ChatRole::Tool);
+                m.call_id = item
+                    .get("call_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
                 match item.get("output") {
                     Some(Value::String(s)) => m.text(ChatRole::Tool, s.as_str()),
                     Some(other) => read_content(other, ChatRole::Tool, &at, &mut m)?,
