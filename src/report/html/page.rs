@@ -794,20 +794,36 @@ fn coarse_bins(buckets: &[(u64, u64)]) -> Vec<(u64, u64, u64)> {
     bins
 }
 
-/// Columns of a ratio matrix: the largest groups (by bytes) are shown.
+/// Columns of a ratio matrix: past this many groups, the largest (by
+/// bytes, as given) are shown and the rest share the last column.
 const MATRIX_COLUMNS: usize = 11;
 
-/// The ratio matrix of `groups` (name, bytes, tokens per tokenizer), the
-/// first [`MATRIX_COLUMNS`] as given; `None` when there are none.
+/// The ratio matrix of `groups` (name, bytes, tokens per tokenizer), in
+/// the order given; beyond [`MATRIX_COLUMNS`] the smallest groups are
+/// summed into one column (`other (k)`, as in the tables), so that every byte of the corpus
+/// is in the table. `None` when there are no groups.
 fn ratio_matrix(
     groups: &[(String, u64, &serde_json::Map<String, Value>)],
     names: &[&str],
     reference: &str,
 ) -> Result<Option<RatioMatrix>, String> {
-    let groups = &groups[..groups.len().min(MATRIX_COLUMNS)];
     if groups.is_empty() {
         return Ok(None);
     }
+    let folded;
+    let mut shown: Vec<(String, u64, &serde_json::Map<String, Value>)> = groups.to_vec();
+    if groups.len() > MATRIX_COLUMNS {
+        let rest = shown.split_off(MATRIX_COLUMNS - 1);
+        let mut tokens = serde_json::Map::new();
+        for n in names.iter().chain([&reference]) {
+            let sum: u64 = rest.iter().map(|g| tokens_of(g.2, n)).sum();
+            tokens.insert(n.to_string(), Value::from(sum));
+        }
+        folded = tokens;
+        let bytes = rest.iter().map(|g| g.1).sum();
+        shown.push((format!("other ({})", rest.len()), bytes, &folded));
+    }
+    let groups = &shown[..];
     let values: Vec<Vec<Option<f64>>> = names
         .iter()
         .map(|n| {
@@ -942,6 +958,37 @@ fn comparison(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_matrix_of_more_groups_than_columns_sums_the_rest_into_one() {
+        let maps: Vec<serde_json::Map<String, Value>> = (0..13u64)
+            .map(|i| {
+                serde_json::json!({"a": 100 + i, "b": 50 + i})
+                    .as_object()
+                    .unwrap()
+                    .clone()
+            })
+            .collect();
+        let groups: Vec<(String, u64, &serde_json::Map<String, Value>)> = maps
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (format!("g{i}"), 1000 - i as u64, m))
+            .collect();
+        let m = ratio_matrix(&groups, &["a", "b"], "a").unwrap().unwrap();
+        assert_eq!(m.columns.len(), MATRIX_COLUMNS);
+        assert_eq!(
+            m.columns[..10],
+            groups[..10].iter().map(|g| g.0.clone()).collect::<Vec<_>>()[..]
+        );
+        // g10, g11, g12: a = 110+111+112, b = 60+61+62.
+        assert_eq!(m.columns[10], "other (3)");
+        assert_eq!(m.reference_tokens[10], thousands(333));
+        let b = &m.rows.iter().find(|r| r.0 == "b").unwrap().1;
+        assert_eq!(b[10], format!("{:.3}", 183.0 / 333.0));
+        assert_eq!(b[0], format!("{:.3}", 50.0 / 100.0));
+        // Every group's bytes are in the table.
+        assert_eq!(m.bytes[10], human_bytes(990 + 989 + 988));
+    }
 
     #[test]
     fn fine_buckets_sum_into_quarter_decades_without_losing_a_document() {
