@@ -538,16 +538,11 @@ impl Comparison {
                     .zip(&row.tokens)
                     .map(|(n, t)| (n.to_string(), Value::from(*t)))
                     .collect();
-                let chars = if row.groups == 1 {
-                    groups_chars(all, &row.name)
-                } else {
-                    0
-                };
                 breakdown(
                     row.name,
                     row.files,
                     row.bytes,
-                    chars,
+                    row.chars,
                     &tokens,
                     &names,
                     &self.baseline,
@@ -829,13 +824,6 @@ impl Comparison {
         let bytes = w.into_inner().map_err(|e| e.into_error())?;
         Ok(String::from_utf8(bytes).expect("the CSV writer writes UTF-8"))
     }
-}
-
-fn groups_chars(groups: &[Breakdown], name: &str) -> u64 {
-    groups
-        .iter()
-        .find(|g| g.name == name)
-        .map_or(0, |g| g.chars)
 }
 
 fn usd_of(map: &Map<String, Value>, key: &str) -> String {

@@ -20,6 +20,7 @@ pub struct Row {
     pub name: String,
     pub files: u64,
     pub bytes: u64,
+    pub chars: u64,
     /// Tokens per tokenizer, in the report's tokenizer order.
     pub tokens: Vec<u64>,
     /// Groups summed into this row (1 unless it is `other`).
@@ -39,6 +40,7 @@ pub fn top(groups: &BTreeMap<String, GroupReport>, names: &[&str], n: usize) -> 
             name: k.clone(),
             files: g.files,
             bytes: g.bytes,
+            chars: g.chars,
             tokens: names.iter().map(|t| tokens_of(&g.tokens, t)).collect(),
             groups: 1,
         })
@@ -53,12 +55,14 @@ pub fn top(groups: &BTreeMap<String, GroupReport>, names: &[&str], n: usize) -> 
             name: format!("other ({} more)", rest.len()),
             files: 0,
             bytes: 0,
+            chars: 0,
             tokens: vec![0; names.len()],
             groups: rest.len(),
         };
         for r in rest {
             other.files += r.files;
             other.bytes += r.bytes;
+            other.chars += r.chars;
             for (a, b) in other.tokens.iter_mut().zip(&r.tokens) {
                 *a += b;
             }

@@ -411,7 +411,7 @@ fn compare_writes_the_page_with_its_comparison_by_script_and_language() {
         // rest share one.
         let own = if groups.len() > 11 { 10 } else { groups.len() };
         if groups.len() > 11 {
-            let other = format!("other ({})", groups.len() - 10);
+            let other = format!("other ({} more)", groups.len() - 10);
             assert!(header.contains(&other), "{table}: no {other} in {header:?}");
         }
         for g in groups.iter().take(own) {

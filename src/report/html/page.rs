@@ -800,7 +800,7 @@ const MATRIX_COLUMNS: usize = 11;
 
 /// The ratio matrix of `groups` (name, bytes, tokens per tokenizer), in
 /// the order given; beyond [`MATRIX_COLUMNS`] the smallest groups are
-/// summed into one column (`other (k)`, as in the tables), so that every byte of the corpus
+/// summed into one column (`other (k more)`, as in the tables), so that every byte of the corpus
 /// is in the table. `None` when there are no groups.
 fn ratio_matrix(
     groups: &[(String, u64, &serde_json::Map<String, Value>)],
@@ -821,7 +821,7 @@ fn ratio_matrix(
         }
         folded = tokens;
         let bytes = rest.iter().map(|g| g.1).sum();
-        shown.push((format!("other ({})", rest.len()), bytes, &folded));
+        shown.push((format!("other ({} more)", rest.len()), bytes, &folded));
     }
     let groups = &shown[..];
     let values: Vec<Vec<Option<f64>>> = names
@@ -981,7 +981,7 @@ mod tests {
             groups[..10].iter().map(|g| g.0.clone()).collect::<Vec<_>>()[..]
         );
         // g10, g11, g12: a = 110+111+112, b = 60+61+62.
-        assert_eq!(m.columns[10], "other (3)");
+        assert_eq!(m.columns[10], "other (3 more)");
         assert_eq!(m.reference_tokens[10], thousands(333));
         let b = &m.rows.iter().find(|r| r.0 == "b").unwrap().1;
         assert_eq!(b[10], format!("{:.3}", 183.0 / 333.0));
