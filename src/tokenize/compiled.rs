@@ -265,11 +265,12 @@ fn write_atomically(
     header: &[u8],
     payload: &[u8],
 ) -> std::io::Result<PathBuf> {
+    // Unique per process and per write: threads of one process (the tests)
+    // may write the same entry at once.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     fs::create_dir_all(dir)?;
-    let unique = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let temp = dir.join(format!(".{name}.{}.{unique}.tmp", std::process::id()));
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
     let written = (|| {
         let mut file = fs::File::create(&temp)?;
         file.write_all(MAGIC)?;
