@@ -31,10 +31,8 @@ by `\n\n`; a request whose first reply or tool result comes before any user
 message starts with an empty `[INST][/INST]`. Since the system prompts and
 the tools move to each request's last user message, a request shares with
 the previous one only what comes before that message ([`Render::reply`]).
-Not represented (the README
-gives the size): the join of the system prompt to the last user message is
-counted as if its pieces could not merge, which holds unless that message
-starts with a line break or a `/`.
+Where the joined system prompts meet the last user message, their pieces
+can merge (`.\n\n/`): [`Render::join`] counts that request's difference.
 */
 
 use std::io;
@@ -169,10 +167,12 @@ pub struct Render {
     /// a prompt's tokens are what it adds to the joined text.
     system: String,
     system_tokens: u64,
-    /// The text of the run of user messages the last message belongs to
-    /// (one `[INST]…[/INST]` for the run, its texts joined by `\n\n`) and
-    /// its count; `None` after any other message.
-    users: Option<(String, u64)>,
+    /// The text of the last run of user messages (one `[INST]…[/INST]` for
+    /// the run, its texts joined by `\n\n`) and its count; `in_run`: the
+    /// last message was one of them, so a user message joins the run.
+    run_text: String,
+    run_tokens: u64,
+    in_run: bool,
     /// Whether a user message has been seen: before the first, a request
     /// gets an empty `[INST][/INST]`.
     seen_user: bool,
@@ -208,6 +208,23 @@ impl Render {
         }
     }
 
+    /// What joining the system prompts to the last run of user messages
+    /// adds to a request (negative when it saves), over counting them
+    /// apart: nothing unless the run starts with white space or a `/`,
+    /// which Tekken's pre-tokenizer can put in one piece with the line
+    /// breaks after the prompts (`.\n\n/`, `\n\n\n`); a line break or a
+    /// punctuation run after `\n\n` cannot reach back into them.
+    pub fn join(&self, counter: &mut dyn Counter) -> i64 {
+        let merges = self
+            .run_text
+            .starts_with(|c: char| c.is_whitespace() || c == '/');
+        if self.system.is_empty() || !merges {
+            return 0;
+        }
+        let joined = counter.count(&format!("{}{}", self.system, self.run_text));
+        joined as i64 - self.system_tokens as i64 - self.run_tokens as i64
+    }
+
     /// A reply's request is `prefix` tokens, `tools` of them definitions:
     /// returns how many of them the previous reply's request had already
     /// sent (`None` for the first reply), what a prompt cache can serve.
@@ -238,7 +255,7 @@ impl Render {
     /// joined to the others (nothing for an empty one, which mistral-common
     /// drops).
     pub fn system(&mut self, text: &str, counter: &mut dyn Counter) -> u64 {
-        self.users = None;
+        self.in_run = false;
         if text.is_empty() {
             return 0;
         }
@@ -268,11 +285,11 @@ impl Render {
             self.seen_user = true;
             self.run += 1;
             self.run_start = self.history;
+            self.run_text.clear();
+            self.run_tokens = 0;
             2
         };
-        if m.role != ChatRole::User {
-            self.users = None;
-        }
+        let in_run = std::mem::replace(&mut self.in_run, m.role == ChatRole::User);
         let single = m
             .parts
             .iter()
@@ -283,28 +300,26 @@ impl Render {
             ChatRole::User => {
                 self.seen_user = true;
                 let text = joined(m);
-                match self.users.take() {
+                if in_run {
                     // Joined to the run: what the text adds to it.
-                    Some((mut run, run_tokens)) => {
-                        if !run.is_empty() && !text.is_empty() {
-                            run.push_str("\n\n");
-                        }
-                        run.push_str(&text);
-                        let total = counter.count(&run);
-                        self.users = Some((run, total));
-                        total.saturating_sub(run_tokens)
+                    if !self.run_text.is_empty() && !text.is_empty() {
+                        self.run_text.push_str("\n\n");
                     }
-                    None => {
-                        self.run += 1;
-                        self.run_start = self.history;
-                        let tokens = if single {
-                            content
-                        } else {
-                            counter.count(&text)
-                        };
-                        self.users = Some((text, tokens));
-                        2 + tokens
-                    }
+                    self.run_text.push_str(&text);
+                    let total = counter.count(&self.run_text);
+                    let added = total.saturating_sub(self.run_tokens);
+                    self.run_tokens = total;
+                    added
+                } else {
+                    self.run += 1;
+                    self.run_start = self.history;
+                    self.run_tokens = if single {
+                        content
+                    } else {
+                        counter.count(&text)
+                    };
+                    self.run_text = text;
+                    2 + self.run_tokens
                 }
             }
             // Text beside calls cannot be rendered by v3 (mistral-common

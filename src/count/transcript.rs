@@ -196,17 +196,24 @@ impl TranscriptCounts {
             };
             if m.role.is_output() {
                 output += content;
-                replayed += prefix + format.priming;
                 if tekken {
-                    cached += render.reply(prefix, tools).unwrap_or(0);
-                } else if let Some(p) = previous_prefix {
-                    cached += p;
+                    let request = prefix.saturating_add_signed(render.join(counter));
+                    replayed += request + format.priming;
+                    cached += render.reply(request, tools).unwrap_or(0);
+                } else {
+                    replayed += prefix + format.priming;
+                    if let Some(p) = previous_prefix {
+                        cached += p;
+                    }
+                    previous_prefix = Some(prefix);
                 }
-                previous_prefix = Some(prefix);
             } else {
                 input += tokens;
             }
             prefix += tokens;
+        }
+        if tekken {
+            input = input.saturating_add_signed(render.join(counter));
         }
         add_at(&mut self.input, t, input);
         add_at(&mut self.output, t, output);

@@ -247,6 +247,23 @@ fn tekken_conversations() -> Vec<serde_json::Value> {
             {"role": "assistant", "content": "Hello! How can I help?"},
             {"role": "user", "content": "Tell me a joke."},
             {"role": "assistant", "content": "No."}]}),
+        // Last user messages whose start merges with the system prompt's
+        // line breaks (`.\n\n/`: one token more than apart; `\n\n\n`:
+        // one fewer), and ones that do not.
+        json!({"messages": [
+            {"role": "system", "content": "You are terse."},
+            {"role": "user", "content": "/help"},
+            {"role": "assistant", "content": "Commands: /help, /quit."},
+            {"role": "user", "content": "  \n  indented"},
+            {"role": "assistant", "content": "Indeed."},
+            {"role": "user", "content": "/quit"},
+            {"role": "assistant", "content": "Bye."}]}),
+        json!({"messages": [
+            {"role": "system", "content": "You are terse."},
+            {"role": "user", "content": " spaced"},
+            {"role": "assistant", "content": "Yes."},
+            {"role": "user", "content": "\nHello"},
+            {"role": "assistant", "content": "Hello."}]}),
         // Runs of user messages (one `[INST]…[/INST]` each).
         json!({"messages": [
             {"role": "user", "content": "First line."},
