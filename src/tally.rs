@@ -499,6 +499,7 @@ mod tests {
                 "text"
             },
             pages: path.ends_with(".pdf").then_some(2),
+            extractor: path.ends_with(".pdf").then_some("pdf-extract"),
             bytes,
             chars: bytes,
             lines: 1,

@@ -28,6 +28,8 @@ pub struct FileTally {
     /// Pages, sheets, slides or messages of a document, where its format
     /// has them.
     pub pages: Option<u64>,
+    /// The library that extracted a document's text (`None` for text).
+    pub extractor: Option<&'static str>,
     pub bytes: u64,
     pub chars: u64,
     pub lines: u64,

@@ -175,12 +175,15 @@ pub struct Engine {
 pub struct ReadAs {
     pub format: &'static str,
     pub pages: Option<u64>,
+    /// The library that extracted a document's text.
+    pub extractor: Option<&'static str>,
 }
 
 impl ReadAs {
     pub const TEXT: ReadAs = ReadAs {
         format: "text",
         pages: None,
+        extractor: None,
     };
 }
 
@@ -330,6 +333,7 @@ impl Engine {
         let read_as = ReadAs {
             format: format.name(),
             pages: extracted.pages,
+            extractor: Some(extracted.extractor),
         };
         let doc = load::Document::extracted(extracted.text, encoding, size, Some(sha256));
         Ok((doc, Some(read_as)))
@@ -393,6 +397,7 @@ impl Engine {
                 encoding: doc.encoding,
                 format: parser.as_str(),
                 pages: None,
+                extractor: None,
                 bytes: doc.bytes,
                 chars,
                 lines: newlines + last_line,
@@ -417,6 +422,7 @@ impl Engine {
                 encoding: doc.encoding,
                 format: "chat",
                 pages: None,
+                extractor: None,
                 bytes: doc.bytes,
                 chars: counts.chars,
                 lines: counts.lines,
@@ -457,6 +463,7 @@ impl Engine {
             encoding: doc.encoding,
             format: read_as.format,
             pages: read_as.pages,
+            extractor: read_as.extractor,
             bytes: doc.bytes,
             chars: counts.chars,
             lines: counts.lines,
@@ -587,6 +594,7 @@ impl Engine {
             encoding: "binary",
             format: "parquet",
             pages: None,
+            extractor: None,
             bytes: size,
             chars,
             lines,

@@ -25,6 +25,10 @@ piece) and a quote with the word after it (`"Rome`), so the text around a
 message's content merges with it. A message's tokens are counted on its
 rendered text; its overhead is that count minus its content's.
 
+Anthropic's tool results, blocks of a user message, are rendered as the
+tool messages they stand for in OpenAI's shape, then the message's text as a
+user message.
+
 Across messages: several system prompts are one text, counted whole; a run
 of consecutive user messages is one `[INST]…[/INST]` with their texts joined
 by `\n\n`; a request whose first reply or tool result comes before any user
@@ -40,7 +44,7 @@ use std::io;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::extract::chat::{ChatRole, Message, ToolCall, ToolDef};
+use crate::extract::chat::{ChatRole, Message, Part, ToolCall, ToolDef};
 use crate::tokenize::Counter;
 
 /// Python's `json.dumps(…, ensure_ascii=False)` layout: `", "` between
@@ -76,6 +80,46 @@ impl serde_json::ser::Formatter for PythonJson {
 
     fn begin_object_value<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
         writer.write_all(b": ")
+    }
+
+    fn write_f64<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: f64) -> io::Result<()> {
+        writer.write_all(python_float(value).as_bytes())
+    }
+}
+
+/// A float as Python's `repr` writes it (`json.dumps` uses it): the shortest
+/// digits that read back to the same value (Rust's `{:e}` finds the same
+/// ones), in positional notation when the decimal exponent is from -4 to
+/// 15 (`100000.0`, `0.0001`), else as `1e+16`, `1.5e-07`.
+fn python_float(value: f64) -> String {
+    let sci = format!("{value:e}");
+    let (mantissa, exponent) = sci.split_once('e').expect("`{:e}` writes an exponent");
+    let exponent: i32 = exponent.parse().expect("`{:e}` writes an integer exponent");
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    if (-4..16).contains(&exponent) {
+        let point = exponent + 1;
+        if point <= 0 {
+            format!(
+                "{sign}0.{}{digits}",
+                "0".repeat(point.unsigned_abs() as usize)
+            )
+        } else {
+            let point = point as usize;
+            let whole = format!("{digits:0<point$}");
+            let fraction = digits.get(point..).filter(|f| !f.is_empty()).unwrap_or("0");
+            format!("{sign}{}.{fraction}", &whole[..point])
+        }
+    } else {
+        let mantissa = match digits.split_at(1) {
+            (first, "") => first.to_string(),
+            (first, rest) => format!("{first}.{rest}"),
+        };
+        let exp_sign = if exponent < 0 { '-' } else { '+' };
+        format!("{sign}{mantissa}e{exp_sign}{:02}", exponent.unsigned_abs())
     }
 }
 
@@ -148,15 +192,20 @@ pub fn calls_content(m: &Message, counter: &mut dyn Counter) -> u64 {
     }
 }
 
-/// A message's text parts as mistral-common joins them.
-fn joined(m: &Message) -> String {
-    let texts: Vec<&str> = m
-        .parts
-        .iter()
+/// Text parts as mistral-common joins them (a call's name and arguments are
+/// not text).
+fn join<'p>(parts: impl IntoIterator<Item = &'p Part>) -> String {
+    let texts: Vec<&str> = parts
+        .into_iter()
         .filter(|p| !p.call && !p.text.is_empty())
         .map(|p| p.text.as_str())
         .collect();
     texts.join("\n\n")
+}
+
+/// A message's text parts, joined.
+fn joined(m: &Message) -> String {
+    join(&m.parts)
 }
 
 /// A conversation rendered message by message: what each message adds to a
@@ -297,30 +346,32 @@ impl Render {
             .count()
             <= 1;
         let own = match m.role {
-            ChatRole::User => {
-                self.seen_user = true;
-                let text = joined(m);
-                if in_run {
-                    // Joined to the run: what the text adds to it.
-                    if !self.run_text.is_empty() && !text.is_empty() {
-                        self.run_text.push_str("\n\n");
-                    }
-                    self.run_text.push_str(&text);
-                    let total = counter.count(&self.run_text);
-                    let added = total.saturating_sub(self.run_tokens);
-                    self.run_tokens = total;
-                    added
-                } else {
-                    self.run += 1;
-                    self.run_start = self.history;
-                    self.run_tokens = if single {
-                        content
-                    } else {
-                        counter.count(&text)
-                    };
-                    self.run_text = text;
-                    2 + self.run_tokens
+            ChatRole::User if !m.results.is_empty() => {
+                // Anthropic's tool results ride in a user message: they are
+                // rendered as the tool messages they are in OpenAI's shape,
+                // then the message's own text, if any, as a user message.
+                let mut results = 0;
+                for r in &m.results {
+                    let text = join(&m.parts[r.parts.clone()]);
+                    results += 2 + counter.count(&result_json(&text, r.call_id.as_deref()));
                 }
+                let own = m
+                    .parts
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !m.results.iter().any(|r| r.parts.contains(i)))
+                    .map(|(_, p)| p);
+                let text = join(own);
+                if text.is_empty() {
+                    self.in_run = false;
+                    results
+                } else {
+                    results + self.user(text, None, false, self.history + before + results, counter)
+                }
+            }
+            ChatRole::User => {
+                let count = single.then_some(content);
+                self.user(joined(m), count, in_run, self.history + before, counter)
             }
             // Text beside calls cannot be rendered by v3 (mistral-common
             // refuses it); it is charged as written, before the calls.
@@ -340,6 +391,36 @@ impl Render {
         self.history += before + own;
         (before, own)
     }
+
+    /// The tokens of a user message's `text` (`count`: its count, when the
+    /// caller has it), which starts at `at` in the history: joined to the
+    /// run of user messages before it (`in_run`), or a run of its own.
+    fn user(
+        &mut self,
+        text: String,
+        count: Option<u64>,
+        in_run: bool,
+        at: u64,
+        counter: &mut dyn Counter,
+    ) -> u64 {
+        self.seen_user = true;
+        if in_run {
+            // Joined to the run: what the text adds to it.
+            if !self.run_text.is_empty() && !text.is_empty() {
+                self.run_text.push_str("\n\n");
+            }
+            self.run_text.push_str(&text);
+            let total = counter.count(&self.run_text);
+            let added = total.saturating_sub(self.run_tokens);
+            self.run_tokens = total;
+            return added;
+        }
+        self.run += 1;
+        self.run_start = at;
+        self.run_tokens = count.unwrap_or_else(|| counter.count(&text));
+        self.run_text = text;
+        2 + self.run_tokens
+    }
 }
 
 #[cfg(test)]
@@ -354,6 +435,29 @@ mod tests {
             python_json(&v),
             r#"{"q": "x\n\"y\"", "n": [1, 2.5, {"é": null}], "b": true}"#
         );
+    }
+
+    #[test]
+    fn floats_are_spelled_as_python_spells_them() {
+        // Python 3.11: `[repr(x) for x in …]`.
+        for (x, python) in [
+            (1.0, "1.0"),
+            (-2.5, "-2.5"),
+            (100000.0, "100000.0"),
+            (1e15, "1000000000000000.0"),
+            (1e16, "1e+16"),
+            (1.5e17, "1.5e+17"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (1.25e-7, "1.25e-07"),
+            (123.456, "123.456"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (-0.0, "-0.0"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (5e-324, "5e-324"),
+        ] {
+            assert_eq!(python_float(x), python, "{x:e}");
+        }
     }
 
     #[test]

@@ -33,6 +33,7 @@ impl<W: Write> CsvRows<W> {
             "malformed",
             "format",
             "pages",
+            "extractor",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -62,6 +63,7 @@ impl<W: Write> CsvRows<W> {
                 .map_or(String::new(), |(_, malformed)| malformed.to_string()),
             f.format.to_string(),
             f.pages.map(|p| p.to_string()).unwrap_or_default(),
+            f.extractor.unwrap_or_default().to_string(),
         ];
         row.extend(f.tokens.iter().map(|t| t.to_string()));
         self.writer.write_record(&row)
@@ -82,6 +84,7 @@ impl<W: Write> CsvRows<W> {
             String::new(),
             s.reason.format().unwrap_or_default().to_string(),
             s.reason.pages().map(|p| p.to_string()).unwrap_or_default(),
+            String::new(),
         ];
         row.extend(std::iter::repeat_n(String::new(), self.columns));
         self.writer.write_record(&row)

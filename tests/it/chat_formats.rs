@@ -276,7 +276,8 @@ fn tekken_conversations() -> Vec<serde_json::Value> {
             {"role": "user", "content": "/sixth"},
             {"role": "assistant", "content": "Six lines."}]}),
         // Tool definitions, two calls in one message, their results (text
-        // and JSON), a reply, another turn.
+        // and JSON), a reply, another turn; floats that Python spells its
+        // own way (`1e-05`, `15000.0`, `1e+16`).
         json!({"tools": tools, "messages": [
             {"role": "system", "content": "You may call tools."},
             {"role": "user", "content": "Weather in Rome and in Oslo?"},
@@ -286,15 +287,64 @@ fn tekken_conversations() -> Vec<serde_json::Value> {
                 {"id": "call00002", "type": "function",
                  "function": {"name": "weather", "arguments": "{\"city\": \"Oslo\", \"unit\": \"celsius\"}"}}]},
             {"role": "tool", "tool_call_id": "call00001", "content": "Sunny, 24 °C"},
-            {"role": "tool", "tool_call_id": "call00002", "content": "{\"sky\":\"rain\",\"temp\":8,\"wind\":[3.5,\"NW\"]}"},
+            {"role": "tool", "tool_call_id": "call00002", "content": "{\"sky\":\"rain\",\"temp\":8,\"wind\":[3.5,\"NW\"],\"hpa\":1.013e3}"},
             {"role": "assistant", "content": "Rome: sunny, 24 °C. Oslo: rain, 8 °C."},
             {"role": "user", "content": "And Tromsø?"},
             {"role": "assistant", "content": null, "tool_calls": [
                 {"id": "call00003", "type": "function",
-                 "function": {"name": "weather", "arguments": "{\"city\":\"Tromsø\"}"}}]},
+                 "function": {"name": "weather", "arguments": "{\"city\":\"Tromsø\",\"radius_m\":1.5e4,\"tolerance\":0.00001,\"max\":1e16}"}}]},
             {"role": "tool", "tool_call_id": "call00003", "content": "Snow, -4 °C"},
             {"role": "assistant", "content": "Snow, -4 °C."}]}),
     ]
+}
+
+/// Anthropic-shaped conversations (audited) beside their OpenAI-shaped
+/// equivalents (rendered by mistral-common, which reads OpenAI's shape):
+/// tool results inside a user message are the tool messages they stand for.
+fn anthropic_tekken_conversations() -> Vec<(serde_json::Value, serde_json::Value)> {
+    let schema = json!({"type": "object", "properties": {
+        "city": {"type": "string", "description": "The city."}}, "required": ["city"]});
+    let anthropic = json!({
+        "system": "You may call tools.",
+        "tools": [{"name": "weather", "description": "The weather in a city.", "input_schema": schema}],
+        "messages": [
+            {"role": "user", "content": "Weather in Rome and in Oslo?"},
+            {"role": "assistant", "content": [
+                {"type": "tool_use", "id": "toolu0001", "name": "weather", "input": {"city": "Rome"}},
+                {"type": "tool_use", "id": "toolu0002", "name": "weather", "input": {"city": "Oslo"}}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu0001", "content": "Sunny, 24 °C"},
+                {"type": "tool_result", "tool_use_id": "toolu0002", "content": [
+                    {"type": "text", "text": "{\"sky\": \"rain\", \"temp\": 8}"}]},
+                {"type": "text", "text": "Which is warmer?"}]},
+            {"role": "assistant", "content": "Rome."},
+            {"role": "user", "content": "Thanks."},
+            {"role": "assistant", "content": [
+                {"type": "tool_use", "id": "toolu0003", "name": "weather", "input": {"city": "Bergen"}}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu0003", "content": "Rain"}]},
+            {"role": "assistant", "content": "Bergen: rain."}]});
+    let call = |id: &str, city: &str| {
+        json!({"id": id, "type": "function",
+               "function": {"name": "weather", "arguments": json!({"city": city}).to_string()}})
+    };
+    let openai = json!({
+        "tools": [{"type": "function", "function": {
+            "name": "weather", "description": "The weather in a city.", "parameters": schema}}],
+        "messages": [
+            {"role": "system", "content": "You may call tools."},
+            {"role": "user", "content": "Weather in Rome and in Oslo?"},
+            {"role": "assistant", "content": null,
+             "tool_calls": [call("toolu0001", "Rome"), call("toolu0002", "Oslo")]},
+            {"role": "tool", "tool_call_id": "toolu0001", "content": "Sunny, 24 °C"},
+            {"role": "tool", "tool_call_id": "toolu0002", "content": "{\"sky\": \"rain\", \"temp\": 8}"},
+            {"role": "user", "content": "Which is warmer?"},
+            {"role": "assistant", "content": "Rome."},
+            {"role": "user", "content": "Thanks."},
+            {"role": "assistant", "content": null, "tool_calls": [call("toolu0003", "Bergen")]},
+            {"role": "tool", "tool_call_id": "toolu0003", "content": "Rain"},
+            {"role": "assistant", "content": "Bergen: rain."}]});
+    vec![(anthropic, openai)]
 }
 
 /// The `mistral-tekken` format against mistral-common's own rendering, for
@@ -318,9 +368,13 @@ fn mistral_tekken_template_against_mistral_common() {
     let Some(python) = mistral_common_python() else {
         return;
     };
-    let conversations = tekken_conversations();
-    let reference = mistral_common(&python, &conversations);
-    assert_eq!(reference.len(), conversations.len());
+    let (audited, rendered): (Vec<_>, Vec<_>) = tekken_conversations()
+        .into_iter()
+        .map(|c| (c.clone(), c))
+        .chain(anthropic_tekken_conversations())
+        .unzip();
+    let reference = mistral_common(&python, &rendered);
+    assert_eq!(reference.len(), audited.len());
     let mut counter = tok.counter();
     let overheads = Overheads::derive(ChatFormat::MistralTekken, counter.as_mut(), false);
     assert_eq!(
@@ -328,7 +382,7 @@ fn mistral_tekken_template_against_mistral_common() {
         (1, 0),
         "<s>, no priming"
     );
-    for (record, r) in conversations.iter().zip(&reference) {
+    for (record, r) in audited.iter().zip(&reference) {
         assert!(
             r.get("error").is_none(),
             "mistral-common refused {record}: {r}"

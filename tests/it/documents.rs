@@ -2,7 +2,8 @@
 //! default). Every file below is built here, with lopdf (the PDF library the
 //! extractor reads with, writing) and the zip crate, so each bad case is
 //! exactly the one named: a scan, a password, a truncation, a zip bomb, a
-//! font that makes the PDF extractor panic. Expected token figures are
+//! font that makes pdf-extract panic (the fallback reader, pdf_oxide, reads
+//! it). Expected token figures are
 //! tiktoken-rs counts of the text the document holds.
 
 use std::collections::HashMap;
@@ -242,6 +243,7 @@ fn pdf_docx_and_html_are_counted_by_their_text_and_every_bad_file_has_its_reason
     assert_eq!(cell("contract.pdf", "format"), "pdf");
     assert_eq!(cell("contract.pdf", "parse"), "document");
     assert_eq!(cell("contract.pdf", "pages"), "2");
+    assert_eq!(cell("contract.pdf", "extractor"), "pdf-extract");
     let pdf_tokens = tokens("contract.pdf");
     let words = o200k("The Supplier shall deliver the goods. Payment is due within thirty days.");
     // pdf-extract separates the two pages' lines with newlines, which
@@ -253,7 +255,18 @@ fn pdf_docx_and_html_are_counted_by_their_text_and_every_bad_file_has_its_reason
     assert_eq!(cell("open-encrypted.pdf", "status"), "counted");
     assert_eq!(cell("open-encrypted.pdf", "pages"), "1");
     assert!(tokens("open-encrypted.pdf") >= o200k("Readable without a password."));
+    // pdf-extract panics on the font; pdf_oxide reads the page.
+    assert_eq!(cell("panics.pdf", "status"), "counted");
+    assert_eq!(cell("panics.pdf", "extractor"), "pdf_oxide");
+    assert_eq!(cell("panics.pdf", "pages"), "1");
+    let fallback = tokens("panics.pdf");
+    let words = o200k("Never read.");
+    assert!(
+        fallback >= words && fallback <= words + 2,
+        "{fallback} vs {words}"
+    );
     assert_eq!(cell("terms.docx", "format"), "docx");
+    assert_eq!(cell("terms.docx", "extractor"), "zip+quick-xml");
     assert_eq!(
         tokens("terms.docx"),
         o200k("Clause 1. Definitions.\nClause 2. Term.\n")
@@ -261,6 +274,7 @@ fn pdf_docx_and_html_are_counted_by_their_text_and_every_bad_file_has_its_reason
     assert_eq!(cell("page.html", "format"), "html");
     assert_eq!(tokens("page.html"), o200k("Visible words.\n"));
     assert_eq!(cell("notes.txt", "format"), "text");
+    assert_eq!(cell("notes.txt", "extractor"), "");
     assert_eq!(tokens("notes.txt"), o200k("Plain text stays text.\n"));
 
     // Skipped, each with its reason.
@@ -279,11 +293,6 @@ fn pdf_docx_and_html_are_counted_by_their_text_and_every_bad_file_has_its_reason
         "{}",
         reason("truncated.pdf")
     );
-    assert!(
-        reason("panics.pdf").starts_with("extract-failed: the pdf extractor failed"),
-        "{}",
-        reason("panics.pdf")
-    );
     assert!(reason("broken.docx").starts_with("corrupt: not a readable docx"));
     assert_eq!(
         reason("bomb.docx"),
@@ -293,7 +302,6 @@ fn pdf_docx_and_html_are_counted_by_their_text_and_every_bad_file_has_its_reason
         "scan.pdf",
         "locked.pdf",
         "truncated.pdf",
-        "panics.pdf",
         "broken.docx",
         "bomb.docx",
     ] {
@@ -303,11 +311,11 @@ fn pdf_docx_and_html_are_counted_by_their_text_and_every_bad_file_has_its_reason
     // Every file counted or skipped; the totals reconcile.
     let totals = &report["totals"];
     assert_eq!(rows.len(), 11);
-    assert_eq!(totals["files_counted"], 5, "{totals}");
-    assert_eq!(totals["files_skipped"], 6, "{totals}");
+    assert_eq!(totals["files_counted"], 6, "{totals}");
+    assert_eq!(totals["files_skipped"], 5, "{totals}");
     let formats = &report["by_format"];
-    assert_eq!(formats["pdf"]["files"], 2);
-    assert_eq!(formats["pdf"]["pages"], 3);
+    assert_eq!(formats["pdf"]["files"], 3);
+    assert_eq!(formats["pdf"]["pages"], 4);
     assert_eq!(formats["docx"]["files"], 1);
     assert_eq!(formats["html"]["files"], 1);
     assert_eq!(formats["text"]["files"], 1);
@@ -470,7 +478,7 @@ fn spreadsheets_decks_opendocument_and_mail_are_counted_by_their_text() {
 }
 
 #[test]
-fn a_caught_extractor_panic_is_reported_once_not_printed() {
+fn a_caught_extractor_panic_is_not_printed_and_the_fallback_reads_the_file() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("panics.pdf"),
@@ -479,7 +487,8 @@ fn a_caught_extractor_panic_is_reported_once_not_printed() {
     .unwrap();
     let out = run(&["audit", dir.path().to_str().unwrap(), "--csv", "-", "-q"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("extract-failed: the pdf extractor failed"));
+    assert!(stdout(&out).contains(",counted,"), "{}", stdout(&out));
+    assert!(stdout(&out).contains(",pdf_oxide,"), "{}", stdout(&out));
     assert!(
         !stderr(&out).contains("panicked"),
         "the default panic message leaked: {}",

@@ -86,6 +86,15 @@ pub struct ToolCall {
     pub arguments: String,
 }
 
+/// A tool result inside a message: the call it answers and its parts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToolResult {
+    /// The `tool_use_id`, when the block has one.
+    pub call_id: Option<String>,
+    /// Its text, `parts[parts]`.
+    pub parts: std::ops::Range<usize>,
+}
+
 /// One message of a conversation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
@@ -97,6 +106,9 @@ pub struct Message {
     pub calls: Vec<ToolCall>,
     /// A tool result's `tool_call_id` (`call_id` in Responses items).
     pub call_id: Option<String>,
+    /// Tool results carried inside the message (Anthropic's `tool_result`
+    /// blocks in a user message): their ids and which `parts` are theirs.
+    pub results: Vec<ToolResult>,
     /// Images, audio, files, documents: their kinds, one entry per item.
     pub non_text: Vec<String>,
     /// The images among `non_text`, with their size when known, for the
@@ -112,6 +124,7 @@ impl Message {
             parts: Vec::new(),
             calls: Vec::new(),
             call_id: None,
+            results: Vec::new(),
             non_text: Vec::new(),
             images: Vec::new(),
         }

@@ -19,7 +19,7 @@ record is reported as malformed rather than guessed at.
 
 use serde_json::{Map, Value};
 
-use super::{ChatRole, Conversation, Message, ToolCall, ToolDef};
+use super::{ChatRole, Conversation, Message, ToolCall, ToolDef, ToolResult};
 
 /// Why a record is not a conversation.
 pub type ShapeError = String;
@@ -284,9 +284,17 @@ fn read_part(part: &Value, role: ChatRole, at: &str, m: &mut Message) -> Result<
             arguments: part.get("input").map(Value::to_string).unwrap_or_default(),
         }),
         "tool_result" => {
+            let start = m.parts.len();
             if let Some(content) = part.get("content") {
                 read_content(content, ChatRole::Tool, at, m)?;
             }
+            m.results.push(ToolResult {
+                call_id: part
+                    .get("tool_use_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                parts: start..m.parts.len(),
+            });
         }
         "image_url" | "input_image" | "image" => {
             m.non_text.push("image".into());

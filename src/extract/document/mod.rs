@@ -78,6 +78,19 @@ impl Format {
         }
     }
 
+    /// The library (or libraries) that read the format: what the report
+    /// names as a file's extractor. A PDF pdf-extract cannot read is read
+    /// by pdf_oxide, and says so (see `pdf`).
+    pub fn library(self) -> &'static str {
+        match self {
+            Format::Pdf => pdf::READER,
+            Format::Docx | Format::Odt | Format::Pptx => "zip+quick-xml",
+            Format::Html => "scraper",
+            Format::Xlsx | Format::Ods => "calamine",
+            Format::Eml | Format::Mbox => "mail-parser",
+        }
+    }
+
     /// Whether the format is text to begin with (decoded like any text file
     /// first, then extracted) rather than bytes.
     pub fn is_text(self) -> bool {
@@ -139,6 +152,8 @@ pub struct Extracted {
     /// Pages, sheets, slides or messages (see [`Format::unit`]); `None`
     /// where the format has no such unit.
     pub pages: Option<u64>,
+    /// The library that read it (see [`Format::library`]).
+    pub extractor: &'static str,
 }
 
 /// The document format of a file, from its first bytes and its name, or
@@ -163,8 +178,13 @@ pub fn detect(path: &Path, head: &[u8]) -> Option<Format> {
 /// Extracts `format` from `bytes` on this thread, with no guard against
 /// panics or time: see [`guarded`].
 pub fn extract(format: Format, bytes: &[u8], limits: &Limits) -> Result<Extracted, SkipReason> {
+    let mut extractor = format.library();
     let (text, pages) = match format {
-        Format::Pdf => pdf::extract(bytes)?,
+        Format::Pdf => {
+            let (text, pages, reader) = pdf::extract(bytes)?;
+            extractor = reader;
+            (text, pages)
+        }
         Format::Docx => (docx::extract(bytes, limits)?, None),
         Format::Odt => (odt::extract(bytes, limits)?, None),
         Format::Html => (html::extract(bytes), None),
@@ -183,6 +203,7 @@ pub fn extract(format: Format, bytes: &[u8], limits: &Limits) -> Result<Extracte
         format,
         text,
         pages,
+        extractor,
     })
 }
 
@@ -199,6 +220,7 @@ pub fn html_text(html: &str, limits: &Limits) -> Result<Extracted, SkipReason> {
         format: Format::Html,
         text,
         pages: None,
+        extractor: Format::Html.library(),
     })
 }
 
@@ -339,6 +361,7 @@ mod tests {
                 format: Format::Pdf,
                 text: String::new(),
                 pages: None,
+                extractor: Format::Pdf.library(),
             })
         });
         assert!(start.elapsed() < Duration::from_secs(1));

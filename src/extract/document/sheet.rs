@@ -5,13 +5,17 @@ numbers as Excel shows their value, ODS repeated rows and cells).
 
 A sheet is written as its rows, cells separated by tabs (what a TSV export
 or a pipeline that flattens sheets sends), with empty cells at the end of a
-row left off. Calamine opens the zip itself with no cap on what the parts
+row left off. A cell is written as a reader sees it, not as it is stored:
+a date is stored as a day number (39083) but shown and exported as a date,
+so it is written in ISO 8601 (`2007-01-01`, with the time when it has one;
+calamine's `chrono` feature does the calendar), a duration as `h:mm:ss`,
+and a boolean as Excel shows it (`TRUE`). Calamine opens the zip itself with no cap on what the parts
 inflate to, so the package is inflated once against the budget first.
 */
 
 use std::io::Cursor;
 
-use calamine::{Data, Ods, Reader, Xlsx};
+use calamine::{Data, ExcelDateTime, Ods, Reader, Xlsx};
 
 use super::package::Package;
 use super::{corrupt, Format, Limits};
@@ -60,7 +64,7 @@ where
                 if i > 0 {
                     out.push('\t');
                 }
-                out.push_str(&cell.to_string());
+                write_cell(cell, out);
             }
             if used > 0 {
                 out.push('\n');
@@ -68,4 +72,38 @@ where
         }
     }
     Ok(names.len() as u64)
+}
+
+/// One cell's text as a reader of the sheet sees it.
+fn write_cell(cell: &Data, out: &mut String) {
+    use std::fmt::Write;
+    match cell {
+        Data::Bool(b) => out.push_str(if *b { "TRUE" } else { "FALSE" }),
+        Data::DateTime(d) => write_date(d, out),
+        other => {
+            let _ = write!(out, "{other}");
+        }
+    }
+}
+
+fn write_date(d: &ExcelDateTime, out: &mut String) {
+    use std::fmt::Write;
+    if d.is_duration() {
+        if let Some(t) = d.as_duration() {
+            let s = t.num_seconds();
+            let _ = write!(out, "{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+            return;
+        }
+    } else if let Some(t) = d.as_datetime() {
+        let shown = if t.time() == chrono::NaiveTime::MIN {
+            t.format("%Y-%m-%d")
+        } else {
+            t.format("%Y-%m-%d %H:%M:%S")
+        };
+        let _ = write!(out, "{shown}");
+        return;
+    }
+    // Out of the calendar's range: the stored number, as Excel would
+    // show it (#### aside).
+    let _ = write!(out, "{d}");
 }
