@@ -13,6 +13,7 @@ work is split between threads (that is `count`).
 */
 
 pub mod bpe;
+pub mod compiled;
 pub mod hf;
 pub mod pretok;
 pub mod reference;

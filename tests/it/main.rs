@@ -15,6 +15,7 @@ mod check;
 mod chunking;
 mod cli;
 mod compare;
+mod compiled_cache;
 mod count_api;
 mod document_accuracy;
 mod documents;

@@ -142,6 +142,36 @@ impl Ranks {
         builder.finish()
     }
 
+    /// The blob [`Self::from_blob`] reads, for the start-up cache of a
+    /// vocabulary converted at run time (`tokenize::compiled`). Entries go
+    /// in the order of the table's slots (1- and 2-byte tokens first), as
+    /// build.rs writes the built-in ones, so that reading it back fills the
+    /// table front to back.
+    pub(crate) fn to_blob(&self) -> Vec<u8> {
+        let ranks: Vec<u32> = (self.one.iter().chain(self.two.iter()))
+            .copied()
+            .filter(|&r| r != NONE)
+            .chain(
+                self.table
+                    .iter()
+                    .filter(|slot| slot[1] != 0)
+                    .map(|slot| slot[1] as u32 - 1),
+            )
+            .collect();
+        let mut blob = Vec::with_capacity(12 + 6 * ranks.len() + self.bytes.len());
+        blob.extend_from_slice(b"TKRANKS1");
+        blob.extend_from_slice(&(ranks.len() as u32).to_le_bytes());
+        for &rank in &ranks {
+            let len = self.spans[rank as usize].1 as u16;
+            blob.extend_from_slice(&rank.to_le_bytes());
+            blob.extend_from_slice(&len.to_le_bytes());
+        }
+        for &rank in &ranks {
+            blob.extend_from_slice(self.token_bytes_unchecked(rank));
+        }
+        blob
+    }
+
     /// Number of tokens (gaps not counted).
     pub fn len(&self) -> usize {
         self.len
@@ -443,6 +473,24 @@ mod tests {
         assert_eq!(ranks.get(b""), None);
         assert_eq!(ranks.token_bytes(256), Some(&b"ab"[..]));
         assert_eq!(ranks.max_token_len(), 2);
+    }
+
+    #[test]
+    fn a_blob_reads_back_as_the_same_ranks() {
+        let ranks =
+            Ranks::from_tiktoken_text("YQ== 0\nYg== 1\nYWI= 3\nYWJj 4\nYWJjZA== 7\n").unwrap();
+        let back = Ranks::from_blob(&ranks.to_blob()).unwrap();
+        assert_eq!(back.len(), ranks.len());
+        assert_eq!(back.rank_bound(), ranks.rank_bound());
+        assert_eq!(back.max_token_len(), ranks.max_token_len());
+        for rank in 0..ranks.rank_bound() as u32 {
+            let token = ranks.token_bytes(rank);
+            assert_eq!(back.token_bytes(rank), token);
+            if let Some(t) = token {
+                assert_eq!(back.get(t), Some(rank));
+            }
+        }
+        assert_eq!(back.get(b"abcde"), None);
     }
 
     #[test]

@@ -71,6 +71,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use unicode_normalization_alignments::{
     is_nfc_quick, is_nfkc_quick, IsNormalized, UnicodeNormalization,
@@ -78,6 +79,7 @@ use unicode_normalization_alignments::{
 
 use crate::tokenize::bpe::ranks::Ranks;
 use crate::tokenize::bpe::{BpeCounter, BpeTokenizer};
+use crate::tokenize::compiled;
 use crate::tokenize::hf::json::{
     added_tokens, kind, read_head, read_tables, Head, HfEngine, MergeSpec, FAMILY,
 };
@@ -89,10 +91,14 @@ use crate::tokenize::{Counter, Tokenizer, TokenizerInfo};
 /// The split HF's `ByteLevel` pre-tokenizer applies when `use_regex` is on.
 pub const BYTE_LEVEL_REGEX: &str = crate::tokenize::pretok::patterns::GPT2_BYTE_LEVEL;
 
-/// What [`convert`] builds from an eligible file.
+/// What [`convert`] builds from an eligible file; also what the start-up
+/// cache keeps of it (`tokenize::compiled`).
+#[derive(Serialize, Deserialize)]
 pub struct Converted {
-    pub ranks: Ranks,
+    #[serde(with = "compiled::ranks")]
+    pub ranks: Arc<Ranks>,
     /// Rank → token id of the file.
+    #[serde(with = "compiled::le_u32s")]
     pub ids: Vec<u32>,
     /// The split steps' regexes, in order.
     pub splits: Vec<String>,
@@ -123,7 +129,7 @@ fn convert_head(file: &Head, data: &[u8]) -> Result<Converted, String> {
     let tables = read_tables(data)?;
     let (ranks, ids) = merge_ranks(&tables.vocab, &tables.merges, &added_ids)?;
     Ok(Converted {
-        ranks,
+        ranks: Arc::new(ranks),
         ids,
         splits,
         normal,
@@ -133,7 +139,7 @@ fn convert_head(file: &Head, data: &[u8]) -> Result<Converted, String> {
 }
 
 /// The normalizers the engine applies itself.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Normal {
     None,
     Nfc,
@@ -439,11 +445,20 @@ pub struct HfBpeTokenizer {
     normal: Normal,
     added: Arc<AddedTokens>,
     ids: Arc<Vec<u32>>,
+    /// What the chain and added tokens were built from, for [`Self::recipe`].
+    splits: Vec<String>,
+    added_list: Vec<(String, u32)>,
 }
 
 impl HfEngine for HfBpeTokenizer {
-    fn from_head(mut info: TokenizerInfo, head: &Head, data: &[u8]) -> Result<Self, String> {
-        let c = convert_head(head, data)?;
+    fn from_head(info: TokenizerInfo, head: &Head, data: &[u8]) -> Result<Self, String> {
+        Self::from_converted(info, convert_head(head, data)?)
+    }
+}
+
+impl HfBpeTokenizer {
+    /// From the converted file (or what the start-up cache kept of it).
+    pub fn from_converted(mut info: TokenizerInfo, c: Converted) -> Result<Self, String> {
         info.vocab_size = c.vocab_size;
         info.family = FAMILY.to_string();
         let (pattern, chain) = match &c.splits[..] {
@@ -459,16 +474,28 @@ impl HfEngine for HfBpeTokenizer {
             }
         };
         Ok(HfBpeTokenizer {
-            engine: BpeTokenizer::new(info, Arc::new(c.ranks), pattern),
+            engine: BpeTokenizer::new(info, c.ranks, pattern),
             chain,
             normal: c.normal,
             added: Arc::new(AddedTokens::new(&c.added)?),
             ids: Arc::new(c.ids),
+            splits: c.splits,
+            added_list: c.added,
         })
     }
-}
 
-impl HfBpeTokenizer {
+    /// What [`Self::from_converted`] needs to build this tokenizer again.
+    pub fn recipe(&self) -> Converted {
+        Converted {
+            ranks: Arc::clone(self.engine.ranks()),
+            ids: self.ids.to_vec(),
+            splits: self.splits.clone(),
+            normal: self.normal,
+            added: self.added_list.clone(),
+            vocab_size: self.engine.info().vocab_size,
+        }
+    }
+
     /// Whether pieces come from a hand-written scanner (the engine's, or
     /// DeepSeek's), not from fancy-regex.
     pub fn uses_scanner(&self) -> bool {

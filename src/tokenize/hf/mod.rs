@@ -44,7 +44,7 @@ pub mod wordpiece;
 
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::tokenize::hf::byte_level::HfBpeTokenizer;
@@ -101,21 +101,57 @@ impl HfTokenizer {
 /// `sp_bpe` or `wordpiece` finds the file eligible (family `huggingface (engine)`),
 /// otherwise through the `tokenizers` crate (family `huggingface`).
 pub fn build(info: TokenizerInfo, data: &[u8], path: &str) -> Result<SharedTokenizer, String> {
+    build_with_recipe(info, data, path, false).map(|(t, _)| t)
+}
+
+/// What the start-up cache (`tokenize::compiled`) keeps of a tokenizer.json
+/// one of our engines counts: enough to build the engine again without the
+/// file. Files the `tokenizers` crate counts have none.
+#[derive(Serialize, Deserialize)]
+pub enum Recipe {
+    ByteLevel(byte_level::Converted),
+    SentencePiece(sentencepiece::Recipe),
+    WordPiece(wordpiece::Recipe),
+}
+
+impl Recipe {
+    /// The tokenizer this recipe was taken from; `info`'s name, source and
+    /// sha256 are kept, its family and vocabulary size set.
+    pub fn build(self, info: TokenizerInfo) -> Result<SharedTokenizer, String> {
+        Ok(match self {
+            Recipe::ByteLevel(c) => Arc::new(HfBpeTokenizer::from_converted(info, c)?),
+            Recipe::SentencePiece(r) => Arc::new(SpBpeTokenizer::from_recipe(info, r)?),
+            Recipe::WordPiece(r) => Arc::new(WordPieceTokenizer::from_recipe(info, r)?),
+        })
+    }
+}
+
+/// [`build`], and with `want_recipe` the engine's [`Recipe`] when one of our
+/// engines takes the file.
+pub fn build_with_recipe(
+    info: TokenizerInfo,
+    data: &[u8],
+    path: &str,
+    want_recipe: bool,
+) -> Result<(SharedTokenizer, Option<Recipe>), String> {
     // The head (all but the vocabulary and merges) is read once for the
     // three engines: gemma3's file is 33 MB. A file it does not parse goes
     // to the crate, whose error names the file.
     if let Ok(head) = json::read_head(data) {
         if let Ok(engine) = HfBpeTokenizer::from_head(info.clone(), &head, data) {
-            return Ok(Arc::new(engine));
+            let recipe = want_recipe.then(|| Recipe::ByteLevel(engine.recipe()));
+            return Ok((Arc::new(engine), recipe));
         }
         if let Ok(engine) = SpBpeTokenizer::from_head(info.clone(), &head, data) {
-            return Ok(Arc::new(engine));
+            let recipe = want_recipe.then(|| Recipe::SentencePiece(engine.recipe()));
+            return Ok((Arc::new(engine), recipe));
         }
         if let Ok(engine) = WordPieceTokenizer::from_head(info.clone(), &head, data) {
-            return Ok(Arc::new(engine));
+            let recipe = want_recipe.then(|| Recipe::WordPiece(engine.recipe()));
+            return Ok((Arc::new(engine), recipe));
         }
     }
-    HfTokenizer::from_bytes(info, data, path).map(HfTokenizer::shared)
+    HfTokenizer::from_bytes(info, data, path).map(|t| (t.shared(), None))
 }
 
 fn load(data: &[u8], path: &str) -> Result<tokenizers::Tokenizer, String> {

@@ -48,9 +48,11 @@ use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::tokenize::bpe::PieceCache;
+use crate::tokenize::compiled::le_u32s;
 use crate::tokenize::hf::json::{self, HfEngine, FAMILY};
 use crate::tokenize::pretok::hf::AddedTokens;
 use crate::tokenize::{Counter, Tokenizer, TokenizerInfo};
@@ -86,7 +88,7 @@ struct Model {
 }
 
 /// Which segments (text between added tokens) get a `▁` in front.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 enum Prefix {
     Never,
     /// A `Prepend("▁")` normalizer: every non-empty segment, even one that
@@ -290,6 +292,109 @@ pub struct SpBpeTokenizer {
     info: TokenizerInfo,
     model: Arc<Model>,
     added: Arc<AddedTokens>,
+    /// What `added` was built from, for [`SpBpeTokenizer::recipe`].
+    added_list: Vec<(String, u32)>,
+}
+
+/// What the start-up cache keeps of a [`SpBpeTokenizer`] (`tokenize::compiled`):
+/// the model's tables as flat arrays, which rebuild the hash maps without
+/// the JSON, the string lookups or the checks.
+#[derive(Serialize, Deserialize)]
+pub struct Recipe {
+    #[serde(with = "le_u32s")]
+    ascii: Vec<u32>,
+    /// `(char, id)` pairs, flattened.
+    #[serde(with = "le_u32s")]
+    chars: Vec<u32>,
+    /// `(left, right, merge index, result)` quadruples, flattened.
+    #[serde(with = "le_u32s")]
+    merges: Vec<u32>,
+    #[serde(with = "le_u32s")]
+    byte_ids: Vec<u32>,
+    ascii_pairs: Vec<u128>,
+    /// `(char, char)` pairs, flattened.
+    #[serde(with = "le_u32s")]
+    other_pairs: Vec<u32>,
+    prefix: Prefix,
+    split_words: bool,
+    added: Vec<(String, u32)>,
+    vocab_size: usize,
+}
+
+impl SpBpeTokenizer {
+    /// What [`Self::from_recipe`] needs to build this tokenizer again.
+    pub fn recipe(&self) -> Recipe {
+        let m = &*self.model;
+        Recipe {
+            ascii: m.ascii.to_vec(),
+            chars: m
+                .chars
+                .iter()
+                .flat_map(|(&c, &id)| [c as u32, id])
+                .collect(),
+            merges: m
+                .merges
+                .iter()
+                .flat_map(|(&(l, r), &(k, result))| [l, r, k, result])
+                .collect(),
+            byte_ids: m.byte_ids.to_vec(),
+            ascii_pairs: m.ascii_pairs.to_vec(),
+            other_pairs: m
+                .other_pairs
+                .iter()
+                .flat_map(|&(a, b)| [a as u32, b as u32])
+                .collect(),
+            prefix: m.prefix,
+            split_words: m.split_words,
+            added: self.added_list.clone(),
+            vocab_size: self.info.vocab_size,
+        }
+    }
+
+    /// The tokenizer [`Self::recipe`] was taken from. Fails on arrays of
+    /// the wrong length or a number that is not a character.
+    pub fn from_recipe(mut info: TokenizerInfo, r: Recipe) -> Result<Self, String> {
+        let char_of =
+            |x: u32| char::from_u32(x).ok_or_else(|| format!("{x:#x} is not a character"));
+        let mut chars = FxHashMap::default();
+        chars.reserve(r.chars.len() / 2);
+        for p in r.chars.chunks_exact(2) {
+            chars.insert(char_of(p[0])?, p[1]);
+        }
+        let mut merges = FxHashMap::default();
+        merges.reserve(r.merges.len() / 4);
+        merges.extend(
+            r.merges
+                .chunks_exact(4)
+                .map(|q| ((q[0], q[1]), (q[2], q[3]))),
+        );
+        let mut other_pairs = FxHashSet::default();
+        other_pairs.reserve(r.other_pairs.len() / 2);
+        for p in r.other_pairs.chunks_exact(2) {
+            other_pairs.insert((char_of(p[0])?, char_of(p[1])?));
+        }
+        let length = |what: &str| format!("{what}: wrong length");
+        let model = Model {
+            ascii: r.ascii[..].try_into().map_err(|_| length("ascii"))?,
+            chars,
+            merges,
+            byte_ids: r.byte_ids[..].try_into().map_err(|_| length("byte ids"))?,
+            ascii_pairs: r.ascii_pairs[..]
+                .try_into()
+                .map_err(|_| length("ascii pairs"))?,
+            other_pairs,
+            prefix: r.prefix,
+            split_words: r.split_words,
+        };
+        info.vocab_size = r.vocab_size;
+        info.family = FAMILY.to_string();
+        Ok(SpBpeTokenizer {
+            info,
+            model: Arc::new(model),
+            added: Arc::new(AddedTokens::new(&r.added)?),
+            added_list: r.added,
+        })
+    }
 }
 
 impl HfEngine for SpBpeTokenizer {
@@ -311,6 +416,7 @@ impl HfEngine for SpBpeTokenizer {
             info,
             model: Arc::new(model),
             added: Arc::new(AddedTokens::new(&added)?),
+            added_list: added,
         })
     }
 }

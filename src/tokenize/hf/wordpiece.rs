@@ -29,7 +29,7 @@ special rule.
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use unicode_categories::UnicodeCategories;
 use unicode_normalization_alignments::UnicodeNormalization;
 
@@ -43,7 +43,7 @@ use crate::tokenize::{Counter, Tokenizer, TokenizerInfo};
 const CACHE_SLOTS: usize = 1 << 16;
 
 /// The `BertNormalizer` options, as the crate reads them.
-#[derive(Clone, Copy, Debug, Deserialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 struct BertNormalizer {
     #[serde(default = "yes")]
     clean_text: bool,
@@ -75,6 +75,7 @@ struct WordPieceModel {
 }
 
 /// The vocabulary and options the counting loop reads.
+#[derive(Clone, Serialize, Deserialize)]
 struct Model {
     normalizer: BertNormalizer,
     vocab: FxHashMap<String, u32>,
@@ -88,6 +89,40 @@ pub struct WordPieceTokenizer {
     info: TokenizerInfo,
     model: Arc<Model>,
     added: Arc<AddedTokens>,
+    /// What `added` was built from, for [`WordPieceTokenizer::recipe`].
+    added_list: Vec<(String, u32)>,
+}
+
+/// What the start-up cache keeps of a [`WordPieceTokenizer`]
+/// (`tokenize::compiled`).
+#[derive(Serialize, Deserialize)]
+pub struct Recipe {
+    model: Model,
+    added: Vec<(String, u32)>,
+    vocab_size: usize,
+}
+
+impl WordPieceTokenizer {
+    /// What [`Self::from_recipe`] needs to build this tokenizer again.
+    pub fn recipe(&self) -> Recipe {
+        Recipe {
+            model: (*self.model).clone(),
+            added: self.added_list.clone(),
+            vocab_size: self.info.vocab_size,
+        }
+    }
+
+    /// The tokenizer [`Self::recipe`] was taken from.
+    pub fn from_recipe(mut info: TokenizerInfo, r: Recipe) -> Result<Self, String> {
+        info.vocab_size = r.vocab_size;
+        info.family = FAMILY.to_string();
+        Ok(WordPieceTokenizer {
+            info,
+            model: Arc::new(r.model),
+            added: Arc::new(AddedTokens::new(&r.added)?),
+            added_list: r.added,
+        })
+    }
 }
 
 impl HfEngine for WordPieceTokenizer {
@@ -122,6 +157,7 @@ impl HfEngine for WordPieceTokenizer {
                 max_chars: m.max_input_chars_per_word,
             }),
             added: Arc::new(AddedTokens::new(&added)?),
+            added_list: added,
         })
     }
 }

@@ -13,5 +13,6 @@ pub mod hub;
 pub mod listing;
 pub mod ranked;
 pub mod registry;
+pub mod startup;
 pub mod tekken;
 pub mod tiktoken_file;

@@ -12,10 +12,12 @@ for the built-in encodings.
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 use tiktoken_rs::CoreBPE;
 
 use crate::tokenize::bpe::ranks::Ranks;
 use crate::tokenize::bpe::BpeTokenizer;
+use crate::tokenize::compiled;
 use crate::tokenize::pretok::SplitPattern;
 use crate::tokenize::{SharedTokenizer, TokenizerInfo};
 
@@ -30,11 +32,42 @@ pub struct RankedVocab {
 /// Builds the counting tokenizer for a rank vocabulary. `info.vocab_size` is
 /// set from the vocabulary. Fails on a pattern that does not compile or a byte
 /// string that appears under two ranks.
-pub fn build(mut info: TokenizerInfo, vocab: RankedVocab) -> Result<SharedTokenizer, String> {
-    info.vocab_size = vocab.ranks.len();
-    let pattern = SplitPattern::from_regex(&vocab.pattern)?;
-    let ranks = Ranks::from_ordered(vocab.ranks)?;
-    Ok(Arc::new(BpeTokenizer::new(info, Arc::new(ranks), pattern)))
+pub fn build(info: TokenizerInfo, vocab: RankedVocab) -> Result<SharedTokenizer, String> {
+    build_with_recipe(info, vocab).map(|(t, _)| t)
+}
+
+/// What the start-up cache (`tokenize::compiled`) keeps of a rank file
+/// converted at run time (Tekken's JSON): the checked ranks and the pattern.
+#[derive(Serialize, Deserialize)]
+pub struct Recipe {
+    #[serde(with = "compiled::ranks")]
+    ranks: Arc<Ranks>,
+    pattern: String,
+}
+
+/// [`build`], and the [`Recipe`] to build it again from.
+pub fn build_with_recipe(
+    info: TokenizerInfo,
+    vocab: RankedVocab,
+) -> Result<(SharedTokenizer, Recipe), String> {
+    let ranks = Arc::new(Ranks::from_ordered(vocab.ranks)?);
+    let recipe = Recipe {
+        ranks,
+        pattern: vocab.pattern,
+    };
+    let tokenizer = from_recipe(info, &recipe)?;
+    Ok((tokenizer, recipe))
+}
+
+/// The tokenizer a [`Recipe`] was taken from.
+pub fn from_recipe(mut info: TokenizerInfo, recipe: &Recipe) -> Result<SharedTokenizer, String> {
+    info.vocab_size = recipe.ranks.len();
+    let pattern = SplitPattern::from_regex(&recipe.pattern)?;
+    Ok(Arc::new(BpeTokenizer::new(
+        info,
+        Arc::clone(&recipe.ranks),
+        pattern,
+    )))
 }
 
 /// The reference encoder for a rank vocabulary (tiktoken-rs), also used by

@@ -5,9 +5,12 @@ loaded tokenizer.
 The table ([`NAMED`]) says for each name where its file comes from (registry
 package, pinned version, path inside, sha256) and which models use it; it must
 agree with the table in `scripts/fetch-tokenizers`, which fills the tokenizer
-directory. A named file is checked against its sha256 every time it is loaded
-(hashing ~30 MB costs less than parsing it), so a count is always traceable to
-exactly the vocabulary the table names.
+directory. A named file is checked against its sha256 whenever it is read, so
+a count is always traceable to exactly the vocabulary the table names. A file
+converted at run time is read only when the start-up cache (`startup`,
+`tokenize::compiled`) has no tables that are provably from it: tables made from
+the file when it had the registry's sha256, and the file's metadata unchanged
+since (hashing gemma3's 33 MB costs more than loading its cached tables).
 
 Specs other than names: `path/to/tokenizer.json`, `tiktoken:FILE` (with a
 pattern), `tekken:FILE` and `hf:ORG/NAME`.
@@ -18,10 +21,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::tokenize::compiled::CompiledCache;
 use crate::tokenize::hf;
 use crate::tokenize::pretok::patterns;
 use crate::tokenize::sources::hub::{self, Hub};
 use crate::tokenize::sources::ranked::{self, RankedVocab};
+use crate::tokenize::sources::startup::{self, CacheUse, Loaded, Recipe};
 use crate::tokenize::sources::{builtin, tekken, tiktoken_file};
 use crate::tokenize::{SharedTokenizer, TokenizerError, TokenizerInfo};
 
@@ -187,18 +192,34 @@ pub fn valid_names() -> String {
     NAMED.iter().map(|n| n.name).collect::<Vec<_>>().join(", ")
 }
 
-/// The directory that holds fetched tokenizer files (and `hf/` downloads).
+/// The directory that holds fetched tokenizer files (and `hf/` downloads),
+/// and where their converted tables are cached (`compiled/`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenizerDir {
     path: PathBuf,
+    compiled: CompiledCache,
 }
 
 /// Environment variable naming the tokenizer directory.
 pub const DIR_ENV: &str = "TOKENAUDIT_TOKENIZER_DIR";
 
 impl TokenizerDir {
+    /// The directory, with the start-up cache in its `compiled/` (see
+    /// [`CompiledCache::for_tokenizer_dir`]).
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        TokenizerDir { path: path.into() }
+        let path = path.into();
+        let compiled = CompiledCache::for_tokenizer_dir(&path);
+        TokenizerDir { path, compiled }
+    }
+
+    /// The same directory with another start-up cache (tests, benchmarks).
+    pub fn with_compiled_cache(mut self, compiled: CompiledCache) -> Self {
+        self.compiled = compiled;
+        self
+    }
+
+    pub fn compiled_cache(&self) -> &CompiledCache {
+        &self.compiled
     }
 
     /// `--tokenizer-dir` when given, else `$TOKENAUDIT_TOKENIZER_DIR`, else
@@ -302,6 +323,7 @@ pub fn resolve_with_hub(
             Family::Tiktoken,
             Some(patterns::from_arg(pattern)),
             None,
+            &dir.compiled,
         );
     }
     if let Some(p) = pattern {
@@ -314,15 +336,36 @@ pub fn resolve_with_hub(
         return load_named(named, dir);
     }
     if let Some(file) = spec.strip_prefix("tekken:") {
-        return load_file(spec, Path::new(file), Family::Tekken, None, None);
+        return load_file(
+            spec,
+            Path::new(file),
+            Family::Tekken,
+            None,
+            None,
+            &dir.compiled,
+        );
     }
     if let Some(repo) = spec.strip_prefix("hf:") {
         let path = hub::fetch(hub, repo, dir.path())?;
         let source = format!("{} ({})", hub.url(repo), path.display());
-        return load_file(spec, &path, Family::Huggingface, None, Some(source));
+        return load_file(
+            spec,
+            &path,
+            Family::Huggingface,
+            None,
+            Some(source),
+            &dir.compiled,
+        );
     }
     if spec.ends_with(".json") || spec.contains('/') || spec.contains(std::path::MAIN_SEPARATOR) {
-        return load_file(spec, Path::new(spec), Family::Huggingface, None, None);
+        return load_file(
+            spec,
+            Path::new(spec),
+            Family::Huggingface,
+            None,
+            None,
+            &dir.compiled,
+        );
     }
     Err(TokenizerError::Unknown {
         name: spec.to_string(),
@@ -343,10 +386,23 @@ fn pattern_names() -> String {
 
 /// Loads a named tokenizer from `dir`, checking its sha256.
 pub fn load_named(named: &Named, dir: &TokenizerDir) -> Result<SharedTokenizer, TokenizerError> {
+    load_named_traced(named, dir).map(|l| l.tokenizer)
+}
+
+/// [`load_named`], saying how the start-up cache was used. A file converted
+/// at run time (tokenizer.json, Tekken) is built from its cached tables when
+/// they are provably from this file (see `tokenize::compiled`): then the file
+/// is not read, and its sha256 is the one checked when the tables were made.
+pub fn load_named_traced(named: &Named, dir: &TokenizerDir) -> Result<Loaded, TokenizerError> {
     if named.family == Family::Builtin {
-        return builtin::resolve(named.name).ok_or_else(|| TokenizerError::Unknown {
+        let tokenizer = builtin::resolve(named.name).ok_or_else(|| TokenizerError::Unknown {
             name: named.name.to_string(),
             valid: valid_names(),
+        })?;
+        return Ok(Loaded {
+            tokenizer,
+            cache: CacheUse::NotCacheable,
+            sha256: String::new(),
         });
     }
     let path = dir.file(named);
@@ -357,15 +413,6 @@ pub fn load_named(named: &Named, dir: &TokenizerDir) -> Result<SharedTokenizer, 
             fetch: dir.fetch_command(named.name),
         });
     }
-    let data = read(&path)?;
-    let actual = sha256_hex(&data);
-    if actual != named.sha256 {
-        return Err(TokenizerError::Checksum {
-            path: path.display().to_string(),
-            expected: named.sha256.to_string(),
-            actual,
-        });
-    }
     let source = format!(
         "{} ({} {}=={}, {})",
         path.display(),
@@ -374,14 +421,14 @@ pub fn load_named(named: &Named, dir: &TokenizerDir) -> Result<SharedTokenizer, 
         named.version,
         named.inner_path
     );
-    build(
+    load_through_cache(
         named.name,
         named.family,
-        &data,
         &path,
         named.pattern,
         source,
-        actual,
+        Some(named.sha256),
+        &dir.compiled,
     )
 }
 
@@ -393,40 +440,58 @@ fn load_file(
     family: Family,
     pattern: Option<&str>,
     source: Option<String>,
+    cache: &CompiledCache,
 ) -> Result<SharedTokenizer, TokenizerError> {
-    let data = read(path)?;
-    let sha = sha256_hex(&data);
     let source = source.unwrap_or_else(|| path.display().to_string());
-    build(name, family, &data, path, pattern, source, sha)
+    load_through_cache(name, family, path, pattern, source, None, cache).map(|l| l.tokenizer)
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, TokenizerError> {
-    std::fs::read(path).map_err(|e| TokenizerError::Invalid {
-        path: path.display().to_string(),
-        message: format!("cannot read the tokenizer file: {e}"),
-    })
-}
-
-fn build(
+/// Reads, checks (against `expected`, for a named file) and builds the
+/// tokenizer in `path`, through the start-up cache for the families whose
+/// files are converted at run time.
+fn load_through_cache(
     name: &str,
     family: Family,
-    data: &[u8],
     path: &Path,
     pattern: Option<&str>,
     source: String,
-    sha256: String,
-) -> Result<SharedTokenizer, TokenizerError> {
-    let shown = path.display().to_string();
-    let invalid = |message: String| TokenizerError::Invalid {
-        path: shown.clone(),
-        message,
-    };
+    expected: Option<&str>,
+    cache: &CompiledCache,
+) -> Result<Loaded, TokenizerError> {
     let info = TokenizerInfo {
         name: name.to_string(),
         family: family.as_str().to_string(),
         source,
-        sha256,
+        sha256: String::new(),
         vocab_size: 0,
+    };
+    let cacheable = matches!(family, Family::Huggingface | Family::Tekken);
+    let disabled = CompiledCache::disabled();
+    let cache = if cacheable { cache } else { &disabled };
+    let convert = move |data: &[u8], info: TokenizerInfo, want_recipe: bool| {
+        build(info, family, data, path, pattern, want_recipe)
+    };
+    let mut loaded = startup::load(cache, path, info, expected, Box::new(convert))?;
+    if !cacheable {
+        loaded.cache = CacheUse::NotCacheable;
+    }
+    Ok(loaded)
+}
+
+/// Converts a file's bytes (`info` has its name, family, source and
+/// sha256), with the recipe the start-up cache keeps when `want_recipe`.
+fn build(
+    info: TokenizerInfo,
+    family: Family,
+    data: &[u8],
+    path: &Path,
+    pattern: Option<&str>,
+    want_recipe: bool,
+) -> Result<(SharedTokenizer, Option<Recipe>), TokenizerError> {
+    let shown = path.display().to_string();
+    let invalid = |message: String| TokenizerError::Invalid {
+        path: shown.clone(),
+        message,
     };
     // Loader messages already start with the path; keep only the rest.
     let strip = |m: String| {
@@ -439,13 +504,19 @@ fn build(
             let pattern = pattern.expect("rank files are loaded with a pattern");
             tiktoken_file::parse(data, &shown, pattern).map_err(|m| invalid(strip(m)))?
         }
-        Family::Tekken => tekken::parse(data, &shown).map_err(|m| invalid(strip(m)))?,
+        Family::Tekken => {
+            let vocab = tekken::parse(data, &shown).map_err(|m| invalid(strip(m)))?;
+            let (tokenizer, recipe) = ranked::build_with_recipe(info, vocab).map_err(invalid)?;
+            return Ok((tokenizer, want_recipe.then_some(Recipe::Ranked(recipe))));
+        }
         Family::Huggingface => {
-            return hf::build(info, data, &shown).map_err(|m| invalid(strip(m)));
+            let (tokenizer, recipe) = hf::build_with_recipe(info, data, &shown, want_recipe)
+                .map_err(|m| invalid(strip(m)))?;
+            return Ok((tokenizer, recipe.map(Recipe::Hf)));
         }
         Family::Builtin => unreachable!("built-ins have no file"),
     };
-    ranked::build(info, vocab).map_err(invalid)
+    Ok((ranked::build(info, vocab).map_err(invalid)?, None))
 }
 
 #[cfg(test)]
