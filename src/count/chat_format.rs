@@ -89,7 +89,7 @@ impl ChatFormat {
     /// `message['content'] | trim`, and `item['text'] | trim` per text
     /// part), so white space around it is never sent; Gemma's system
     /// prompt is written as given (`first_user_prefix`), not trimmed.
-    pub fn sent<'t>(self, role: ChatRole, text: &'t str) -> &'t str {
+    pub fn sent(self, role: ChatRole, text: &str) -> &str {
         match (self, role) {
             (ChatFormat::Gemma, ChatRole::System | ChatRole::Developer) => text,
             (ChatFormat::Llama3 | ChatFormat::Gemma, _) => text.trim(),
