@@ -135,6 +135,19 @@ pub fn render(report: &Report) -> String {
         .render(&mut out);
     }
 
+    if let Some((header, rows)) = view::formats(report, &names) {
+        out.push_str("### By format\n\n");
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        let right: Vec<bool> = (0..header.len()).map(|i| i > 0).collect();
+        Table {
+            header: &header,
+            right: &right,
+            rows,
+        }
+        .render(&mut out);
+        let _ = writeln!(out, "{}.\n", view::FORMATS_NOTE);
+    }
+
     if !report.skipped.is_empty() {
         let mut by_reason: BTreeMap<&str, u64> = BTreeMap::new();
         for s in &report.skipped {

@@ -7,7 +7,7 @@ Only a view: every figure here is also in the JSON, which remains the record.
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::view::tokens_of;
+use super::view::{self, tokens_of};
 use serde_json::Value;
 
 use super::{GroupReport, Report};
@@ -117,31 +117,10 @@ pub fn render(report: &Report) -> String {
         out.push('\n');
     }
 
-    if report.by_format.keys().any(|k| k != "text" && k != "chat") {
-        let mut header = vec![
-            "format".to_string(),
-            "files".into(),
-            "pages".into(),
-            "bytes".into(),
-            "chars".into(),
-        ];
-        header.extend(names.iter().map(|n| n.to_string()));
-        let mut rows = vec![header];
-        for (key, f) in &report.by_format {
-            let mut row = vec![
-                key.clone(),
-                thousands(f.files),
-                thousands(f.pages),
-                human_bytes(f.bytes),
-                thousands(f.chars),
-            ];
-            row.extend(names.iter().map(|n| thousands(tokens_of(&f.tokens, n))));
-            rows.push(row);
-        }
+    if let Some((header, mut rows)) = view::formats(report, &names) {
+        rows.insert(0, header);
         Grid { rows }.render(&mut out);
-        out.push_str(
-            "(pages: of PDFs; sheets, slides, messages of spreadsheets, decks, mailboxes)\n\n",
-        );
+        let _ = writeln!(out, "({})\n", view::FORMATS_NOTE);
     }
 
     if let Some(langs) = &report.by_language {

@@ -10,6 +10,46 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::{GroupReport, Report};
+use crate::format::{human_bytes, thousands};
+
+/// The per-format table of a report that read documents: a header
+/// (format, files, pages, bytes, characters, then tokens per tokenizer)
+/// and a row per format, `text` and `chat` included so that the rows add
+/// up to the totals. `None` when every file was text or chat: then the
+/// table would only repeat the totals.
+pub fn formats(report: &Report, names: &[&str]) -> Option<(Vec<String>, Vec<Vec<String>>)> {
+    if !report.by_format.keys().any(|k| k != "text" && k != "chat") {
+        return None;
+    }
+    let mut header = vec![
+        "format".to_string(),
+        "files".into(),
+        "pages".into(),
+        "bytes".into(),
+        "chars".into(),
+    ];
+    header.extend(names.iter().map(|n| n.to_string()));
+    let rows = report
+        .by_format
+        .iter()
+        .map(|(key, f)| {
+            let mut row = vec![
+                key.clone(),
+                thousands(f.files),
+                thousands(f.pages),
+                human_bytes(f.bytes),
+                thousands(f.chars),
+            ];
+            row.extend(names.iter().map(|n| thousands(tokens_of(&f.tokens, n))));
+            row
+        })
+        .collect();
+    Some((header, rows))
+}
+
+/// What the pages column of [`formats`] counts.
+pub const FORMATS_NOTE: &str =
+    "pages: of PDFs; sheets, slides, messages of spreadsheets, decks, mailboxes";
 
 /// Categories, extensions or folders shown by name; the rest are summed.
 pub const TOP: usize = 15;

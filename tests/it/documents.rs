@@ -495,3 +495,80 @@ fn a_caught_extractor_panic_is_not_printed_and_the_fallback_reads_the_file() {
         stderr(&out)
     );
 }
+
+/// The reports people read show what each format came to, as the JSON
+/// does: the Markdown and HTML "By format" tables, row for row.
+#[test]
+fn markdown_and_html_reports_show_the_per_format_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let put = |name: &str, bytes: &[u8]| std::fs::write(dir.path().join(name), bytes).unwrap();
+    put(
+        "contract.pdf",
+        &pdf(&[Page::Text("The Supplier shall deliver.")], None),
+    );
+    put("terms.docx", &docx(&["Clause 1. Definitions."]));
+    put("notes.txt", b"Plain text stays text.\n");
+    let out = tempfile::tempdir().unwrap();
+    let (md, html, json) = (
+        out.path().join("r.md"),
+        out.path().join("r.html"),
+        out.path().join("r.json"),
+    );
+    let run_out = run(&[
+        "audit",
+        dir.path().to_str().unwrap(),
+        "-q",
+        "--markdown",
+        md.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(run_out.status.code(), Some(0), "{}", stderr(&run_out));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let formats = report["by_format"].as_object().unwrap();
+    assert_eq!(formats.len(), 3, "{formats:?}");
+    let expected: Vec<(String, String, String)> = formats
+        .iter()
+        .map(|(k, f)| {
+            (
+                k.clone(),
+                f["files"].to_string(),
+                f["tokens"]["o200k_base"].to_string(),
+            )
+        })
+        .collect();
+
+    let md = std::fs::read_to_string(&md).unwrap();
+    let section = md
+        .split("### By format")
+        .nth(1)
+        .expect("a By format section in the Markdown");
+    for (format, files, tokens) in &expected {
+        let row = section
+            .lines()
+            .find(|l| l.starts_with(&format!("| {format} |")))
+            .unwrap_or_else(|| panic!("no {format} row in {section}"));
+        let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
+        assert_eq!(cells[1], files, "{row}");
+        assert_eq!(cells.last().unwrap(), tokens, "{row}");
+    }
+
+    let page = scraper::Html::parse_document(&std::fs::read_to_string(&html).unwrap());
+    let rows: Vec<Vec<String>> = page
+        .select(&scraper::Selector::parse("table[data-table=\"formats\"] tbody tr").unwrap())
+        .map(|tr| {
+            tr.select(&scraper::Selector::parse("td").unwrap())
+                .map(|td| td.text().collect::<String>())
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows.len(), expected.len(), "{rows:?}");
+    for ((format, files, tokens), row) in expected.iter().zip(&rows) {
+        assert_eq!(&row[0], format);
+        assert_eq!(&row[1], files);
+        assert_eq!(row.last().unwrap(), tokens);
+    }
+}

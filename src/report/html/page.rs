@@ -42,6 +42,10 @@ pub struct Page {
     pub projection: Option<ProjectionView>,
     pub categories: Attribution,
     pub extensions: Attribution,
+    /// Files read as each format, when any document was read: the
+    /// header, then a row per format (see `view::formats`).
+    pub formats: Option<(Vec<String>, Vec<Vec<String>>)>,
+    pub formats_note: &'static str,
     pub folders: Attribution,
     /// Tokens by detected language (`--lang`): `files` are pieces of text.
     pub languages: Option<Attribution>,
@@ -637,6 +641,8 @@ impl Page {
             projection,
             categories: attribution(&r.by_category, &names, first_total)?,
             extensions: attribution(&r.by_extension, &names, first_total)?,
+            formats: view::formats(r, &names),
+            formats_note: view::FORMATS_NOTE,
             folders: attribution(&r.by_folder, &names, first_total)?,
             languages: match &r.by_language {
                 Some(l) => Some(attribution(
