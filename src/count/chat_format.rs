@@ -82,6 +82,20 @@ impl ChatFormat {
             ChatFormat::Estimate => "estimate",
         }
     }
+
+    /// A message's text as the template writes it. Llama 3's and Gemma's
+    /// templates pass each message's content through Jinja's `trim`
+    /// (Meta-Llama-3-Instruct: `message['content'] | trim`; Gemma 3:
+    /// `message['content'] | trim`, and `item['text'] | trim` per text
+    /// part), so white space around it is never sent; Gemma's system
+    /// prompt is written as given (`first_user_prefix`), not trimmed.
+    pub fn sent(self, role: ChatRole, text: &str) -> &str {
+        match (self, role) {
+            (ChatFormat::Gemma, ChatRole::System | ChatRole::Developer) => text,
+            (ChatFormat::Llama3 | ChatFormat::Gemma, _) => text.trim(),
+            _ => text,
+        }
+    }
 }
 
 /// A piece of a template around a message's content.

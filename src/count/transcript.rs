@@ -162,7 +162,7 @@ impl TranscriptCounts {
         let mut by_role = [0u64; 5];
         let mut render = tekken_template::Render::new(format.start);
         for text in &c.system {
-            let content = counter.count(text);
+            let content = counter.count(format.format.sent(ChatRole::System, text));
             by_role[ChatRole::System.index()] += content;
             let tokens = if tekken {
                 render.system(text, counter)
@@ -175,7 +175,7 @@ impl TranscriptCounts {
         for m in &c.messages {
             let mut content = 0;
             for p in m.parts.iter().filter(|p| !(tekken && p.call)) {
-                let n = counter.count(&p.text);
+                let n = counter.count(format.format.sent(p.role, &p.text));
                 by_role[p.role.index()] += n;
                 content += n;
             }

@@ -31,19 +31,27 @@ fn reference(name: &str, text: &str) -> u64 {
     t.encode(text, false).unwrap().len() as u64
 }
 
-/// What the audit charges, with `tokenizer` and `format`, for the test
-/// conversation (system, user, assistant, user, then a reply).
-fn audit(tokenizer: &str, format: ChatFormat) -> (Overheads, TranscriptCounts, u64) {
+/// The test conversation (system, user, assistant, user, then a reply),
+/// each text as `pad` writes it.
+fn conversation(pad: fn(&str) -> String) -> serde_json::Value {
+    json!({"messages": [
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": pad(Q1)},
+        {"role": "assistant", "content": pad(A1)},
+        {"role": "user", "content": pad(Q2)},
+        {"role": "assistant", "content": pad("Rome.")}]})
+}
+
+/// What the audit charges, with `tokenizer` and `format`, for `record`.
+fn audit(
+    tokenizer: &str,
+    format: ChatFormat,
+    record: &serde_json::Value,
+) -> (Overheads, TranscriptCounts, u64) {
     let tok = common::load(tokenizer).unwrap_or_else(|| panic!("{tokenizer} is not installed"));
     let mut counter = tok.counter();
     let overheads = Overheads::derive(format, counter.as_mut(), tok.info().family == "huggingface");
-    let conversation = shapes::conversation(&json!({"messages": [
-        {"role": "system", "content": SYSTEM},
-        {"role": "user", "content": Q1},
-        {"role": "assistant", "content": A1},
-        {"role": "user", "content": Q2},
-        {"role": "assistant", "content": "Rome."}]}))
-    .unwrap();
+    let conversation = shapes::conversation(record).unwrap();
     let mut t = TranscriptCounts::new(1);
     t.add_conversation(&conversation, 0, counter.as_mut(), &overheads, 7);
     let content = [SYSTEM, Q1, A1, Q2].iter().map(|s| counter.count(s)).sum();
@@ -54,7 +62,7 @@ fn audit(tokenizer: &str, format: ChatFormat) -> (Overheads, TranscriptCounts, u
 /// reply (system and first question, primed) and for the second (all four
 /// messages, primed).
 fn check(tokenizer: &str, reference_file: &str, format: ChatFormat, first: &str, second: &str) {
-    let (o, t, content) = audit(tokenizer, format);
+    let (o, t, content) = audit(tokenizer, format, &conversation(str::to_string));
     assert!(!o.estimate, "{tokenizer}: a special token is missing");
     let (r1, r2) = (
         reference(reference_file, first),
@@ -74,6 +82,33 @@ fn check(tokenizer: &str, reference_file: &str, format: ChatFormat, first: &str,
     );
 }
 
+/// Checks that a format whose template trims each message (Llama 3,
+/// Gemma) charges white space around the messages' text as the template
+/// sends it: not at all, so the padded conversation renders as the plain
+/// one does.
+fn check_trimmed(
+    tokenizer: &str,
+    reference_file: &str,
+    format: ChatFormat,
+    first: &str,
+    second: &str,
+) {
+    let pad = |s: &str| format!("  {s}\n\n");
+    let (_, t, _) = audit(tokenizer, format, &conversation(pad));
+    let (r1, r2) = (
+        reference(reference_file, first),
+        reference(reference_file, second),
+    );
+    assert_eq!(
+        t.replayed_input,
+        vec![r1 + r2],
+        "{tokenizer}: replayed input of the padded conversation"
+    );
+    let (_, plain, _) = audit(tokenizer, format, &conversation(str::to_string));
+    assert_eq!(t.input, plain.input, "{tokenizer}: input");
+    assert_eq!(t.output, plain.output, "{tokenizer}: output");
+}
+
 #[test]
 fn llama3_template() {
     let first =
@@ -89,6 +124,7 @@ fn llama3_template() {
     check("llama3-hf", "llama3-hf", ChatFormat::Llama3, first, second);
     // The rank file has no special tokens; its pieces are the same text.
     check("llama3", "llama3-hf", ChatFormat::Llama3, first, second);
+    check_trimmed("llama3", "llama3-hf", ChatFormat::Llama3, first, second);
 }
 
 #[test]
@@ -112,6 +148,7 @@ fn gemma_template() {
 <start_of_turn>model\nParis.<end_of_turn>\n\
 <start_of_turn>user\nAnd of Italy, please?<end_of_turn>\n<start_of_turn>model\n";
     check("gemma3", "gemma3", ChatFormat::Gemma, first, second);
+    check_trimmed("gemma3", "gemma3", ChatFormat::Gemma, first, second);
 }
 
 #[test]
