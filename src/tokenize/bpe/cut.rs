@@ -84,6 +84,36 @@ impl Cuts {
         Self::from_parts(pairs, unreachable)
     }
 
+    /// Whether `blob` has the shape [`Self::from_blob`] reads (it indexes
+    /// without checking: a built-in's blob is build.rs's own).
+    pub(crate) fn check_blob(blob: &[u8]) -> Result<(), String> {
+        let bad = || "a cut table of the wrong length".to_string();
+        let u32_at = |i: usize| -> Result<usize, String> {
+            let word = blob.get(i..i + 4).ok_or_else(bad)?;
+            Ok(u32::from_le_bytes(word.try_into().expect("4 bytes")) as usize)
+        };
+        let at = 4 + 8 * u32_at(0)?;
+        if blob.len() == at + 4 + 4 * u32_at(at)? {
+            Ok(())
+        } else {
+            Err(bad())
+        }
+    }
+
+    /// The blob [`Self::from_blob`] reads.
+    pub(crate) fn to_blob(&self) -> Vec<u8> {
+        let mut blob = Vec::with_capacity(8 + 8 * self.pairs.len() + 4 * self.unreachable.len());
+        blob.extend_from_slice(&(self.pairs.len() as u32).to_le_bytes());
+        for &k in &self.pairs {
+            blob.extend_from_slice(&k.to_le_bytes());
+        }
+        blob.extend_from_slice(&(self.unreachable.len() as u32).to_le_bytes());
+        for &r in &self.unreachable {
+            blob.extend_from_slice(&r.to_le_bytes());
+        }
+        blob
+    }
+
     fn from_parts(pairs: FxHashSet<u64>, unreachable: FxHashSet<u32>) -> Self {
         let mut cuts = Cuts {
             pairs,
@@ -173,6 +203,25 @@ mod tests {
         tokens.push(vec!["三".as_bytes()[2], b'x']);
         tokens.push(vec![b'y', "四".as_bytes()[0]]);
         Ranks::from_ordered(tokens).unwrap()
+    }
+
+    #[test]
+    fn a_blob_reads_back_as_the_same_table() {
+        let ranks = toy();
+        let cuts = Cuts::new(&ranks, |t| t != "一二".as_bytes());
+        assert!(!cuts.unreachable.is_empty());
+        let blob = cuts.to_blob();
+        assert!(Cuts::check_blob(&blob).is_ok());
+        let back = Cuts::from_blob(&blob);
+        assert_eq!(back.pairs, cuts.pairs);
+        assert_eq!(back.unreachable, cuts.unreachable);
+        assert_eq!(back.left_fragment, cuts.left_fragment);
+        for cut in [0, 3, blob.len() - 1] {
+            assert!(Cuts::check_blob(&blob[..cut]).is_err(), "{cut}");
+        }
+        let mut longer = blob.clone();
+        longer.push(0);
+        assert!(Cuts::check_blob(&longer).is_err());
     }
 
     #[test]

@@ -32,6 +32,7 @@ have gaps (ids used by special tokens, or unused).
 
 use base64::Engine as _;
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use crate::tokenize::bpe::cut::Cuts;
@@ -58,7 +59,8 @@ pub struct Ranks {
     /// Where long pieces may be cut (`cut`), built on the first long piece
     /// (from `cut_blob` when there is one).
     cuts: OnceLock<Cuts>,
-    cut_blob: Option<&'static [u8]>,
+    /// Embedded by build.rs (built-ins) or read from the start-up cache.
+    cut_blob: Option<Cow<'static, [u8]>>,
 }
 
 impl Ranks {
@@ -250,7 +252,7 @@ impl Ranks {
     /// made from the table build.rs wrote (`with_cut_blob`; ~1 ms) on first
     /// use; another's only once [`Self::read_cuts`] has read it.
     pub(crate) fn cuts(&self) -> Option<&Cuts> {
-        match self.cut_blob {
+        match &self.cut_blob {
             Some(blob) => Some(self.cuts.get_or_init(|| Cuts::from_blob(blob))),
             None => self.cuts.get(),
         }
@@ -261,7 +263,7 @@ impl Ranks {
     /// 50–175 ms for the named vocabularies of 128–250 k tokens, so the
     /// counter asks for it only after megabytes of long pieces).
     pub(crate) fn read_cuts(&self) -> &Cuts {
-        self.cuts.get_or_init(|| match self.cut_blob {
+        self.cuts.get_or_init(|| match &self.cut_blob {
             Some(blob) => Cuts::from_blob(blob),
             None => Cuts::new(self, super::merges_to_one_tester(self)),
         })
@@ -269,8 +271,26 @@ impl Ranks {
 
     /// These ranks with the cut table build.rs wrote for them.
     pub(crate) fn with_cut_blob(mut self, blob: &'static [u8]) -> Self {
-        self.cut_blob = Some(blob);
+        self.cut_blob = Some(Cow::Borrowed(blob));
         self
+    }
+
+    /// These ranks with a cut table kept by the start-up cache
+    /// (`tokenize::compiled`), checked for shape; read on first use, as a
+    /// built-in's is.
+    pub(crate) fn with_cached_cut_blob(mut self, blob: Vec<u8>) -> Result<Self, String> {
+        Cuts::check_blob(&blob)?;
+        self.cut_blob = Some(Cow::Owned(blob));
+        Ok(self)
+    }
+
+    /// The cut table in the blob format, for the start-up cache: read from
+    /// the vocabulary now if it was not yet (50–175 ms, once per file).
+    pub(crate) fn cut_blob(&self) -> Vec<u8> {
+        match &self.cut_blob {
+            Some(blob) => blob.to_vec(),
+            None => self.read_cuts().to_blob(),
+        }
     }
 
     /// The bytes of the token with this rank.
