@@ -42,6 +42,7 @@ fn main() {
     println!("cargo:rerun-if-changed=src/tokenize/bpe/hash.rs");
     println!("cargo:rerun-if-changed=src/tokenize/bpe/cut_pairs.rs");
     commit();
+    engine_sources();
     let out = env::var("OUT_DIR").expect("OUT_DIR");
     let out = Path::new(&out);
     // The commit lookup reruns this script at every commit; the tables only
@@ -94,6 +95,44 @@ fn commit() {
             println!("cargo:rerun-if-changed={path}");
         }
     }
+}
+
+/// `TOKENAUDIT_ENGINE_SOURCES`: a digest of every file under
+/// `src/tokenize`, which the start-up cache (`tokenize::compiled`) puts in
+/// the build it accepts entries from. The commit alone names the build in
+/// CI, but not a working tree with uncommitted changes to the engines:
+/// there, a cache entry converted by the old code would still match.
+fn engine_sources() {
+    println!("cargo:rerun-if-changed=src/tokenize");
+    fn walk(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, files);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(Path::new("src/tokenize"), &mut files);
+    files.sort();
+    let mut hasher = Sha256::new();
+    for path in &files {
+        hasher.update(path.to_string_lossy().as_bytes());
+        hasher.update([0]);
+        let bytes = fs::read(path).unwrap_or_default();
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(&bytes);
+    }
+    let digest: String = hasher.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    println!("cargo:rustc-env=TOKENAUDIT_ENGINE_SOURCES={digest}");
 }
 
 fn tables(out: &Path) {

@@ -49,12 +49,14 @@ pub const FORMAT: u32 = 2;
 const MAGIC: &[u8; 8] = b"TACOMPL\0";
 
 /// The build that writes and reads the cache: a cache from another build is
-/// ignored.
+/// ignored. The digest of the engines' sources (build.rs) tells apart two
+/// builds of one commit whose working trees differ there.
 fn tool() -> String {
     format!(
-        "tokenaudit {} {}",
+        "tokenaudit {} {} {}",
         env!("CARGO_PKG_VERSION"),
-        env!("TOKENAUDIT_COMMIT")
+        env!("TOKENAUDIT_COMMIT"),
+        env!("TOKENAUDIT_ENGINE_SOURCES")
     )
 }
 

@@ -91,11 +91,18 @@ fn write_date(d: &ExcelDateTime, out: &mut String) {
     if d.is_duration() {
         if let Some(t) = d.as_duration() {
             let s = t.num_seconds();
-            let _ = write!(out, "{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+            let sign = if s < 0 { "-" } else { "" };
+            let s = s.unsigned_abs();
+            let _ = write!(out, "{sign}{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
             return;
         }
     } else if let Some(t) = d.as_datetime() {
-        let shown = if t.time() == chrono::NaiveTime::MIN {
+        let value = d.as_f64();
+        let shown = if (0.0..1.0).contains(&value) {
+            // A time of day with no date (a cell formatted h:mm): Excel
+            // shows the time, not the day before its calendar starts.
+            t.format("%H:%M:%S")
+        } else if t.time() == chrono::NaiveTime::MIN {
             t.format("%Y-%m-%d")
         } else {
             t.format("%Y-%m-%d %H:%M:%S")
@@ -106,4 +113,28 @@ fn write_date(d: &ExcelDateTime, out: &mut String) {
     // Out of the calendar's range: the stored number, as Excel would
     // show it (#### aside).
     let _ = write!(out, "{d}");
+}
+
+#[cfg(test)]
+mod tests {
+    use calamine::ExcelDateTimeType::{DateTime, TimeDelta};
+
+    use super::*;
+
+    fn shown(value: f64, kind: calamine::ExcelDateTimeType) -> String {
+        let mut out = String::new();
+        write_date(&ExcelDateTime::new(value, kind, false), &mut out);
+        out
+    }
+
+    #[test]
+    fn dates_times_and_durations_are_written_as_a_reader_sees_them() {
+        // 39083 is 2007-01-01 in Excel's 1900 system.
+        assert_eq!(shown(39083.0, DateTime), "2007-01-01");
+        assert_eq!(shown(39083.5, DateTime), "2007-01-01 12:00:00");
+        // A time of day alone (a cell formatted h:mm:ss).
+        assert_eq!(shown(0.52, DateTime), "12:28:48");
+        assert_eq!(shown(1.5, TimeDelta), "36:00:00");
+        assert_eq!(shown(-0.0625, TimeDelta), "-1:30:00");
+    }
 }
