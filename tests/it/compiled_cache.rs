@@ -234,3 +234,30 @@ fn a_file_given_by_path_is_cached_by_its_sha256() {
     assert_eq!(second.info().sha256, named.sha256);
     assert_same("by path", &first, &second);
 }
+
+/// An entry is keyed by the file's content: the same Tekken file given as
+/// `tekken:F` and then as `F` (read as tokenizer.json) must load the second
+/// time as it would with no cache, not from the Tekken entry.
+#[test]
+fn an_entry_converted_for_another_family_is_not_used() {
+    let tmp = tempfile::tempdir().unwrap();
+    let named = registry::named("mistral-tekken").unwrap();
+    let Some(real) = installed_dir("mistral-tekken") else {
+        return;
+    };
+    let file = tmp.path().join(named.file);
+    fs::copy(real.file(named), &file).unwrap();
+    let cached = TokenizerDir::new(tmp.path())
+        .with_compiled_cache(CompiledCache::in_dirs(vec![tmp.path().join("compiled")]));
+    let uncached = TokenizerDir::new(tmp.path()).with_compiled_cache(CompiledCache::disabled());
+    let path = file.display().to_string();
+    let tekken = tokenaudit::tokenize::resolve(&format!("tekken:{path}"), &cached, None).unwrap();
+    assert_eq!(tekken.info().family, "tekken");
+    assert!(cache_file(tmp.path(), named).is_file());
+    let family = |dir: &TokenizerDir| {
+        tokenaudit::tokenize::resolve(&path, dir, None)
+            .map(|t| t.info().family.clone())
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(family(&cached), family(&uncached));
+}

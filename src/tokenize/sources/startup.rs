@@ -150,5 +150,15 @@ pub fn load(
 /// or build (the file is then converted, and the entry replaced).
 fn from_entry(entry: &Entry, info: TokenizerInfo) -> Option<SharedTokenizer> {
     let recipe: Recipe = postcard::from_bytes(entry.payload()).ok()?;
+    // Entries are keyed by the file's content alone: one converted for the
+    // other family (the same file given as `tekken:F` and as `F`) is not
+    // this load's, whose conversion may differ or fail.
+    let fits = match &recipe {
+        Recipe::Hf(_) => info.family == "huggingface",
+        Recipe::Ranked(_) => info.family == "tekken",
+    };
+    if !fits {
+        return None;
+    }
     recipe.build(info).ok()
 }
