@@ -197,13 +197,19 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
 /// extensions, tokenizing at tens of MB/s per thread; BENCHMARKS.md has the
 /// measured cost.
 pub fn hashed(bytes: Bytes) -> Result<Document, SkipReason> {
-    let sha256 = match &bytes {
-        Bytes::Mapped(map) => sha256_releasing(map),
-        Bytes::Owned(buf) => sha256(buf),
-    };
+    let sha256 = sha256_of(&bytes);
     let mut doc = decode(bytes)?;
     doc.sha256 = Some(sha256);
     Ok(doc)
+}
+
+/// The SHA-256 of a file's bytes as read: a mapping a step at a time with
+/// its pages handed back (see [`sha256_releasing`]), a buffer at once.
+pub fn sha256_of(bytes: &Bytes) -> [u8; 32] {
+    match bytes {
+        Bytes::Mapped(map) => sha256_releasing(map),
+        Bytes::Owned(buf) => sha256(buf),
+    }
 }
 
 /// The SHA-256 of a mapping, hashed in steps of 4 MiB with each step's
@@ -306,6 +312,11 @@ pub fn decode(bytes: Bytes) -> Result<Document, SkipReason> {
         }
         // UTF-16LE/BE with a BOM.
         let (text, had_errors) = encoding.decode_without_bom_handling(&bytes[bom_len..]);
+        // The text is a copy: the mapping, which alone knows whether the
+        // file changed while it was read, is dropped here.
+        if bytes.changed() {
+            return Err(SkipReason::Changed);
+        }
         if had_errors {
             return Err(SkipReason::Undecodable(format!(
                 "invalid {} after its byte-order mark",
@@ -324,7 +335,13 @@ pub fn decode(bytes: Bytes) -> Result<Document, SkipReason> {
     }
     match utf8(bytes, 0, size) {
         Ok(doc) => Ok(doc),
-        Err(bytes) => legacy(&bytes, size),
+        Err(bytes) => {
+            let doc = legacy(&bytes, size);
+            if bytes.changed() {
+                return Err(SkipReason::Changed);
+            }
+            doc
+        }
     }
 }
 

@@ -283,7 +283,15 @@ fn targets(scratch: &Path) -> Vec<Target> {
     // targets are named as not run, not passed.
     for (name, file, seeds) in [("docx", "f.docx", docx_seeds), ("pdf", "f.pdf", pdf_seeds)] {
         if seeds.is_empty() {
-            eprintln!("fuzz {name:<13} NOT RUN: no seeds in document-corpus/ (run scripts/fetch-document-corpus)");
+            let why = "no seeds in document-corpus/ (run scripts/fetch-document-corpus)";
+            // scripts/test sets it, and fetches the corpus: there, a
+            // target that cannot run is a failure.
+            if std::env::var_os("TOKENAUDIT_REQUIRE_TOKENIZERS")
+                .is_some_and(|v| !v.is_empty() && v != "0")
+            {
+                panic!("fuzz {name}: {why} (TOKENAUDIT_REQUIRE_TOKENIZERS is set)");
+            }
+            eprintln!("fuzz {name:<13} NOT RUN: {why}");
         } else {
             let engine = engine(Parse::Auto, FieldSpec::default());
             out.push(file_target(name, file, engine, seeds, scratch));

@@ -48,6 +48,32 @@ impl FieldCounts {
         }
     }
 
+    /// Rows `lines` that could not be read, for one `reason`: counted as
+    /// that many malformed records, listed as one entry at the first line.
+    pub fn add_malformed_run(&mut self, lines: std::ops::Range<u64>, reason: String) {
+        let n = lines.end.saturating_sub(lines.start);
+        if n == 0 {
+            return;
+        }
+        self.records += n;
+        self.malformed += n;
+        if self.malformed_kept.len() < MALFORMED_KEPT {
+            let reason = if n == 1 {
+                reason
+            } else {
+                format!(
+                    "rows {}-{} ({n} rows): {reason}",
+                    lines.start,
+                    lines.end - 1
+                )
+            };
+            self.malformed_kept.push(Malformed {
+                line: lines.start,
+                reason,
+            });
+        }
+    }
+
     /// One document's tokens, per tokenizer.
     pub fn add_document(&mut self, tokens: &[u64], output: bool) {
         self.records += 1;

@@ -303,7 +303,7 @@ impl Engine {
         let Some(format) = format else {
             return Ok((load::hashed(bytes)?, None));
         };
-        let sha256 = load::sha256(&bytes);
+        let sha256 = load::sha256_of(&bytes);
         let size = bytes.len() as u64;
         let limits = self.documents.clone();
         let (extracted, encoding) = if format.is_text() {
@@ -535,7 +535,7 @@ impl Engine {
     /// read; a file the reader rejects is skipped as corrupt.
     fn count_parquet(&self, source: &Source) -> Result<FileTally, SkipReason> {
         let bytes = load::read(source)?;
-        let sha256 = load::sha256(&bytes);
+        let sha256 = load::sha256_of(&bytes);
         let size = bytes.len() as u64;
         /// A mapping as the reader's buffer, without a copy.
         struct Mapped(std::sync::Arc<load::GuardedMap>);
@@ -563,6 +563,7 @@ impl Engine {
         let mut f = FieldCounts::new(self.pool.tokenizers.len());
         let (mut chars, mut lines) = (0u64, 0u64);
         // The class and script come from the first documents' text.
+        const SAMPLE: usize = 16 * 1024;
         let mut sample = String::new();
         for row in rows {
             match row {
@@ -572,12 +573,19 @@ impl Engine {
                     let (c, n) = chars_and_newlines(&text);
                     chars += c;
                     lines += n + 1;
-                    if sample.len() < 16 * 1024 {
-                        sample.push_str(&text);
+                    if sample.len() < SAMPLE {
+                        // Up to the cap, not the whole row: one cell may
+                        // be hundreds of MB.
+                        let mut end = text.len().min(SAMPLE - sample.len());
+                        while !text.is_char_boundary(end) {
+                            end -= 1;
+                        }
+                        sample.push_str(&text[..end]);
                         sample.push('\n');
                     }
                 }
                 Row::Malformed(m) => f.add_malformed(m),
+                Row::MalformedRun { lines, reason } => f.add_malformed_run(lines, reason),
             }
         }
         self.counted(size as usize);
@@ -632,6 +640,7 @@ impl Engine {
                     f.add_document(&tokens, output);
                 }
                 Row::Malformed(m) => f.add_malformed(m),
+                Row::MalformedRun { lines, reason } => f.add_malformed_run(lines, reason),
             }
             let at = rows.byte_offset().min(text.len());
             if at - released >= RELEASE_EVERY && text.is_char_boundary(at) {

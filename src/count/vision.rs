@@ -146,9 +146,10 @@ mod tests {
         // Over the long edge: 3136 × 784 halves to 1568 × 392 (819.6 tokens
         // then, under the token limit).
         assert_eq!(anthropic_tokens(sized(3136, 784)), Some(820));
-        // A large square is held near 1,600 tokens.
-        let big = anthropic_tokens(sized(4000, 4000)).unwrap();
-        assert!((1590..=1600).contains(&big), "{big}");
+        // A large square: 4000 → 1568 on the long edge, 1568² / 750 = 3278
+        // tokens is over 1,600, so both sides scale by √(1600 × 750) / 1568
+        // to 1095: ⌈1095² / 750⌉ = 1599.
+        assert_eq!(anthropic_tokens(sized(4000, 4000)), Some(1599));
         assert_eq!(anthropic_tokens(Image::default()), None);
     }
 

@@ -170,6 +170,14 @@ pub enum Row {
         output: bool,
     },
     Malformed(Malformed),
+    /// Rows `lines` (1-based, end excluded) that could not be read, for
+    /// one reason: a Parquet row group that failed to decode, whose row
+    /// count comes from the file's untrusted footer, so it is counted at
+    /// once rather than row by row.
+    MalformedRun {
+        lines: std::ops::Range<u64>,
+        reason: String,
+    },
 }
 
 /// The rows of CSV text, read one at a time.

@@ -8,8 +8,9 @@ column of text needs, and Arrow's crates would double the build), a row
 group at a time, with only the named columns projected. Values: strings as
 they are; bytes as UTF-8 (lossy); numbers, booleans, dates and nested values
 as the crate displays them; null as an empty cell. A row group that
-cannot be decoded makes each of its rows not read yet a malformed record
-(numbered from 1 over the whole file), with the reader's message; the other
+cannot be decoded makes the rows not read yet malformed records, counted
+as one run (numbered from 1 over the whole file) with the reader's message
+(its size comes from the footer, which a damaged file can inflate); the other
 row groups are still read. A file the reader cannot open (not Parquet,
 truncated, a compression this build lacks) is skipped as corrupt, and a
 named column the schema lacks skips the file like a CSV's.
@@ -20,7 +21,6 @@ use parquet::record::{Field, Row as Record};
 use parquet::schema::types::Type;
 use std::sync::Arc;
 
-use super::chat::Malformed;
 use super::fields::{is_output_role, FieldSpec, Row};
 
 /// Why a Parquet file cannot be read at all: the skip reason.
@@ -44,10 +44,9 @@ pub struct ParquetRows {
     /// 1-based number of the next row in the file.
     next_row: u64,
     /// Rows of the current group its reader could not give (numbers, and
-    /// why): yielded one by one as malformed after `pending`, not built
-    /// up front, since the count comes from the file's footer.
-    missing: std::ops::Range<u64>,
-    missing_reason: String,
+    /// why): yielded after `pending` as one malformed run, since their
+    /// count comes from the file's untrusted footer.
+    missing: Option<(std::ops::Range<u64>, String)>,
     pub row_groups: usize,
 }
 
@@ -86,8 +85,7 @@ pub fn parquet_rows(data: bytes::Bytes, spec: &FieldSpec) -> Result<ParquetRows,
         group: 0,
         pending: Vec::new().into_iter(),
         next_row: 1,
-        missing: 0..0,
-        missing_reason: String::new(),
+        missing: None,
         row_groups,
     })
 }
@@ -167,10 +165,12 @@ impl ParquetRows {
         let read = rows.len() as u64;
         if read < expected {
             let reason = failure.unwrap_or_else(|| "the row group ended early".into());
-            self.missing = first + read..first + expected;
-            self.missing_reason = format!("row group {}: {reason}", self.group + 1);
+            self.missing = Some((
+                first.saturating_add(read)..first.saturating_add(expected),
+                format!("row group {}: {reason}", self.group + 1),
+            ));
         }
-        self.next_row = first + read.max(expected);
+        self.next_row = first.saturating_add(read.max(expected));
         self.pending = rows.into_iter();
         self.group += 1;
     }
@@ -184,11 +184,8 @@ impl Iterator for ParquetRows {
             if let Some(row) = self.pending.next() {
                 return Some(row);
             }
-            if let Some(line) = self.missing.next() {
-                return Some(Row::Malformed(Malformed {
-                    line,
-                    reason: self.missing_reason.clone(),
-                }));
+            if let Some((lines, reason)) = self.missing.take() {
+                return Some(Row::MalformedRun { lines, reason });
             }
             if self.group >= self.row_groups {
                 return None;

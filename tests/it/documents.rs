@@ -15,12 +15,6 @@ use lopdf::content::{Content, Operation};
 use lopdf::encryption::{EncryptionState, EncryptionVersion, Permissions};
 use lopdf::{dictionary, Document, Object, Stream, StringFormat};
 
-fn o200k(text: &str) -> u64 {
-    tiktoken_rs::o200k_base_singleton()
-        .encode_ordinary(text)
-        .len() as u64
-}
-
 /// A page of a built PDF: text in Helvetica, an image and no text (a
 /// scanned page), or text in a font whose encoding the extractor does not
 /// know (pdf-extract panics on it).

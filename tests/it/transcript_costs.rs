@@ -11,14 +11,8 @@ use serde_json::{json, Value};
 
 use crate::common::*;
 
-fn c(text: &str) -> u64 {
-    tiktoken_rs::o200k_base_singleton()
-        .encode_ordinary(text)
-        .len() as u64
-}
-
 fn msg(role: &str, content: &str) -> u64 {
-    3 + c(role) + c(content)
+    3 + o200k(role) + o200k(content)
 }
 
 fn d(v: &Value) -> Decimal {
@@ -58,7 +52,7 @@ fn corpus() -> (tempfile::TempDir, [u64; 4]) {
     let m: Vec<u64> = long.iter().map(|(r, t)| msg(r, t)).collect();
     let (s, u1, a1, u2, a2, u3) = (m[0], m[1], m[2], m[3], m[4], m[5]);
     let input = s + u1 + u2 + u3 + msg("user", "Hello");
-    let output = [2, 4, 6].iter().map(|&i| c(long[i].1)).sum::<u64>() + c("Hi! Where to?");
+    let output = [2, 4, 6].iter().map(|&i| o200k(long[i].1)).sum::<u64>() + o200k("Hi! Where to?");
     // Each reply resends everything before it, primed with 3; of that, the
     // previous reply's prefix was sent already (cacheable).
     let p1 = s + u1;
@@ -240,7 +234,8 @@ fn images_are_counted_by_kind_and_estimated_where_their_size_is_known() {
         })
     );
     // The estimates are not in the token figures: input is the text only.
-    let input = 3 + c("user") + c("Compare these.") + 3 + c("user") + c("What is it?");
+    let input =
+        3 + o200k("user") + o200k("Compare these.") + 3 + o200k("user") + o200k("What is it?");
     assert_eq!(t["input_tokens"]["o200k_base"], input);
     let table = stdout(&run(&["audit", dir.path().to_str().unwrap()]));
     assert!(

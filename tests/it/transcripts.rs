@@ -4,17 +4,11 @@
 
 use crate::common::*;
 
-fn c(text: &str) -> u64 {
-    tiktoken_rs::o200k_base_singleton()
-        .encode_ordinary(text)
-        .len() as u64
-}
-
 /// A prompt/completion record and its figures: input, output, replayed.
 fn pair(prompt: &str, completion: &str) -> (String, u64, u64, u64) {
     let line = serde_json::json!({"prompt": prompt, "completion": completion}).to_string();
-    let input = 3 + c("user") + c(prompt);
-    (line, input, c(completion), input + 3)
+    let input = 3 + o200k("user") + o200k(prompt);
+    (line, input, o200k(completion), input + 3)
 }
 
 #[test]
@@ -111,7 +105,7 @@ fn broken_lines_in_the_middle_are_reported_and_every_other_line_counted() {
     let report: serde_json::Value = serde_json::from_slice(&text.stdout).unwrap();
     assert!(report.get("transcripts").is_none());
     let whole = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(report["totals"]["tokens"]["o200k_base"], c(&whole));
+    assert_eq!(report["totals"]["tokens"]["o200k_base"], o200k(&whole));
 }
 
 #[test]
@@ -182,7 +176,7 @@ fn a_jsonl_file_of_messages_is_one_conversation() {
     for m in &messages {
         *by_role
             .entry(m["role"].as_str().unwrap().to_string())
-            .or_default() += c(m["content"].as_str().unwrap());
+            .or_default() += o200k(m["content"].as_str().unwrap());
     }
     let claim: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string("fixtures/corpus/transcripts/claim-2026-03-05.json").unwrap(),
@@ -191,7 +185,7 @@ fn a_jsonl_file_of_messages_is_one_conversation() {
     for m in claim["messages"].as_array().unwrap() {
         *by_role
             .entry(m["role"].as_str().unwrap().to_string())
-            .or_default() += c(m["content"].as_str().unwrap());
+            .or_default() += o200k(m["content"].as_str().unwrap());
     }
     for (role, tokens) in &by_role {
         assert_eq!(t["content_by_role"][role]["o200k_base"], *tokens, "{role}");

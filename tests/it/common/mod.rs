@@ -189,6 +189,14 @@ pub fn corpus_with(run: usize, specials: bool) -> Vec<(&'static str, String)> {
 
 // ---- running the real binary (end-to-end tests)
 
+/// The reference count of `text` in o200k_base (tiktoken-rs), what an
+/// audit's o200k figures are checked against.
+pub fn o200k(text: &str) -> u64 {
+    tiktoken_rs::o200k_base_singleton()
+        .encode_ordinary(text)
+        .len() as u64
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_tokenaudit")
 }
