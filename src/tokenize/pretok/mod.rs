@@ -18,6 +18,7 @@ The scanners are proven equal to the regex by tests, not by argument alone:
 fancy-regex's `find_iter` on real, multilingual and adversarial text.
 */
 
+mod block;
 pub mod chunk;
 pub mod deepseek;
 pub mod hf;
@@ -102,15 +103,30 @@ impl SplitPattern {
     pub fn for_each_piece(&self, text: &str, mut f: impl PieceSink) {
         match self {
             SplitPattern::R50k => scan_all(text, r50k, f),
+            SplitPattern::Cl100k => block::scan(text, CL3, cl100k::<3, true, false>, f),
+            SplitPattern::Llama3 => block::scan(text, CL3, cl100k::<3, false, false>, f),
+            SplitPattern::Qwen2 => block::scan(text, CL1, cl100k::<1, false, false>, f),
+            SplitPattern::Qwen35 => block::scan(text, CL1, cl100k::<1, false, true>, f),
+            SplitPattern::O200k => block::scan(text, O200K, o200k::<3, true>, f),
+            SplitPattern::Tekken => block::scan(text, TEKKEN, o200k::<1, false>, f),
+            SplitPattern::Whole if text.is_empty() => {}
+            SplitPattern::Whole => f.piece(text),
+            SplitPattern::Regex(re) => regex_pieces(re, text, &mut |p| f.piece(p)),
+        }
+    }
+
+    /// Calls `f` on each piece of `text` found by the scalar scanners only
+    /// (no ASCII block path; tests compare the two).
+    #[cfg(test)]
+    fn for_each_piece_scalar(&self, text: &str, f: impl PieceSink) {
+        match self {
             SplitPattern::Cl100k => scan_all(text, cl100k::<3, true, false>, f),
             SplitPattern::Llama3 => scan_all(text, cl100k::<3, false, false>, f),
             SplitPattern::Qwen2 => scan_all(text, cl100k::<1, false, false>, f),
             SplitPattern::Qwen35 => scan_all(text, cl100k::<1, false, true>, f),
             SplitPattern::O200k => scan_all(text, o200k::<3, true>, f),
             SplitPattern::Tekken => scan_all(text, o200k::<1, false>, f),
-            SplitPattern::Whole if text.is_empty() => {}
-            SplitPattern::Whole => f.piece(text),
-            SplitPattern::Regex(re) => regex_pieces(re, text, &mut |p| f.piece(p)),
+            _ => self.for_each_piece(text, f),
         }
     }
 
@@ -125,6 +141,17 @@ impl SplitPattern {
         out
     }
 }
+
+const CL3: block::Family = block::Family::Cl100k { digits: 3 };
+const CL1: block::Family = block::Family::Cl100k { digits: 1 };
+const O200K: block::Family = block::Family::O200k {
+    digits: 3,
+    contractions: true,
+};
+const TEKKEN: block::Family = block::Family::O200k {
+    digits: 1,
+    contractions: false,
+};
 
 /// What receives the pieces of [`SplitPattern::for_each_piece`]: any
 /// `FnMut(&str)`, or a type whose `piece` is `#[inline(always)]`. The
