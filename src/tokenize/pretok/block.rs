@@ -415,3 +415,215 @@ pub(super) fn scan(
         i = end;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::SplitPattern;
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The patterns with a block path.
+    const PATTERNS: [SplitPattern; 6] = [
+        SplitPattern::Cl100k,
+        SplitPattern::Llama3,
+        SplitPattern::Qwen2,
+        SplitPattern::Qwen35,
+        SplitPattern::O200k,
+        SplitPattern::Tekken,
+    ];
+
+    /// The pieces as `text`'s slices, from a scanner that hands them out.
+    fn collect<'t>(text: &'t str, scan: impl FnOnce(&mut dyn FnMut(&str))) -> Vec<&'t str> {
+        let base = text.as_ptr() as usize;
+        let mut out = Vec::new();
+        scan(&mut |p: &str| {
+            let start = p.as_ptr() as usize - base;
+            out.push(&text[start..start + p.len()]);
+        });
+        out
+    }
+
+    fn scalar_pieces<'t>(pattern: &SplitPattern, text: &'t str) -> Vec<&'t str> {
+        collect(text, |f| pattern.for_each_piece_scalar(text, f))
+    }
+
+    fn block_pieces<'t>(pattern: &SplitPattern, text: &'t str) -> Vec<&'t str> {
+        collect(text, |f| pattern.for_each_piece(text, f))
+    }
+
+    fn assert_block_equals_scalar(text: &str) {
+        for pattern in &PATTERNS {
+            assert_eq!(
+                block_pieces(pattern, text),
+                scalar_pieces(pattern, text),
+                "{pattern:?} on {text:?}"
+            );
+        }
+    }
+
+    /// Every ASCII class and hazard, some non-ASCII characters (a letter, a
+    /// mark, ſ which `(?i)'s` takes, no-break space, NEL, CJK, an emoji).
+    const ALPHABET: &[&str] = &[
+        "a", "b", "s", "t", "l", "e", "r", "v", "m", "d", "x", "A", "S", "L", "E", "T", "R", "Q",
+        " ", " ", " ", "\t", "\n", "\r", "\u{b}", "\u{c}", "0", "1", "9", "'", "'", "/", ".", ",",
+        "(", "\"", "-", "\u{0}", "\u{1c}", "\u{7f}", "é", "中", "\u{a0}", "ſ", "\u{301}", "🙂",
+        "\u{85}", "word", " the", "It's", "DON'T", "we'll", "x's's", "12345678901", ".\n/",
+        "  \n  \n", "\r\n", "  ",
+    ];
+
+    fn text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(proptest::sample::select(ALPHABET), 0..160)
+            .prop_map(|parts| parts.concat())
+    }
+
+    /// Mostly-ASCII text: non-ASCII characters only now and then, so that
+    /// windows have safe points.
+    fn ascii_text() -> impl Strategy<Value = String> {
+        let ascii: Vec<&str> = ALPHABET.iter().copied().filter(|s| s.is_ascii()).collect();
+        proptest::collection::vec(
+            prop_oneof![
+                20 => proptest::sample::select(ascii),
+                1 => proptest::sample::select(ALPHABET),
+            ],
+            0..200,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    #[test]
+    fn sse2_classes_equal_the_portable_ones() {
+        // Every byte value at every position.
+        for x in 0..=255u8 {
+            for k in 0..WINDOW {
+                let mut block = *b"The quick brown fox jumps over the lazy dog; it's 42.\n\tAB  CD/'x";
+                block[k] = x;
+                assert_eq!(classify(&block), classify_portable(&block), "{x:#x} at {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn classes_agree_with_the_unicode_tables() {
+        use super::super::{tables, L, N, S};
+        let mut block = [0u8; WINDOW];
+        for chunk in 0..2 {
+            for (k, b) in block.iter_mut().enumerate() {
+                *b = (chunk * 64 + k) as u8;
+            }
+            let c = classify_portable(&block);
+            for k in 0..WINDOW {
+                let class = tables::CLASS_BLOCKS[0][chunk * 64 + k];
+                let bit = |m: u64| m >> k & 1 == 1;
+                assert_eq!(bit(c.lower | c.upper), class & L != 0, "{k}");
+                assert_eq!(bit(c.digit), class & N != 0, "{k}");
+                assert_eq!(bit(c.white), class & S != 0, "{k}");
+            }
+        }
+    }
+
+    #[test]
+    fn digit_starts_count_in_threes_from_each_run() {
+        // 1111 0111111111 0 11111 (bit 0 first)
+        let runs = [4, 0, 10, 0, 5];
+        let (mut d, mut expected, mut k) = (0u64, 0u64, 0);
+        for n in runs {
+            for j in 0..n {
+                d |= 1 << k;
+                if j % 3 == 0 {
+                    expected |= 1 << k;
+                }
+                k += 1;
+            }
+            k += 1;
+        }
+        assert_eq!(digit_starts(d, 3), expected);
+        assert_eq!(digit_starts(d, 1), d);
+        assert_eq!(digit_starts(u64::MAX, 3), 0x9249_2492_4924_9249);
+    }
+
+    #[test]
+    fn english_prose_goes_through_windows() {
+        // The block path must actually be taken on prose: count the pieces
+        // handed out by windows.
+        let text = "It's the Licensor's right: you'll see THE Work (and WeLL, 2024) \
+                    is provided \"AS IS\" -- without warranty.\n\n   Section 2.\tGrant.\n"
+            .repeat(20);
+        let b = text.as_bytes();
+        let (mut i, mut windows) = (0, 0);
+        while i + WINDOW <= b.len() {
+            let w = window(b, i, Family::O200k {
+                digits: 3,
+                contractions: true,
+            });
+            if w.end == 0 {
+                i += 1;
+                continue;
+            }
+            windows += 1;
+            i += w.end as usize;
+        }
+        assert!(windows > 20 * 140 / 64, "{windows} windows");
+        assert_block_equals_scalar(&text);
+    }
+
+    #[test]
+    fn pieces_across_window_edges() {
+        // Each sample at every offset from a window's start, after filler
+        // of each kind.
+        let samples = [
+            "it's DON'T we'LL x's's 'll",
+            "word.\n/\n//x ./\n/y",
+            "  \n \t \n   x  \n\n  y\t\tz \r\n",
+            "12345678901234 1 12 123 1234 a1b22c333",
+            "aB ABc abC ABC aBC \"x\" (y) -z 'q",
+            "é中 ſ x'ſ a\u{a0}b a\u{85}b \u{301}x 🙂.",
+            "..a .a  .a\t.a\n.a 'a ''a",
+        ];
+        for filler in ["a", " ", "1", ".", "\n", "aA ", "é"] {
+            for sample in samples {
+                for k in 0..=WINDOW + 2 {
+                    let text = format!("{}{sample}{}", filler.repeat(k), filler.repeat(k));
+                    assert_block_equals_scalar(&text);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn runs_of_every_class() {
+        for unit in [
+            "a", "A", "aA", "1", " ", "\t", "\n", "\r\n", ".", "'", "/", "é", "中", " x", ".\n", "'s",
+        ] {
+            for n in [1, 2, 3, 31, 32, 33, 60, 61, 62, 63, 64, 65, 127, 128, 129] {
+                for around in ["", "x", " ", "x.", "\n"] {
+                    let text = format!("{around}{}{around}", unit.repeat(n));
+                    assert_block_equals_scalar(&text);
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn block_path_equals_scalar(text in text()) {
+            assert_block_equals_scalar(&text);
+        }
+
+        #[test]
+        fn block_path_equals_scalar_on_ascii(text in ascii_text()) {
+            assert_block_equals_scalar(&text);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn block_path_equals_regex(text in ascii_text()) {
+            for pattern in &PATTERNS {
+                let regex = pattern.to_fallback().unwrap();
+                prop_assert_eq!(block_pieces(pattern, &text), regex.pieces(&text), "{:?}", pattern);
+            }
+        }
+    }
+}
