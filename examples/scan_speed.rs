@@ -63,7 +63,9 @@ fn main() {
             let mut check = 0u64;
             pattern.for_each_piece(&text, |p: &str| {
                 pieces += 1;
-                check = check.wrapping_mul(31).wrapping_add((p.as_ptr() as usize - base) as u64);
+                check = check
+                    .wrapping_mul(31)
+                    .wrapping_add((p.as_ptr() as usize - base) as u64);
             });
             wall = wall.min(t.elapsed().as_secs_f64());
             cpu = cpu.min(cpu_seconds() - c);

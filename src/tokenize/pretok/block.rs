@@ -301,8 +301,7 @@ pub(super) fn window(b: &[u8], i: usize, family: Family) -> Window {
     let symbol_starts = other & !prev(other) & !prev(c.space) & !cont;
     // A prefix before a letter.
     let next_letter = letter >> 1;
-    let prefix = next_letter
-        & (blank | (other & !prev(other) & !prev(c.space) & !cont));
+    let prefix = next_letter & (blank | (other & !prev(other) & !prev(c.space) & !cont));
 
     // Letters.
     let mut word_starts = letter & !prev(letter) & !prev(prefix);
@@ -433,7 +432,7 @@ mod tests {
     ];
 
     /// The pieces as `text`'s slices, from a scanner that hands them out.
-    fn collect<'t>(text: &'t str, scan: impl FnOnce(&mut dyn FnMut(&str))) -> Vec<&'t str> {
+    fn collect(text: &str, scan: impl FnOnce(&mut dyn FnMut(&str))) -> Vec<&str> {
         let base = text.as_ptr() as usize;
         let mut out = Vec::new();
         scan(&mut |p: &str| {
@@ -464,11 +463,64 @@ mod tests {
     /// Every ASCII class and hazard, some non-ASCII characters (a letter, a
     /// mark, ſ which `(?i)'s` takes, no-break space, NEL, CJK, an emoji).
     const ALPHABET: &[&str] = &[
-        "a", "b", "s", "t", "l", "e", "r", "v", "m", "d", "x", "A", "S", "L", "E", "T", "R", "Q",
-        " ", " ", " ", "\t", "\n", "\r", "\u{b}", "\u{c}", "0", "1", "9", "'", "'", "/", ".", ",",
-        "(", "\"", "-", "\u{0}", "\u{1c}", "\u{7f}", "é", "中", "\u{a0}", "ſ", "\u{301}", "🙂",
-        "\u{85}", "word", " the", "It's", "DON'T", "we'll", "x's's", "12345678901", ".\n/",
-        "  \n  \n", "\r\n", "  ",
+        "a",
+        "b",
+        "s",
+        "t",
+        "l",
+        "e",
+        "r",
+        "v",
+        "m",
+        "d",
+        "x",
+        "A",
+        "S",
+        "L",
+        "E",
+        "T",
+        "R",
+        "Q",
+        " ",
+        " ",
+        " ",
+        "\t",
+        "\n",
+        "\r",
+        "\u{b}",
+        "\u{c}",
+        "0",
+        "1",
+        "9",
+        "'",
+        "'",
+        "/",
+        ".",
+        ",",
+        "(",
+        "\"",
+        "-",
+        "\u{0}",
+        "\u{1c}",
+        "\u{7f}",
+        "é",
+        "中",
+        "\u{a0}",
+        "ſ",
+        "\u{301}",
+        "🙂",
+        "\u{85}",
+        "word",
+        " the",
+        "It's",
+        "DON'T",
+        "we'll",
+        "x's's",
+        "12345678901",
+        ".\n/",
+        "  \n  \n",
+        "\r\n",
+        "  ",
     ];
 
     fn text() -> impl Strategy<Value = String> {
@@ -495,7 +547,8 @@ mod tests {
         // Every byte value at every position.
         for x in 0..=255u8 {
             for k in 0..WINDOW {
-                let mut block = *b"The quick brown fox jumps over the lazy dog; it's 42.\n\tAB  CD/'x";
+                let mut block =
+                    *b"The quick brown fox jumps over the lazy dog; it's 42.\n\tAB  CD/'x";
                 block[k] = x;
                 assert_eq!(classify(&block), classify_portable(&block), "{x:#x} at {k}");
             }
@@ -551,10 +604,14 @@ mod tests {
         let b = text.as_bytes();
         let (mut i, mut windows) = (0, 0);
         while i + WINDOW <= b.len() {
-            let w = window(b, i, Family::O200k {
-                digits: 3,
-                contractions: true,
-            });
+            let w = window(
+                b,
+                i,
+                Family::O200k {
+                    digits: 3,
+                    contractions: true,
+                },
+            );
             if w.end == 0 {
                 i += 1;
                 continue;
@@ -592,7 +649,8 @@ mod tests {
     #[test]
     fn runs_of_every_class() {
         for unit in [
-            "a", "A", "aA", "1", " ", "\t", "\n", "\r\n", ".", "'", "/", "é", "中", " x", ".\n", "'s",
+            "a", "A", "aA", "1", " ", "\t", "\n", "\r\n", ".", "'", "/", "é", "中", " x", ".\n",
+            "'s",
         ] {
             for n in [1, 2, 3, 31, 32, 33, 60, 61, 62, 63, 64, 65, 127, 128, 129] {
                 for around in ["", "x", " ", "x.", "\n"] {

@@ -10,6 +10,14 @@ regex-syntax tables the reference's regex uses) for the rest, and no
 backtracking: each alternative's backtracking is resolved by reasoning about
 where it must end (written out beside each scanner).
 
+The o200k and cl100k families (o200k_base, Tekken, cl100k_base, Llama 3,
+Qwen) first try an ASCII block path (`block`): 64 bytes classified into bit
+masks at once, and the piece starts of the window derived with shifted-mask
+algebra and handed out in one loop, without a scanner call per piece; the
+scalar scanner takes over at non-ASCII text and at the few patterns the
+algebra leaves to it. On English text the scanner then runs 2.3× as fast
+(`examples/scan_speed`; BENCHMARKS.md, "Pre-tokenizer block path").
+
 A pattern we do not recognise goes through [`SplitPattern::Regex`], which runs
 fancy-regex itself: exact, and as slow as the reference.
 
