@@ -49,8 +49,10 @@ How it got here (what was measured, kept, and tried and dropped): BENCHMARKS.md,
 mod cache;
 mod cut;
 pub(crate) mod cut_pairs;
+mod fixed;
 pub(crate) mod hash;
 mod huge;
+pub(crate) mod layout;
 pub mod ranks;
 
 use std::cmp::Reverse;
