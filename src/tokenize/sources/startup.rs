@@ -4,9 +4,10 @@ the cached engine tables when they are provably from this file, else the
 file converted as always, and its tables cached for the next run.
 
 Only files converted at run time are cached: tokenizer.json files our
-engines count, and Tekken's JSON. Rank files (`.tiktoken`) load about as
-fast as a cache would, and the `tokenizers` crate's files (`llama3-hf`)
-have no recipe: the crate builds its own structures from the JSON.
+engines count (every named one), and Tekken's JSON. Rank files
+(`.tiktoken`) load about as fast as a cache would, and a file the
+`tokenizers` crate counts has no recipe: the crate builds its own
+structures from the JSON.
 */
 
 use std::path::{Path, PathBuf};
