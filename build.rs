@@ -4,10 +4,11 @@ nothing textual.
 
 1. Rank tables of the four built-in OpenAI encodings. Each is rebuilt from the
    reference (tiktoken-rs) by decoding every id on its own, so the embedded
-   table is by construction the reference's vocabulary. They are written as a
-   compact binary blob (`ranks_<name>.bin`, format in `src/tokenize/ranks.rs`)
-   that `Ranks::from_blob` reads in a few milliseconds, where parsing the
-   base64 `.tiktoken` text takes tiktoken-rs about 100 ms. Beside each blob we
+   table is by construction the reference's vocabulary. They are written as
+   images of the engine's finished arrays (`ranks_<name>.image`, format in
+   `src/tokenize/bpe/layout.rs`) that `Ranks::from_image` reads in place, with
+   nothing to parse or build at start-up, where parsing the base64
+   `.tiktoken` text takes tiktoken-rs about 100 ms. Beside each image we
    write the sha256 of the canonical `.tiktoken` text (`base64(token) rank\n`
    per line, by rank), which is what the report records as the tokenizer's
    data hash and which matches the official files' published digests.
@@ -33,6 +34,10 @@ mod unicode_class;
 #[allow(dead_code)]
 mod hash;
 
+#[path = "src/tokenize/bpe/layout.rs"]
+#[allow(dead_code)]
+mod layout;
+
 #[path = "src/tokenize/bpe/cut_pairs.rs"]
 #[allow(dead_code)]
 mod cut_pairs;
@@ -40,17 +45,20 @@ mod cut_pairs;
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/tokenize/bpe/hash.rs");
+    println!("cargo:rerun-if-changed=src/tokenize/bpe/layout.rs");
     println!("cargo:rerun-if-changed=src/tokenize/bpe/cut_pairs.rs");
     commit();
     engine_sources();
     let out = env::var("OUT_DIR").expect("OUT_DIR");
     let out = Path::new(&out);
     // The commit lookup reruns this script at every commit; the tables only
-    // change with this file and hash.rs, so they are rebuilt only then.
+    // change with this file, hash.rs and layout.rs, so they are rebuilt only
+    // then.
     let stamp = out.join("tables.stamp");
     let inputs = [
         fs::read("build.rs").unwrap_or_default(),
         fs::read("src/tokenize/bpe/hash.rs").unwrap_or_default(),
+        fs::read("src/tokenize/bpe/layout.rs").unwrap_or_default(),
         fs::read("src/tokenize/bpe/cut_pairs.rs").unwrap_or_default(),
     ]
     .concat();
@@ -150,11 +158,7 @@ fn tables(out: &Path) {
     for (name, make) in encodings {
         let bpe = make();
         let entries = ordinary_tokens(&bpe);
-        fs::write(
-            out.join(format!("ranks_{name}.bin")),
-            blob(&table_order(&entries)),
-        )
-        .expect("write blob");
+        fs::write(out.join(format!("ranks_{name}.image")), image(&entries)).expect("write image");
         fs::write(out.join(format!("cuts_{name}.bin")), cut_table(&entries)).expect("write cuts");
         fs::write(
             out.join(format!("ranks_{name}.sha256")),
@@ -256,38 +260,96 @@ fn ordinary_tokens(bpe: &tiktoken_rs::CoreBPE) -> Vec<(u32, Vec<u8>)> {
     entries
 }
 
-/// The entries in the order `Ranks` inserts them into its hash table (by the
-/// slot each token hashes to), so that loading never has to sort them.
-fn table_order(entries: &[(u32, Vec<u8>)]) -> Vec<(u32, Vec<u8>)> {
+/// The rank image of a vocabulary given by rank (`src/tokenize/bpe/layout.rs`
+/// has the format): the arrays `Ranks` reads, placed by the same code that
+/// places a vocabulary read at run time, in the target's byte order.
+fn image(entries: &[(u32, Vec<u8>)]) -> Vec<u8> {
     let long = entries.iter().filter(|(_, t)| t.len() > 2).count();
-    let mask = hash::table_slots(long) as u64 - 1;
-    let mut sorted = entries.to_vec();
-    sorted.sort_by_key(|(rank, token)| {
-        let home = if token.len() > 2 {
-            hash::slot_key(token).1 & mask
-        } else {
-            0
-        };
-        (home, *rank)
-    });
-    sorted
-}
-
-/// `b"TKRANKS1"`, entry count (u32 LE), then per entry rank (u32 LE) and
-/// length (u16 LE), then all token bytes concatenated in entry order.
-fn blob(entries: &[(u32, Vec<u8>)]) -> Vec<u8> {
-    let mut out = b"TKRANKS1".to_vec();
-    out.extend((entries.len() as u32).to_le_bytes());
-    for (rank, bytes) in entries {
-        out.extend(rank.to_le_bytes());
-        out.extend(
-            u16::try_from(bytes.len())
-                .expect("token too long")
-                .to_le_bytes(),
-        );
+    let slots = layout::table_slots(long);
+    let mut one = vec![layout::NO_RANK; 256];
+    let mut two = vec![layout::NO_RANK; 1 << 16];
+    let mut table = vec![[0u64; 2]; slots];
+    let mut filter = vec![0u64; layout::filter_words(slots)];
+    let mut arrays = layout::Arrays {
+        one: &mut one,
+        two: &mut two,
+        table: &mut table,
+        filter: &mut filter,
+    };
+    // In the order of the slots the tokens hash to (ties by rank), as
+    // `Ranks` places a vocabulary read at run time.
+    let mut order: Vec<(usize, u32, &[u8])> = entries
+        .iter()
+        .map(|(rank, token)| {
+            let home = if token.len() > 2 {
+                layout::home(token, slots)
+            } else {
+                0
+            };
+            (home, *rank, token.as_slice())
+        })
+        .collect();
+    order.sort_unstable();
+    for (_, rank, token) in order {
+        arrays.place(token, rank);
     }
-    for (_, bytes) in entries {
-        out.extend(bytes);
+    let bound = entries.iter().map(|e| e.0 as usize + 1).max().unwrap_or(0);
+    let mut spans = vec![[0u32; 2]; bound];
+    let mut bytes = Vec::new();
+    for (rank, token) in entries {
+        spans[*rank as usize] = [bytes.len() as u32, token.len() as u32];
+        bytes.extend_from_slice(token);
+    }
+    let head = layout::ImageHeader {
+        len: entries.len() as u64,
+        max_token_len: entries.iter().map(|e| e.1.len()).max().unwrap_or(0) as u64,
+        rank_bound: bound as u64,
+        slots: slots as u64,
+        filter_words: filter.len() as u64,
+        bytes: bytes.len() as u64,
+    };
+    let big = env::var("CARGO_CFG_TARGET_ENDIAN").as_deref() == Ok("big");
+    let words32 = |v: &[u32]| -> Vec<u8> {
+        v.iter()
+            .flat_map(|w| {
+                if big {
+                    w.to_be_bytes()
+                } else {
+                    w.to_le_bytes()
+                }
+            })
+            .collect()
+    };
+    let words64 = |v: &[u64]| -> Vec<u8> {
+        v.iter()
+            .flat_map(|w| {
+                if big {
+                    w.to_be_bytes()
+                } else {
+                    w.to_le_bytes()
+                }
+            })
+            .collect()
+    };
+    let sections = [
+        words32(&one),
+        words32(&two),
+        words64(&filter),
+        words64(table.as_flattened()),
+        words32(spans.as_flattened()),
+        bytes,
+    ];
+    let mut out = Vec::new();
+    head.write(&mut out);
+    for ((at, size), data) in head
+        .sections()
+        .expect("image sizes")
+        .into_iter()
+        .zip(sections)
+    {
+        assert_eq!(size, data.len(), "image section size");
+        out.resize(at, 0);
+        out.extend_from_slice(&data);
     }
     out
 }

@@ -2,18 +2,9 @@
 The byte-string hash behind the rank table and the piece cache.
 
 It lives in its own file because `build.rs` includes it too: the built-in
-rank tables are written in the order of the slots their tokens hash to, so
-that start-up fills the table front to back (see `Ranks`), and that order
+rank tables are laid out at build time (`layout.rs`), and a token's slot
 must be computed with exactly this function.
 */
-
-/// Slots in the rank table for `long` tokens (those of 3 bytes or more):
-/// a power of two with the load at most 3/4. Measured on o200k (190 k such
-/// tokens): 2^18 slots (4 MiB) ran as fast as 2^19 and fits caches better;
-/// most failed lookups never probe (see `Ranks::may_hold`).
-pub(crate) fn table_slots(long: usize) -> usize {
-    (long + long / 3 + 1).next_power_of_two().max(16)
-}
 
 /// What a token stores in its slot, and where its probe starts.
 #[inline(always)]

@@ -32,10 +32,10 @@ token-for-token equal to tiktoken:
    repetitive pieces that are long in practice, so a megabyte of one
    character counts in 1.5–4.4× the time of a megabyte of prose (it was
    10–16× with a plain binary heap of candidates).
-4. The piece cache and the rank table live on huge pages where the system
-   offers them (`huge`): random probes into 4 MiB tables then miss the TLB
-   far less, and building o200k's table takes two page faults, not a
-   thousand.
+4. The piece cache lives on huge pages where the system offers them
+   (`huge`): random probes into 4 MiB then miss the TLB far less. So does
+   a rank table built at run time; a built-in's is read in place from the
+   binary (`layout`), where it measured as fast.
 
 5. A piece over 24 bytes (in practice a Chinese or Japanese sentence: a run
    of letters, rarely seen twice) is cut where no token of the vocabulary
@@ -53,8 +53,10 @@ How it got here (what was measured, kept, and tried and dropped): BENCHMARKS.md,
 mod cache;
 mod cut;
 pub(crate) mod cut_pairs;
+mod fixed;
 pub(crate) mod hash;
 mod huge;
+pub(crate) mod layout;
 pub mod ranks;
 
 use std::cmp::Reverse;

@@ -36,23 +36,26 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use crate::tokenize::bpe::cut::Cuts;
-use crate::tokenize::bpe::hash::{slot_key, table_slots};
+use crate::tokenize::bpe::fixed::Fixed;
+use crate::tokenize::bpe::hash::slot_key;
 use crate::tokenize::bpe::huge::HugeZeroed;
+use crate::tokenize::bpe::layout::{self, filter_bits, Arrays, ImageHeader};
 
 /// Token bytes → rank, and back.
 pub struct Ranks {
     /// All token bytes, concatenated.
-    bytes: Vec<u8>,
-    /// `(offset, len)` into `bytes` by rank; `len == 0` marks a gap.
-    spans: Vec<(u32, u32)>,
-    /// Open addressing, power-of-two sized, load ≤ 3/4 (see `table_slots`).
-    table: HugeZeroed<[u64; 2]>,
+    bytes: Fixed<u8>,
+    /// `[offset, len]` into `bytes` by rank; `len == 0` marks a gap.
+    spans: Fixed<[u32; 2]>,
+    /// Open addressing, power-of-two sized, load ≤ 3/4 (see
+    /// `layout::table_slots`; slots as `layout::Arrays::place` writes them).
+    table: Fixed<[u64; 2]>,
     /// Rank of each 1-byte and 2-byte token (`NONE` if absent), by value.
-    one: Box<[u32; 256]>,
-    two: Box<[u32]>,
+    one: Fixed<u32>,
+    two: Fixed<u32>,
     /// A one-word Bloom filter of the tokens of 3 bytes or more, two bits
     /// per token (see [`Ranks::may_hold`]).
-    filter: Box<[u64]>,
+    filter: Fixed<u64>,
     mask: usize,
     len: usize,
     max_token_len: usize,
@@ -161,6 +164,44 @@ impl Ranks {
         builder.finish()
     }
 
+    /// Ranks read in place from an image build.rs laid out (`layout`):
+    /// nothing is built or copied, so a built-in encoding is ready in
+    /// microseconds and its pages come from the binary as they are touched.
+    /// Fails on an image of the wrong shape (a build defect).
+    pub(crate) fn from_image(image: &'static [u8]) -> Result<Self, String> {
+        let bad = |what: &str| format!("rank image: {what}");
+        let head = ImageHeader::read(image).ok_or_else(|| bad("no header"))?;
+        let [one, two, filter, table, spans, bytes] =
+            head.sections().ok_or_else(|| bad("sizes overflow"))?;
+        let section = |(at, size): (usize, usize)| {
+            image
+                .get(at..at.saturating_add(size))
+                .ok_or_else(|| bad("truncated"))
+        };
+        fn cast<T: bytemuck::Pod>(b: &'static [u8]) -> Result<Fixed<T>, String> {
+            bytemuck::try_cast_slice(b)
+                .map(Fixed::from_static)
+                .map_err(|e| format!("rank image: {e:?}"))
+        }
+        let slots = head.slots as usize;
+        if !slots.is_power_of_two() || head.filter_words as usize != layout::filter_words(slots) {
+            return Err(bad("table and filter sizes do not match"));
+        }
+        Ok(Ranks {
+            bytes: Fixed::from_static(section(bytes)?),
+            spans: cast(section(spans)?)?,
+            table: cast(section(table)?)?,
+            one: cast(section(one)?)?,
+            two: cast(section(two)?)?,
+            filter: cast(section(filter)?)?,
+            mask: slots - 1,
+            len: head.len as usize,
+            max_token_len: head.max_token_len as usize,
+            cuts: OnceLock::new(),
+            cut_blob: None,
+        })
+    }
+
     /// The blob [`Self::from_blob`] reads, for the start-up cache of a
     /// vocabulary converted at run time (`tokenize::compiled`). Entries go
     /// in the order of the table's slots (1- and 2-byte tokens first), as
@@ -181,7 +222,7 @@ impl Ranks {
         blob.extend_from_slice(b"TKRANKS1");
         blob.extend_from_slice(&(ranks.len() as u32).to_le_bytes());
         for &rank in &ranks {
-            let len = self.spans[rank as usize].1 as u16;
+            let len = self.spans[rank as usize][1] as u16;
             blob.extend_from_slice(&rank.to_le_bytes());
             blob.extend_from_slice(&len.to_le_bytes());
         }
@@ -325,14 +366,14 @@ impl Ranks {
     /// The bytes of the token with this rank.
     pub fn token_bytes(&self, rank: u32) -> Option<&[u8]> {
         match self.spans.get(rank as usize) {
-            Some(&(_, 0)) | None => None,
+            Some(&[_, 0]) | None => None,
             Some(_) => Some(self.token_bytes_unchecked(rank)),
         }
     }
 
     #[inline]
     fn token_bytes_unchecked(&self, rank: u32) -> &[u8] {
-        let (offset, len) = self.spans[rank as usize];
+        let [offset, len] = self.spans[rank as usize];
         &self.bytes[offset as usize..(offset + len) as usize]
     }
 }
@@ -397,70 +438,75 @@ impl Builder {
                 bound - 1
             ));
         }
-        let mut spans = vec![(0u32, 0u32); bound];
+        let mut spans = vec![[0u32; 2]; bound];
         let mut max_token_len = 0;
         for (&rank, &span) in self.ranks.iter().zip(&self.spans) {
-            if spans[rank as usize].1 != 0 {
+            if spans[rank as usize][1] != 0 {
                 return Err(format!("rank {rank} given twice"));
             }
-            spans[rank as usize] = span;
+            spans[rank as usize] = [span.0, span.1];
             max_token_len = max_token_len.max(span.1 as usize);
         }
         let long = self.spans.iter().filter(|s| s.1 > 2).count();
-        let size = table_slots(long);
-        let mut ranks = Ranks {
-            bytes: self.bytes,
-            spans,
-            // Zeroed, on huge pages where available (`huge`): building
-            // o200k's table on small pages was a thousand page faults.
-            table: HugeZeroed::new(size).map_err(|e| format!("rank table: {e}"))?,
-            one: Box::new([NONE; 256]),
-            two: vec![NONE; 1 << 16].into_boxed_slice(),
-            // About 11 bits per long token: 2^21 bits (256 KiB) for o200k's 190 k.
-            filter: vec![0; (size / 64 * 8).max(1)].into_boxed_slice(),
-            mask: size - 1,
+        let slots = layout::table_slots(long);
+        // Zeroed, on huge pages where available (`huge`): building
+        // o200k's table on small pages was a thousand page faults.
+        let mut table = HugeZeroed::new(slots).map_err(|e| format!("rank table: {e}"))?;
+        let mut one = vec![NONE; 256];
+        let mut two = vec![NONE; 1 << 16];
+        let mut filter = vec![0u64; layout::filter_words(slots)];
+        let mut arrays = Arrays {
+            one: &mut one,
+            two: &mut two,
+            table: &mut table,
+            filter: &mut filter,
+        };
+        let token = |i: usize| {
+            let (offset, len) = self.spans[i];
+            &self.bytes[offset as usize..(offset + len) as usize]
+        };
+        // Placed in the order of the slots the tokens hash to: the table is
+        // then written front to back instead of at random, which made
+        // building o200k's several times faster. Blobs written from a
+        // finished table (`to_blob`, `trusted`) list their entries in that
+        // order already; others are sorted first.
+        if self.trusted {
+            for (i, &rank) in self.ranks.iter().enumerate() {
+                arrays.place(token(i), rank);
+            }
+        } else {
+            let mut order: Vec<(usize, u32)> = (0..len)
+                .map(|i| {
+                    let t = token(i);
+                    let home = if t.len() > 2 {
+                        layout::home(t, slots)
+                    } else {
+                        0
+                    };
+                    (home, i as u32)
+                })
+                .collect();
+            if !order.is_sorted() {
+                order.sort_unstable();
+            }
+            for (_, i) in order {
+                arrays.place(token(i as usize), self.ranks[i as usize]);
+            }
+        }
+        let ranks = Ranks {
+            bytes: Fixed::owned(self.bytes),
+            spans: Fixed::owned(spans),
+            table: Fixed::owned(table),
+            one: Fixed::owned(one),
+            two: Fixed::owned(two),
+            filter: Fixed::owned(filter),
+            mask: slots - 1,
             len,
             max_token_len,
             cuts: OnceLock::new(),
             cut_blob: None,
             ties: Ties::Leftmost,
         };
-        // Insert in the order of the slots the tokens hash to: the table is
-        // then written front to back instead of at random, which made
-        // building o200k's several times faster (most of start-up). The
-        // built-in blobs (`trusted`) list their entries in that order
-        // already (build.rs), so theirs go straight in; others are collected
-        // and sorted first.
-        let mut homes: Vec<(u64, u64, u64)> = Vec::new();
-        if !self.trusted {
-            homes.reserve(len);
-        }
-        // In entry order, not rank order: the built-in blobs list entries
-        // in slot order, so ranks are random there while entries and their
-        // bytes are sequential (measured: this loop was most of start-up).
-        for (&rank, &(offset, len)) in self.ranks.iter().zip(&self.spans) {
-            let token = &ranks.bytes[offset as usize..(offset + len) as usize];
-            match *token {
-                [a] => ranks.one[a as usize] = rank,
-                [a, b] => ranks.two[(a as usize) << 8 | b as usize] = rank,
-                _ => {
-                    let (word, hash) = slot_key(token);
-                    let meta = (token.len() as u64) << 32 | (rank as u64 + 1);
-                    if self.trusted {
-                        insert(&mut ranks.table, &mut ranks.filter, hash, [word, meta]);
-                    } else {
-                        homes.push((hash, word, meta));
-                    }
-                }
-            }
-        }
-        let mask = ranks.mask as u64;
-        if !homes.is_sorted_by_key(|h| h.0 & mask) {
-            homes.sort_unstable_by_key(|h| h.0 & mask);
-        }
-        for (hash, word, meta) in homes {
-            insert(&mut ranks.table, &mut ranks.filter, hash, [word, meta]);
-        }
         // Byte strings given two ranks: tiktoken refuses them too. Checked
         // after the fact, by looking each token up again.
         for &rank in self.ranks.iter().filter(|_| !self.trusted) {
@@ -474,35 +520,7 @@ impl Builder {
     }
 }
 
-const NONE: u32 = u32::MAX;
-
-/// Puts one slot into the table (linear probing from its home) and its
-/// bits into the filter. Any order of insertion gives a table that answers
-/// the same; the order only decides how far some probes run.
-#[inline(always)]
-fn insert(table: &mut [[u64; 2]], filter: &mut [u64], hash: u64, slot: [u64; 2]) {
-    let (at, bits) = filter_bits(hash, filter.len());
-    filter[at] |= bits;
-    let mask = table.len() - 1;
-    let mut i = hash as usize & mask;
-    while table[i][1] != 0 {
-        i = (i + 1) & mask;
-    }
-    table[i] = slot;
-}
-
-/// The filter word and the two bits of a hash. The table's slot comes from
-/// the low bits, so these come from the high ones.
-#[inline(always)]
-fn filter_bits(hash: u64, words: usize) -> (usize, u64) {
-    let word = (hash >> 32) as usize & (words - 1);
-    let bits = 1u64 << (hash >> 52 & 63) | 1u64 << (hash >> 58);
-    (word, bits)
-}
-
-// A slot of `table` is `[word, meta]`: `word` is the token itself
-// (zero-padded) if it has at most 8 bytes, else its hash; `meta` is
-// `len << 32 | (rank + 1)`, and 0 marks an empty slot.
+const NONE: u32 = layout::NO_RANK;
 
 #[cfg(test)]
 mod tests {
@@ -541,6 +559,70 @@ mod tests {
             }
         }
         assert_eq!(back.get(b"abcde"), None);
+    }
+
+    #[test]
+    fn built_in_images_are_the_tables_built_at_run_time() {
+        // The image build.rs lays out and the table placed at run time from
+        // the same vocabulary must be the same arrays, slot for slot: one
+        // piece of code (`layout`) places both.
+        for name in ["o200k_base", "cl100k_base", "p50k_base", "r50k_base"] {
+            let image = crate::tokenize::sources::builtin::ranks(name).unwrap();
+            let rebuilt = Ranks::from_ranked(
+                (0..image.rank_bound() as u32)
+                    .filter_map(|r| image.token_bytes(r).map(|t| (t.to_vec(), r))),
+            )
+            .unwrap();
+            assert_eq!(image.len(), rebuilt.len(), "{name}");
+            assert_eq!(image.max_token_len(), rebuilt.max_token_len(), "{name}");
+            assert_eq!(image.mask, rebuilt.mask, "{name}");
+            assert!(*image.one == *rebuilt.one, "{name}: one");
+            assert!(*image.two == *rebuilt.two, "{name}: two");
+            assert!(*image.filter == *rebuilt.filter, "{name}: filter");
+            assert!(*image.table == *rebuilt.table, "{name}: table");
+            for rank in 0..image.rank_bound() as u32 {
+                if let Some(token) = image.token_bytes(rank) {
+                    assert_eq!(image.get(token), Some(rank), "{name}: {token:?}");
+                }
+            }
+        }
+        // Hand-counted facts of the reference, to tie the image to it (ids
+        // from tiktoken 0.14.0 with the published rank files: "hello" is 24912 in
+        // o200k_base, 15339 in cl100k_base).
+        let o200k = crate::tokenize::sources::builtin::ranks("o200k_base").unwrap();
+        assert_eq!(o200k.get(b"hello"), Some(24912));
+        let cl100k = crate::tokenize::sources::builtin::ranks("cl100k_base").unwrap();
+        assert_eq!(cl100k.get(b"hello"), Some(15339));
+    }
+
+    #[test]
+    fn a_damaged_image_is_refused() {
+        let mut head = Vec::new();
+        let h = ImageHeader {
+            len: 1,
+            max_token_len: 1,
+            rank_bound: 1,
+            slots: 16,
+            filter_words: 1,
+            bytes: 1,
+        };
+        h.write(&mut head);
+        assert_eq!(ImageHeader::read(&head), Some(h));
+        let leak = |v: Vec<u8>| -> &'static [u8] { Vec::leak(v) };
+        assert!(Ranks::from_image(leak(head.clone()))
+            .unwrap_err()
+            .contains("truncated"));
+        assert!(Ranks::from_image(leak(b"TKRANKS1".to_vec())).is_err());
+        let wrong = ImageHeader {
+            filter_words: 3,
+            ..h
+        };
+        let mut bytes = Vec::new();
+        wrong.write(&mut bytes);
+        bytes.resize(1 << 20, 0);
+        assert!(Ranks::from_image(leak(bytes))
+            .unwrap_err()
+            .contains("do not match"));
     }
 
     #[test]

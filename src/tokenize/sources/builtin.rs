@@ -2,9 +2,10 @@
 The four OpenAI encodings that ship inside the binary.
 
 They count through our engine ([`BpeTokenizer`]). Their rank tables are
-rebuilt at build time from the reference, tiktoken-rs, and embedded as binary
-blobs (see `build.rs`) that parse in a few milliseconds on first use, instead
-of the ~100 ms tiktoken-rs spends decoding base64. [`Reference`] keeps the
+rebuilt at build time from the reference, tiktoken-rs, laid out as the
+engine's finished arrays and embedded as images (`bpe::layout`, `build.rs`)
+that are read in place: nothing is parsed or built at start-up, where
+tiktoken-rs spends ~100 ms decoding base64. [`Reference`] keeps the
 tiktoken-rs implementation public: it is the oracle the tests and benchmarks
 compare the engine with.
 */
@@ -73,11 +74,12 @@ impl Tokenizer for Reference {
     }
 }
 
-/// An embedded encoding: its rank blob, the sha256 of its canonical
+/// An embedded encoding: its rank image, the sha256 of its canonical
 /// `.tiktoken` text (equal to the official file's), and its split pattern.
 struct Embedded {
     name: &'static str,
-    blob: &'static [u8],
+    /// The rank table laid out by build.rs (`bpe::layout`), read in place.
+    image: &'static [u8],
     sha256: &'static str,
     /// Where long pieces may be cut (`bpe::cut`), computed by build.rs.
     cuts: &'static [u8],
@@ -89,7 +91,15 @@ macro_rules! embedded {
     ($name:literal, $pattern:expr) => {
         Embedded {
             name: $name,
-            blob: include_bytes!(concat!(env!("OUT_DIR"), "/ranks_", $name, ".bin")),
+            image: {
+                const IMAGE: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
+                    env!("OUT_DIR"),
+                    "/ranks_",
+                    $name,
+                    ".image"
+                )));
+                &IMAGE.0
+            },
             sha256: include_str!(concat!(env!("OUT_DIR"), "/ranks_", $name, ".sha256")),
             cuts: include_bytes!(concat!(env!("OUT_DIR"), "/cuts_", $name, ".bin")),
             pattern: || $pattern,
@@ -98,6 +108,10 @@ macro_rules! embedded {
     };
 }
 
+/// Bytes aligned for the image's widest arrays (`bpe::layout::IMAGE_ALIGN`).
+#[repr(C, align(64))]
+struct Aligned<B: ?Sized>(B);
+
 static EMBEDDED: [Embedded; 4] = [
     embedded!("o200k_base", SplitPattern::O200k),
     embedded!("cl100k_base", SplitPattern::Cl100k),
@@ -105,13 +119,13 @@ static EMBEDDED: [Embedded; 4] = [
     embedded!("r50k_base", SplitPattern::R50k),
 ];
 
-/// The ranks of a built-in encoding, parsed on first use and shared after.
+/// The ranks of a built-in encoding, made on first use and shared after.
 pub fn ranks(name: &str) -> Option<Arc<Ranks>> {
     let e = EMBEDDED.iter().find(|e| e.name == name)?;
     Some(Arc::clone(e.ranks.get_or_init(|| {
-        // The blob is written by build.rs from the reference; failing to read
-        // it back is a build defect, not a user error.
-        let ranks = Ranks::from_blob(e.blob).expect("embedded rank blob is valid");
+        // The image is laid out by build.rs from the reference; failing to
+        // read it is a build defect, not a user error.
+        let ranks = Ranks::from_image(e.image).expect("embedded rank image is valid");
         Arc::new(ranks.with_cut_blob(e.cuts))
     })))
 }
