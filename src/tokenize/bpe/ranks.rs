@@ -199,6 +199,7 @@ impl Ranks {
             max_token_len: head.max_token_len as usize,
             cuts: OnceLock::new(),
             cut_blob: None,
+            ties: Ties::Leftmost,
         })
     }
 
