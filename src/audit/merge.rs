@@ -74,6 +74,15 @@ impl ShardReport {
                     .into(),
             )
         })?;
+        let shard = &partial.shard;
+        if shard.index == 0 || shard.index > shard.count {
+            // Only an edited or damaged report says this; merged, it would
+            // add a shard no whole has.
+            return Err(fail(format!(
+                "shard {}/{}: the index is not between 1 and {}",
+                shard.index, shard.count, shard.count
+            )));
+        }
         Ok(ShardReport {
             path: path.to_path_buf(),
             provenance: view.provenance,

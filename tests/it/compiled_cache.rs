@@ -15,11 +15,12 @@ use tokenaudit::tokenize::sources::registry::{self, Family, Named};
 use tokenaudit::tokenize::sources::startup::{CacheUse, Loaded};
 use tokenaudit::tokenize::{SharedTokenizer, TokenizerDir, TokenizerError};
 
-/// The named files converted at run time (tokenizer.json and Tekken).
+/// The named files converted at run time (rank files, tokenizer.json and
+/// Tekken).
 fn converted_names() -> Vec<&'static Named> {
     registry::NAMED
         .iter()
-        .filter(|n| matches!(n.family, Family::Huggingface | Family::Tekken))
+        .filter(|n| n.family != Family::Builtin)
         .collect()
 }
 
@@ -63,8 +64,6 @@ fn every_converted_tokenizer_is_the_same_from_its_cache() {
         let first = load(named, &dir);
         let written = match &first.cache {
             CacheUse::Written(path) => path.clone(),
-            // The tokenizers crate counts this file: nothing to cache.
-            CacheUse::NotCacheable if named.name == "llama3-hf" => continue,
             other => panic!("{}: first load {other:?}", named.name),
         };
         assert_eq!(
@@ -233,6 +232,39 @@ fn a_file_given_by_path_is_cached_by_its_sha256() {
     let second = tokenaudit::tokenize::resolve(&spec, &dir, None).unwrap();
     assert_eq!(second.info().sha256, named.sha256);
     assert_same("by path", &first, &second);
+}
+
+/// A rank file's entry holds the split pattern it was loaded with: the same
+/// file loaded with another pattern must count with that pattern, not with
+/// the cached one.
+#[test]
+fn a_rank_file_entry_is_used_only_with_its_pattern() {
+    let tmp = tempfile::tempdir().unwrap();
+    let named = registry::named("llama3").unwrap();
+    let Some(real) = installed_dir("llama3") else {
+        return;
+    };
+    let file = tmp.path().join(named.file);
+    fs::copy(real.file(named), &file).unwrap();
+    let cached = TokenizerDir::new(tmp.path())
+        .with_compiled_cache(CompiledCache::in_dirs(vec![tmp.path().join("compiled")]));
+    let uncached = TokenizerDir::new(tmp.path()).with_compiled_cache(CompiledCache::disabled());
+    let spec = format!("tiktoken:{}", file.display());
+    // Digits: Llama 3's pattern takes them three at a time, `\S+` whole.
+    let text = "1234567 7654321 12345678901234567890";
+    let count = |dir: &TokenizerDir, pattern: &str| {
+        let t = tokenaudit::tokenize::resolve(&spec, dir, Some(pattern)).unwrap();
+        t.counter().count(text)
+    };
+    let llama = count(&cached, "llama3");
+    assert!(cache_file(tmp.path(), named).is_file());
+    let whole = count(&cached, r"\S+|\s+");
+    assert_eq!(whole, count(&uncached, r"\S+|\s+"));
+    assert_ne!(
+        whole, llama,
+        "the two patterns must count this text differently"
+    );
+    assert_eq!(count(&cached, "llama3"), llama);
 }
 
 /// An entry is keyed by the file's content: the same Tekken file given as

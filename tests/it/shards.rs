@@ -261,6 +261,16 @@ fn merging_shards_that_are_not_a_whole_or_not_alike_fails_and_says_why() {
         &["merge", &a1, damaged.to_str().unwrap()],
         &["damaged.json", "partial.state"],
     );
+    // A report whose shard index lies outside its count (edited by hand):
+    // with shards 1/2 and 2/2 it would otherwise pass as a whole of three.
+    let outside = o.join("outside.json");
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["partial"]["shard"]["index"] = 3.into();
+    std::fs::write(&outside, v.to_string()).unwrap();
+    fails(
+        &["merge", &a1, &a2, outside.to_str().unwrap()],
+        &["outside.json", "shard 3/2", "not between 1 and 2"],
+    );
     // Usage errors of --shard itself.
     for bad in ["0/2", "3/2", "x/2", "auto/2"] {
         let r = Command::new(bin())

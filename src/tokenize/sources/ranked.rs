@@ -29,15 +29,9 @@ pub struct RankedVocab {
     pub pattern: String,
 }
 
-/// Builds the counting tokenizer for a rank vocabulary. `info.vocab_size` is
-/// set from the vocabulary. Fails on a pattern that does not compile or a byte
-/// string that appears under two ranks.
-pub fn build(info: TokenizerInfo, vocab: RankedVocab) -> Result<SharedTokenizer, String> {
-    build_with_recipe(info, vocab).map(|(t, _)| t)
-}
-
-/// What the start-up cache (`tokenize::compiled`) keeps of a rank file
-/// converted at run time (Tekken's JSON): the checked ranks and the pattern.
+/// What the start-up cache (`tokenize::compiled`) keeps of a rank
+/// vocabulary read at run time (a `.tiktoken` file, Tekken's JSON): the
+/// checked ranks and the pattern.
 #[derive(Serialize, Deserialize)]
 pub struct Recipe {
     #[serde(with = "compiled::ranks")]
@@ -45,7 +39,17 @@ pub struct Recipe {
     pattern: String,
 }
 
-/// [`build`], and the [`Recipe`] to build it again from.
+impl Recipe {
+    /// The split pattern the vocabulary was loaded with.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+}
+
+/// Builds the counting tokenizer for a rank vocabulary, and the [`Recipe`]
+/// to build it again from. `info.vocab_size` is set from the vocabulary.
+/// Fails on a pattern that does not compile or a byte string that appears
+/// under two ranks.
 pub fn build_with_recipe(
     info: TokenizerInfo,
     vocab: RankedVocab,

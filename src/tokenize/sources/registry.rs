@@ -390,7 +390,7 @@ pub fn load_named(named: &Named, dir: &TokenizerDir) -> Result<SharedTokenizer, 
 }
 
 /// [`load_named`], saying how the start-up cache was used. A file converted
-/// at run time (tokenizer.json, Tekken) is built from its cached tables when
+/// at run time (a rank file, tokenizer.json, Tekken) is built from its cached tables when
 /// they are provably from this file (see `tokenize::compiled`): then the file
 /// is not read, and its sha256 is the one checked when the tables were made.
 pub fn load_named_traced(named: &Named, dir: &TokenizerDir) -> Result<Loaded, TokenizerError> {
@@ -447,8 +447,7 @@ fn load_file(
 }
 
 /// Reads, checks (against `expected`, for a named file) and builds the
-/// tokenizer in `path`, through the start-up cache for the families whose
-/// files are converted at run time.
+/// tokenizer in `path`, through the start-up cache.
 fn load_through_cache(
     name: &str,
     family: Family,
@@ -465,17 +464,10 @@ fn load_through_cache(
         sha256: String::new(),
         vocab_size: 0,
     };
-    let cacheable = matches!(family, Family::Huggingface | Family::Tekken);
-    let disabled = CompiledCache::disabled();
-    let cache = if cacheable { cache } else { &disabled };
     let convert = move |data: &[u8], info: TokenizerInfo, want_recipe: bool| {
         build(info, family, data, path, pattern, want_recipe)
     };
-    let mut loaded = startup::load(cache, path, info, expected, Box::new(convert))?;
-    if !cacheable {
-        loaded.cache = CacheUse::NotCacheable;
-    }
-    Ok(loaded)
+    startup::load(cache, path, info, expected, pattern, Box::new(convert))
 }
 
 /// Converts a file's bytes (`info` has its name, family, source and
@@ -504,11 +496,7 @@ fn build(
             let pattern = pattern.expect("rank files are loaded with a pattern");
             tiktoken_file::parse(data, &shown, pattern).map_err(|m| invalid(strip(m)))?
         }
-        Family::Tekken => {
-            let vocab = tekken::parse(data, &shown).map_err(|m| invalid(strip(m)))?;
-            let (tokenizer, recipe) = ranked::build_with_recipe(info, vocab).map_err(invalid)?;
-            return Ok((tokenizer, want_recipe.then_some(Recipe::Ranked(recipe))));
-        }
+        Family::Tekken => tekken::parse(data, &shown).map_err(|m| invalid(strip(m)))?,
         Family::Huggingface => {
             let (tokenizer, recipe) = hf::build_with_recipe(info, data, &shown, want_recipe)
                 .map_err(|m| invalid(strip(m)))?;
@@ -516,7 +504,8 @@ fn build(
         }
         Family::Builtin => unreachable!("built-ins have no file"),
     };
-    Ok((ranked::build(info, vocab).map_err(invalid)?, None))
+    let (tokenizer, recipe) = ranked::build_with_recipe(info, vocab).map_err(invalid)?;
+    Ok((tokenizer, want_recipe.then_some(Recipe::Ranked(recipe))))
 }
 
 #[cfg(test)]
