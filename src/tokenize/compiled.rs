@@ -43,8 +43,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// Bumped whenever a recipe's layout or meaning changes.
-pub const FORMAT: u32 = 2;
+/// Bumped whenever a recipe's layout or meaning changes (3: the rank
+/// table carries its merge's tie-break).
+pub const FORMAT: u32 = 3;
 
 const MAGIC: &[u8; 8] = b"TACOMPL\0";
 
@@ -328,17 +329,23 @@ pub mod le_u32s {
 /// (the blob was written from checked ranks, and its CRC held); followed by
 /// its cut table (`bpe::cut`), which a vocabulary without one would read at
 /// run time after 2 MiB of long pieces (50–175 ms). One byte string: the
+/// tie-break of the merge (`Ties`: 0 leftmost, 1 by parts; format 3), the
 /// rank blob's length (u32 LE), the rank blob, the cut blob.
 pub mod ranks {
     use std::sync::Arc;
 
     use serde::{Deserializer, Serializer};
 
-    use crate::tokenize::bpe::ranks::Ranks;
+    use crate::tokenize::bpe::ranks::{Ranks, Ties};
 
     pub fn serialize<S: Serializer>(r: &Arc<Ranks>, s: S) -> Result<S::Ok, S::Error> {
         let ranks = r.to_blob();
-        let mut both = (ranks.len() as u32).to_le_bytes().to_vec();
+        let ties = match r.ties() {
+            Ties::Leftmost => 0u8,
+            Ties::ByParts => 1,
+        };
+        let mut both = vec![ties];
+        both.extend((ranks.len() as u32).to_le_bytes());
         both.extend(ranks);
         both.extend(r.cut_blob());
         s.serialize_bytes(&both)
@@ -353,12 +360,19 @@ pub mod ranks {
             }
             fn visit_bytes<E: serde::de::Error>(self, b: &[u8]) -> Result<Arc<Ranks>, E> {
                 let short = || E::custom("a rank blob of the wrong length");
+                let (&ties, b) = b.split_first().ok_or_else(short)?;
+                let ties = match ties {
+                    0 => Ties::Leftmost,
+                    1 => Ties::ByParts,
+                    _ => return Err(E::custom("an unknown tie-break")),
+                };
                 let len = b.get(..4).ok_or_else(short)?;
                 let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
                 let ranks = b.get(4..4usize.checked_add(len).ok_or_else(short)?);
                 let ranks = Ranks::from_blob(ranks.ok_or_else(short)?).map_err(E::custom)?;
                 let cuts = b[4 + len..].to_vec();
                 ranks
+                    .with_ties(ties)
                     .with_cached_cut_blob(cuts)
                     .map(Arc::new)
                     .map_err(E::custom)

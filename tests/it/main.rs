@@ -27,6 +27,7 @@ mod hf_engine;
 mod html;
 mod hub;
 mod layers;
+mod llama3_hf;
 mod long_pieces;
 mod named_exact;
 mod named_tokenizers;

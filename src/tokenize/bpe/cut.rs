@@ -9,7 +9,13 @@ piece, no merge crosses it, and the piece's count is the sum of the counts of
 the two sides, each merged on its own. (The order argument: the merge takes
 the lowest rank anywhere, leftmost on ties; a pair on the left is taken when
 it is the lowest of all, so also the lowest of the left, and the left side
-goes through exactly the merges it would alone. Likewise the right.)
+goes through exactly the merges it would alone. Likewise the right. This
+holds for any order that ranks a pair by its parts and compares positions
+only left to right, so also for [`Ties::ByParts`], which orders pairs of
+one rank by their parts' ranks before their positions: a candidate on the
+left that is first of all is first on the left.)
+
+[`Ties::ByParts`]: crate::tokenize::bpe::ranks::Ties
 
 A token lies across the place between characters `a` and `b` only if, inside
 the token, the bytes before some character boundary end `a` and the bytes
@@ -25,8 +31,8 @@ One more care: tiktoken counts a piece that is itself a token as one token
 without merging, and the merge does not always reach that token. A part cut
 from a piece is merged, never looked up, so a part that is such a token must
 be merged, not taken from a cache that holds the whole-piece answer. The
-vocabulary's unreachable tokens are found once, here; o200k_base and
-cl100k_base have none.
+vocabulary's unreachable tokens are found once, here, with the
+vocabulary's own tie-break; o200k_base and cl100k_base have none.
 */
 
 use rustc_hash::FxHashSet;

@@ -21,7 +21,11 @@ token-for-token equal to tiktoken:
    are batched ([`Sum`]): 32 pieces' sets are prefetched as the scanner
    finds them and probed together, so their L3 loads overlap.
 3. A miss is merged exactly as tiktoken does: repeatedly merge the adjacent
-   pair whose concatenation has the lowest rank, leftmost on ties. Pieces
+   pair whose concatenation has the lowest rank, leftmost on ties (a
+   vocabulary may ask to order pairs of one rank by their parts' ranks
+   first, [`Ties::ByParts`]: a tokenizer.json that lists every split of
+   every token, `hf::byte_level`; each merge call picks its loop once, so
+   the tiktoken vocabularies run the loop without that pass). Pieces
    of up to 64 bytes merge on the stack ([`Flat`]: one branch-free `min`
    per round); longer ones over a linked list with candidates bucketed by
    rank ([`RankQueue`]), O(n log n) at worst and close to linear on the
@@ -65,7 +69,7 @@ use rustc_hash::FxHashMap;
 pub(crate) use crate::tokenize::bpe::cache::PieceCache;
 use crate::tokenize::bpe::hash::pack;
 use crate::tokenize::bpe::huge::HugeZeroed;
-use crate::tokenize::bpe::ranks::Ranks;
+use crate::tokenize::bpe::ranks::{Ranks, Ties};
 use crate::tokenize::pretok::{PieceSink, SplitPattern};
 use crate::tokenize::{Counter, Tokenizer, TokenizerInfo};
 
@@ -528,7 +532,7 @@ impl Merge {
     /// The number of tokens BPE leaves of `piece`.
     fn count(&mut self, ranks: &Ranks, piece: &[u8]) -> u32 {
         if Flat::fits(ranks, piece) {
-            Flat::merge(ranks, piece).parts
+            Flat::merge_with(ranks, piece).parts
         } else {
             self.linked(ranks, piece)
         }
@@ -538,7 +542,7 @@ impl Merge {
     fn run(&mut self, ranks: &Ranks, piece: &[u8]) {
         self.bounds.clear();
         if Flat::fits(ranks, piece) {
-            let flat = Flat::merge(ranks, piece);
+            let flat = Flat::merge_with(ranks, piece);
             let mut i = 0;
             while i < piece.len() {
                 self.bounds.push(i as u32);
@@ -581,7 +585,21 @@ impl Merge {
     /// On a megabyte of one character this replaced a binary heap of a
     /// million `(rank, start)` entries; the few ranks such a piece uses make
     /// the heap tiny and the buckets sequential. Returns the number of parts.
+    ///
+    /// With [`Ties::ByParts`] a bucket is ordered by `(rank of the left
+    /// part, rank of the right part, start)` instead of by start. The key of
+    /// a live candidate does not change while it waits: if either of its
+    /// parts grew, its pair would be a longer byte string, of another rank,
+    /// and the candidate stale. Stale ones are dropped before sorting (their
+    /// parts may have no next part left to rank).
     fn linked(&mut self, ranks: &Ranks, piece: &[u8]) -> u32 {
+        match ranks.ties() {
+            Ties::Leftmost => self.linked_with::<false>(ranks, piece),
+            Ties::ByParts => self.linked_with::<true>(ranks, piece),
+        }
+    }
+
+    fn linked_with<const BY_PARTS: bool>(&mut self, ranks: &Ranks, piece: &[u8]) -> u32 {
         let n = piece.len();
         self.bounds.clear();
         self.bounds.extend(1..=n as u32);
@@ -614,7 +632,7 @@ impl Merge {
         let joins = &mut self.joins;
         let mut parts = n as u32;
         while let Some((rank, bucket, mut starts)) = queue.take_lowest() {
-            starts.sort_unstable();
+            order_bucket::<BY_PARTS>(&mut starts, rank, next, part, pair);
             let mut stopped_at = None;
             for (k, &left) in starts.iter().enumerate() {
                 if pair[left as usize] != rank {
@@ -674,6 +692,28 @@ impl Merge {
     }
 }
 
+/// Puts a bucket of candidates of `rank` in merge order ([`Merge::linked`]):
+/// by start, or with `BY_PARTS` the live ones by `(rank of the left part,
+/// rank of the right part, start)`.
+#[inline]
+fn order_bucket<const BY_PARTS: bool>(
+    starts: &mut Vec<u32>,
+    rank: u32,
+    next: &[u32],
+    part: &[u32],
+    pair: &[u32],
+) {
+    if BY_PARTS {
+        starts.retain(|&s| pair[s as usize] == rank);
+        starts.sort_unstable_by_key(|&s| {
+            let right = next[s as usize] as usize;
+            (part[s as usize], part[right], s)
+        });
+    } else {
+        starts.sort_unstable();
+    }
+}
+
 /// The merge of a piece of at most [`Merge::FLAT_MAX`] bytes, on the
 /// stack. Parts are named by their first byte: `next[s]` is where the part
 /// starting at `s` ends, and `key[s]` ranks it joined with the next part as
@@ -699,8 +739,19 @@ impl Flat {
         piece.len() <= Merge::FLAT_MAX && ranks.rank_bound() <= Self::RANK_BOUND
     }
 
+    /// [`Self::merge`] with the vocabulary's tie-break, chosen once per
+    /// piece: the tiktoken vocabularies' loop is the one without the
+    /// tie pass.
     #[inline]
-    fn merge(ranks: &Ranks, piece: &[u8]) -> Flat {
+    fn merge_with(ranks: &Ranks, piece: &[u8]) -> Flat {
+        match ranks.ties() {
+            Ties::Leftmost => Self::merge::<false>(ranks, piece),
+            Ties::ByParts => Self::merge::<true>(ranks, piece),
+        }
+    }
+
+    #[inline]
+    fn merge<const BY_PARTS: bool>(ranks: &Ranks, piece: &[u8]) -> Flat {
         let n = piece.len();
         debug_assert!((2..=Merge::FLAT_MAX).contains(&n));
         debug_assert!(ranks.rank_bound() <= Self::RANK_BOUND);
@@ -724,9 +775,12 @@ impl Flat {
         let join = |from: usize, to: usize| key(ranks.get(&piece[from..to]).unwrap_or(NONE), from);
         let mut parts = n as u32;
         loop {
-            let best = keys[..n - 1].iter().fold(NONE, |a, &b| a.min(b));
+            let mut best = keys[..n - 1].iter().fold(NONE, |a, &b| a.min(b));
             if best == NONE {
                 break;
+            }
+            if BY_PARTS {
+                best = Self::by_parts(ranks, piece, &keys[..n - 1], &next, best);
             }
             let left = (best & 63) as usize;
             let right = next[left] as usize;
@@ -746,6 +800,33 @@ impl Flat {
             }
         }
         Flat { next, parts }
+    }
+}
+
+impl Flat {
+    /// Among the keys of `best`'s rank (pairs that join into the same
+    /// token), the one whose parts have the lowest `(left rank, right
+    /// rank)`, leftmost on ties ([`Ties::ByParts`]). A second pass over the
+    /// keys, and the parts ranked only when the rank has two candidates.
+    #[inline(never)]
+    fn by_parts(ranks: &Ranks, piece: &[u8], keys: &[u32], next: &[u8], best: u32) -> u32 {
+        let rank = best >> 6;
+        let same = |k: u32| k != NONE && k >> 6 == rank;
+        if keys.iter().filter(|&&k| same(k)).count() < 2 {
+            return best;
+        }
+        let part = |from: usize, to: usize| ranks.get(&piece[from..to]).unwrap_or(NONE);
+        let mut chosen = (NONE, NONE, best);
+        for (s, &k) in keys.iter().enumerate() {
+            if same(k) {
+                let right = next[s] as usize;
+                let parts = (part(s, right), part(right, next[right] as usize), k);
+                if parts < chosen {
+                    chosen = parts;
+                }
+            }
+        }
+        chosen.2
     }
 }
 
@@ -959,6 +1040,77 @@ mod tests {
                     (9.0..=11.0).contains(&tokens),
                     "{name} {c:?}: {small_parts} then {large_parts} parts"
                 );
+            }
+        }
+    }
+
+    /// `ab` 256, `ba` 257, `aba` 258: in `[ab][a][ba]` both pairs join
+    /// into `aba`. tiktoken takes the left one; by parts, `a ba` (97, 257)
+    /// comes before `ab a` (256, 97).
+    fn tie_toy(ties: Ties) -> Ranks {
+        let mut tokens: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+        for t in ["ab", "ba", "aba"] {
+            tokens.push(t.as_bytes().to_vec());
+        }
+        Ranks::from_ordered(tokens).unwrap().with_ties(ties)
+    }
+
+    #[test]
+    fn ties_by_parts_take_the_split_with_the_lower_parts() {
+        let piece = b"ababa";
+        let key = |s: u32| 258 << 6 | s;
+        // Parts [ab][a][ba] start at 0, 2, 3; `next[s]` is where each ends.
+        let next = [2u8, 0, 3, 5, 0];
+        let keys = [key(0), NONE, key(2), NONE];
+        for (ties, chosen) in [(Ties::Leftmost, key(0)), (Ties::ByParts, key(2))] {
+            let ranks = tie_toy(ties);
+            let best = keys.iter().fold(NONE, |a, &b| a.min(b));
+            let best = match ties {
+                Ties::ByParts => Flat::by_parts(&ranks, piece, &keys, &next, best),
+                Ties::Leftmost => best,
+            };
+            assert_eq!(best, chosen, "{ties:?}");
+        }
+        // The linked merge's bucket: starts 0 and 2 (and a stale 3).
+        let next = [2u32, 0, 3, 5, 0];
+        let part = [256u32, NONE, 97, 257, NONE];
+        let pair = [258u32, NONE, 258, NONE, NONE];
+        let mut starts = vec![3, 2, 0];
+        order_bucket::<false>(&mut starts, 258, &next, &part, &pair);
+        assert_eq!(starts, [0, 2, 3]);
+        let mut starts = vec![3, 2, 0];
+        order_bucket::<true>(&mut starts, 258, &next, &part, &pair);
+        assert_eq!(starts, [2, 0]);
+    }
+
+    /// From single bytes the tie-break never changes a result (the lemma in
+    /// `hf::byte_level`): every string of up to 12 bytes over `a`, `b`,
+    /// with a vocabulary of overlapping tokens in an order that makes ties
+    /// between different splits likely, merges alike both ways, flat and
+    /// linked.
+    #[test]
+    fn from_bytes_both_tie_breaks_agree() {
+        let build = |ties: Ties| {
+            let mut tokens: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+            for t in [
+                "ba", "aba", "ab", "abab", "bab", "aa", "baba", "aab", "abba", "bb", "aaa",
+                "babab", "ababa", "bba",
+            ] {
+                tokens.push(t.as_bytes().to_vec());
+            }
+            Ranks::from_ordered(tokens).unwrap().with_ties(ties)
+        };
+        let (left, by_parts) = (build(Ties::Leftmost), build(Ties::ByParts));
+        for len in 2..=12 {
+            for bits in 0..1u32 << len {
+                let s: String = (0..len)
+                    .map(|i| if bits >> i & 1 == 1 { 'b' } else { 'a' })
+                    .collect();
+                let expected = parts(&left, &s, false);
+                for linked in [false, true] {
+                    assert_eq!(parts(&by_parts, &s, linked), expected, "{s}");
+                    assert_eq!(parts(&left, &s, linked), expected, "{s}");
+                }
             }
         }
     }

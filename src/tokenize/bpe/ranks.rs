@@ -64,6 +64,23 @@ pub struct Ranks {
     cuts: OnceLock<Cuts>,
     /// Embedded by build.rs (built-ins) or read from the start-up cache.
     cut_blob: Option<Cow<'static, [u8]>>,
+    /// How the merge breaks ties between candidate pairs of equal rank
+    /// (different splits of one token): see [`Ties`].
+    ties: Ties,
+}
+
+/// How the merge orders candidate pairs of the same rank, i.e. pairs that
+/// join into the same token.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Ties {
+    /// tiktoken: the leftmost first.
+    #[default]
+    Leftmost,
+    /// The pair whose parts have the lower `(rank of left, rank of right)`
+    /// first, then the leftmost: the order of a Hugging Face merge list
+    /// that lists every split of every token, sorted by the parts' ids (a
+    /// tokenizer.json converted from tiktoken ranks; `hf::byte_level`).
+    ByParts,
 }
 
 impl Ranks {
@@ -182,6 +199,7 @@ impl Ranks {
             max_token_len: head.max_token_len as usize,
             cuts: OnceLock::new(),
             cut_blob: None,
+            ties: Ties::Leftmost,
         })
     }
 
@@ -334,6 +352,18 @@ impl Ranks {
         }
     }
 
+    /// These ranks, merging with this tie-break.
+    pub fn with_ties(mut self, ties: Ties) -> Self {
+        self.ties = ties;
+        self
+    }
+
+    /// How the merge breaks ties between pairs of equal rank.
+    #[inline(always)]
+    pub fn ties(&self) -> Ties {
+        self.ties
+    }
+
     /// The bytes of the token with this rank.
     pub fn token_bytes(&self, rank: u32) -> Option<&[u8]> {
         match self.spans.get(rank as usize) {
@@ -476,6 +506,7 @@ impl Builder {
             max_token_len,
             cuts: OnceLock::new(),
             cut_blob: None,
+            ties: Ties::Leftmost,
         };
         // Byte strings given two ranks: tiktoken refuses them too. Checked
         // after the fact, by looking each token up again.

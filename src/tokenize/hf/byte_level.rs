@@ -26,7 +26,66 @@ and T does not come back as itself, against (2). Condition (2) also makes
 the engine's shortcut "a piece that is a token is one token" right, with or
 without `ignore_merges`. DeepSeek V3/V4, Qwen 3 and claude-legacy pass; Llama 3's file
 (converted from tiktoken ranks, with every split of a token as a merge)
-fails (1) and stays on the crate.
+fails (1) and takes the second route.
+
+**Every split as a merge** (`split_ranks`; a tokenizer.json converted from
+tiktoken ranks, as transformers' converter writes them: `llama3-hf`). The
+file lists, for each token `T` in id order, every split `l r` of `T` into
+two tokens, sorted by `(id l, id r)`. We set rank = token id, derive that
+list from the vocabulary (each prefix and suffix of each token looked up in
+the rank table: ~1 M lookups for Llama 3's 128 k tokens, once per file
+before the start-up cache keeps the result) and accept the file only if:
+
+1. its merges are exactly that list, in that order, and every byte is a
+   token;
+2. `ignore_merges` is on (the crate then takes a piece that is a token as
+   that token, as the engine does; without it the crate would merge it);
+
+and count it with [`Ties::ByParts`]: among candidate pairs of the lowest
+rank, the lower `(rank of the left part, rank of the right part)` first,
+then the leftmost. Then the engine *is* the crate's algorithm:
+
+- Same candidates. The crate's candidates are the adjacent pairs listed as
+  merges; every split of every token is listed, so they are exactly the
+  adjacent pairs whose concatenation is a token, the engine's candidates.
+  Both start from single bytes (every byte is a token).
+- Same order. The crate pops the least `(merge index, position)` from its
+  heap (`Merge`'s `Ord` in the crate's `word.rs`). The merge index of
+  `l r` orders as `(id(l+r), id l, id r)`: the list is sorted that way and
+  no pair appears twice (`l r` determines `T = l+r`, and one `T` lists
+  each split once). With rank = id that is the engine's
+  `(rank T, rank l, rank r)`, then position in both.
+- Same stale entries. A queued entry whose position's parts changed is
+  skipped by both: parts only grow, so the pair there is now a longer byte
+  string, another token or none, and the crate's check (the pair's result
+  is still the entry's) fails as the engine's (the pair's rank is still
+  the entry's) does.
+
+So each step both merge the same pair; the whole-piece shortcut agrees by
+(2), and the engine's cut of long pieces (`bpe::cut`) holds for any order
+that depends on the pairs and on positions only through their order.
+
+**The tie-break never changes a result from single bytes** (a lemma; the
+tie-break is kept anyway, so that exactness rests on the argument above
+alone). Take the first step where leftmost-first and by-parts would
+differ: the lowest rank `ρ`, of token `T`, has candidates `l1 r1` at `p1`
+and `l2 r2` at `p2 > p1`, different splits of `T`. Up to that step both
+made the same merges. Look at the bytes of `T` at `p1`: its two parts tile
+them, so no part ever crossed their edges (parts only grow), and every
+merge inside them so far was the lowest candidate of all, hence the
+lowest inside them. So the merges inside are, in order, the first merges
+of `T`'s bytes merged alone, and `l1 r1` is the state with two parts of
+that one deterministic sequence; so is `l2 r2`, for the same reason. One
+sequence has one two-part state: `l1 = l2`, `r1 = r2`, against the
+assumption. (Overlapping candidates `[x][y][z]`, `xy = yz = T`, are the
+case `l1 r1 = x y`, `l2 r2 = y z`.) Checked by brute force too: no
+difference on every string of up to 12 bytes over `a`, `b` with a
+vocabulary of overlapping tokens (`bpe` tests), on the 474,851 distinct
+pieces of `bench-corpus/all.txt` and on 100,000 random concatenations of
+Llama 3 tokens (a script, not kept). The tests therefore cannot show
+llama3-hf failing with the tie-break off; they show the tie-break's choice
+on a built state, and llama3-hf's ids equal the crate's and the rank
+file's on every input where two splits of a token could meet.
 
 **Normalizer**: none, NFC or NFKC (claude-legacy), applied to each text
 segment between added tokens as the crate does, with the crate's own
@@ -77,7 +136,7 @@ use unicode_normalization_alignments::{
     is_nfc_quick, is_nfkc_quick, IsNormalized, UnicodeNormalization,
 };
 
-use crate::tokenize::bpe::ranks::Ranks;
+use crate::tokenize::bpe::ranks::{Ranks, Ties};
 use crate::tokenize::bpe::{BpeCounter, BpeTokenizer};
 use crate::tokenize::compiled;
 use crate::tokenize::hf::json::{
@@ -127,7 +186,16 @@ fn convert_head(file: &Head, data: &[u8]) -> Result<Converted, String> {
     }
     let added_ids: rustc_hash::FxHashSet<u32> = added.iter().map(|&(_, id)| id).collect();
     let tables = read_tables(data)?;
-    let (ranks, ids) = merge_ranks(&tables.vocab, &tables.merges, &added_ids)?;
+    let (ranks, ids) = match merge_ranks(&tables.vocab, &tables.merges, &added_ids) {
+        Ok(both) => both,
+        Err(one_merge) => split_ranks(
+            &tables.vocab,
+            &tables.merges,
+            &added_ids,
+            model.ignore_merges,
+        )
+        .map_err(|every_split| format!("{one_merge}; {every_split}"))?,
+    };
     Ok(Converted {
         ranks: Arc::new(ranks),
         ids,
@@ -356,6 +424,71 @@ fn merge_ranks(
         (bytes.to_vec(), rank as u32)
     });
     let ranks = Ranks::from_ranked(ranked)?;
+    Ok((ranks, ids))
+}
+
+/// Ranks for a file whose merges are every split of every token (the second
+/// route in the module docs): rank = token id, ties broken by the parts'
+/// ranks. Returns the ranks and the rank → id table (the identity).
+///
+/// The expected merge list is derived from the vocabulary (each token's
+/// splits into two tokens, found by looking each prefix and suffix up in
+/// the rank table just built) and compared with the file's, merge by
+/// merge, as strings: no lookup per merge of the file.
+fn split_ranks(
+    vocab: &FxHashMap<Cow<str>, u32>,
+    merges: &[MergeSpec],
+    added: &rustc_hash::FxHashSet<u32>,
+    ignore_merges: bool,
+) -> Result<(Ranks, Vec<u32>), String> {
+    if !ignore_merges {
+        return Err("not every split: ignore_merges is off".into());
+    }
+    let tokens = TokenBytes::new(vocab, added)?;
+    let ranked = (0..tokens.len()).filter_map(|id| tokens.get(id).map(|b| (b.to_vec(), id)));
+    let ranks = Ranks::from_ranked(ranked)?.with_ties(Ties::ByParts);
+    if (0..=255u8).any(|b| ranks.byte_rank(b).is_none()) {
+        return Err("a byte is not in the vocabulary".into());
+    }
+    // Token id → its string in the file.
+    let mut names: Vec<&str> = vec![""; tokens.len() as usize];
+    for (s, &id) in vocab {
+        if tokens.get(id).is_some() {
+            if !names[id as usize].is_empty() {
+                return Err(format!("token id {id} has two strings"));
+            }
+            names[id as usize] = s;
+        }
+    }
+    let mut k = 0usize;
+    let mut splits: Vec<(u32, u32)> = Vec::new();
+    for id in 0..tokens.len() {
+        let Some(t) = tokens.get(id) else { continue };
+        splits.clear();
+        splits
+            .extend((1..t.len()).filter_map(|i| Some((ranks.get(&t[..i])?, ranks.get(&t[i..])?))));
+        splits.sort_unstable();
+        for &(left, right) in &splits {
+            let Some(m) = merges.get(k) else {
+                return Err(format!(
+                    "not every split: the merges end before token {id}'s"
+                ));
+            };
+            if m.parts() != Some((names[left as usize], names[right as usize])) {
+                return Err(format!(
+                    "not every split: merge {k} is not `{} {}`",
+                    names[left as usize], names[right as usize]
+                ));
+            }
+            k += 1;
+        }
+    }
+    if k != merges.len() {
+        return Err(format!(
+            "not every split: merge {k} is not a split of a token"
+        ));
+    }
+    let ids = (0..ranks.rank_bound() as u32).collect();
     Ok((ranks, ids))
 }
 
@@ -606,6 +739,10 @@ mod tests {
     }
 
     fn toy(merges: &str, extra_vocab: &str) -> String {
+        toy_with(merges, extra_vocab, false)
+    }
+
+    fn toy_with(merges: &str, extra_vocab: &str, ignore_merges: bool) -> String {
         let mut vocab: Vec<String> = (0..=255u8)
             .map(|b| {
                 let c = byte_of_char().into_iter().find(|&(_, v)| v == b).unwrap().0;
@@ -626,7 +763,8 @@ mod tests {
         format!(
             r#"{{"added_tokens": [], "normalizer": null,
             "pre_tokenizer": {{"type": "ByteLevel", "add_prefix_space": false, "use_regex": true}},
-            "model": {{"type": "BPE", "vocab": {{{}}}, "merges": [{merges}]}}}}"#,
+            "model": {{"type": "BPE", "vocab": {{{}}}, "merges": [{merges}],
+                "ignore_merges": {ignore_merges}}}}}"#,
             vocab.join(", ")
         )
     }
@@ -651,5 +789,42 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.contains("more than one merge"), "{e}");
+    }
+
+    /// Every split of `ab`, `ba`, `aba` (ids 256..): by token id, then by
+    /// the parts' ids (`a ba` is 97 257, `ab a` 256 97).
+    const EVERY_SPLIT: &str = r#""a b", "b a", "a ba", "ab a""#;
+
+    #[test]
+    fn every_split_in_converter_order_is_accepted_with_ties_by_parts() {
+        let c = convert(toy_with(EVERY_SPLIT, "ab,ba,aba", true).as_bytes()).unwrap();
+        assert_eq!(c.ranks.ties(), Ties::ByParts);
+        assert_eq!(c.ranks.get(b"aba"), Some(258));
+        assert_eq!(c.ids[258], 258);
+        // The one-merge-per-token route keeps tiktoken's tie-break.
+        let c = convert(toy(r#""a b", "ab c""#, "ab,abc").as_bytes()).unwrap();
+        assert_eq!(c.ranks.ties(), Ties::Leftmost);
+    }
+
+    #[test]
+    fn a_list_that_is_not_every_split_in_order_is_refused() {
+        let refused = |merges: &str, ignore_merges: bool| {
+            convert(toy_with(merges, "ab,ba,aba", ignore_merges).as_bytes())
+                .err()
+                .unwrap_or_else(|| panic!("{merges} was accepted"))
+        };
+        // The crate without `ignore_merges` merges a piece that is a token.
+        assert!(refused(EVERY_SPLIT, false).contains("ignore_merges"));
+        // Two splits of one token swapped, one left out, one added twice,
+        // a token's splits before an earlier token's.
+        for merges in [
+            r#""a b", "b a", "ab a", "a ba""#,
+            r#""a b", "b a", "a ba""#,
+            r#""a b", "b a", "a ba", "ab a", "ab a""#,
+            r#""b a", "a b", "a ba", "ab a""#,
+        ] {
+            let e = refused(merges, true);
+            assert!(e.contains("not every split"), "{merges}: {e}");
+        }
     }
 }

@@ -2,12 +2,13 @@
 Hugging Face `tokenizer.json` files, counted through the `tokenizers` crate
 (the reference implementation) with no network access, unless [`build`]
 finds the file eligible for one of our engines: `hf_bpe` (byte-level BPE
-that reduces to ranks and a split: DeepSeek V3/V4, Qwen 3, claude-legacy)
+that reduces to ranks and a split: DeepSeek V3/V4, Qwen 3, claude-legacy,
+and Llama 3's, which lists every split of a token as a merge)
 or `sp_bpe` (SentencePiece-style BPE with byte fallback: Gemma 3,
 Mistral 7B v0.1, and files that spell spaces with a `Metaspace`
 pre-tokenizer instead) or `wordpiece` (BERT's normalizer, pre-tokenizer and
-WordPiece model). What stays here: files such as `llama3-hf`, byte-level
-but with every split of a token as a merge, and anything else.
+WordPiece model). What stays here: every other file (no named one
+today).
 
 Counting rule: `encode(text, add_special_tokens = false)`, with the file's
 padding and truncation switched off (some files pad and truncate every input

@@ -4,10 +4,10 @@ the cached engine tables when they are provably from this file, else the
 file converted as always, and its tables cached for the next run.
 
 Every file converted at run time is cached: tokenizer.json files our
-engines count, Tekken's JSON, and rank files (`.tiktoken`: decoding 128–250 k
-base64 lines and placing them took Llama 3's and Qwen 3.5's 26–55 ms of
-start-up, against ~2.5 ms for a built-in encoding read in place). The
-`tokenizers` crate's files (`llama3-hf`) have no recipe: the crate builds
+engines count (every named one), Tekken's JSON, and rank files (`.tiktoken`:
+decoding 128–250 k base64 lines and placing them took Llama 3's and Qwen
+3.5's 26–55 ms of start-up, against ~2.5 ms for a built-in encoding read in
+place). A file the `tokenizers` crate counts has no recipe: the crate builds
 its own structures from the JSON. A rank file's recipe holds the split
 pattern it was loaded with, and is only used for a load with the same one
 (`tiktoken:F --pattern` may name another for the same file).
