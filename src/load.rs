@@ -213,10 +213,11 @@ pub fn sha256_of(bytes: &Bytes) -> [u8; 32] {
 }
 
 /// The SHA-256 of a mapping, hashed in steps of 4 MiB with each step's
-/// pages handed back to the kernel, as UTF-8 validation does: hashing a
-/// mapped file in one call made it resident whole (a 1 GB JSONL file's audit
-/// peaked at 1,008 MB RSS; BENCHMARKS.md). The validation after it faults
-/// the pages back from the page cache, a step at a time.
+/// pages handed back to the kernel (past [`KEEP_MAPPED_UP_TO`]), as UTF-8
+/// validation does: hashing a mapped file in one call made it resident
+/// whole (a 1 GB JSONL file's audit peaked at 1,008 MB RSS; BENCHMARKS.md).
+/// The validation after it faults the pages back from the page cache, a
+/// step at a time.
 fn sha256_releasing(map: &GuardedMap) -> [u8; 32] {
     use sha2::Digest;
     const STEP: usize = 4 << 20;
@@ -224,13 +225,31 @@ fn sha256_releasing(map: &GuardedMap) -> [u8; 32] {
     for from in (0..map.len()).step_by(STEP) {
         let to = (from + STEP).min(map.len());
         hasher.update(&map[from..to]);
-        // SAFETY: as in `Document::release_pages`: a file-backed read-only range.
-        let _ = unsafe {
-            map.mmap()
-                .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from)
-        };
+        release_between_passes(map, from, to);
     }
     hasher.finalize().into()
+}
+
+/// Mappings up to this size stay resident from the hash to the count: a
+/// file is read three times (hashed, validated, counted), and handing its
+/// pages back after the first two passes made each pass fault them in again
+/// (a 5 MB file: ~2,400 page-table entries dropped and rebuilt, 5–10% of its
+/// audit's CPU). Above it, memory stays bounded by the 4 MiB steps; below,
+/// by this much per counting thread.
+const KEEP_MAPPED_UP_TO: usize = 16 << 20;
+
+/// Hands the pages of `from..to` back to the kernel after the hash or the
+/// validation has read them, unless the whole mapping is small enough to
+/// keep ([`KEEP_MAPPED_UP_TO`]).
+fn release_between_passes(map: &GuardedMap, from: usize, to: usize) {
+    if map.len() <= KEEP_MAPPED_UP_TO {
+        return;
+    }
+    // SAFETY: as in `Document::release_pages`: a file-backed read-only range.
+    let _ = unsafe {
+        map.mmap()
+            .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from)
+    };
 }
 
 /// Reads `file` to its end into a buffer sized for `expected` bytes.
@@ -356,7 +375,7 @@ fn utf8(bytes: Bytes, start: usize, size: u64) -> Result<Document, Bytes> {
             Text::Mapped { map, start }
         }
         Bytes::Owned(mut buf) => {
-            if std::str::from_utf8(&buf[start..]).is_err() {
+            if !is_utf8(&buf[start..]) {
                 return Err(Bytes::Owned(buf));
             }
             buf.drain(..start);
@@ -381,14 +400,7 @@ fn utf8(bytes: Bytes, start: usize, size: u64) -> Result<Document, Bytes> {
 /// the serial part that kept a single large file from scaling with threads.
 fn valid_utf8_releasing(map: &GuardedMap, start: usize) -> bool {
     valid_utf8_in_steps(&map[start..], 4 << 20, |from, to| {
-        // SAFETY: as in `Document::release_pages`: a file-backed read-only range.
-        let _ = unsafe {
-            map.mmap().unchecked_advise_range(
-                memmap2::UncheckedAdvice::DontNeed,
-                start + from,
-                to - from,
-            )
-        };
+        release_between_passes(map, start + from, start + to)
     })
 }
 
@@ -400,10 +412,18 @@ fn valid_utf8_in_steps(bytes: &[u8], step: usize, done: impl Fn(usize, usize) + 
     (0..steps).into_par_iter().all(|k| {
         let from = char_start(bytes, k * step);
         let to = char_start(bytes, ((k + 1) * step).min(bytes.len()));
-        let valid = std::str::from_utf8(&bytes[from..to]).is_ok();
+        let valid = is_utf8(&bytes[from..to]);
         done(from, to);
         valid
     })
+}
+
+/// Whether `bytes` is UTF-8: the same answer as `std::str::from_utf8`, by
+/// simdutf8's SIMD validator (selected at run time; ~2 GB/s → several
+/// times that on non-ASCII text, where std's check was 6% of a one-thread
+/// audit of the non-Latin benchmark part).
+fn is_utf8(bytes: &[u8]) -> bool {
+    simdutf8::basic::from_utf8(bytes).is_ok()
 }
 
 /// Where a validation step that would start at `at` starts instead: moved
