@@ -34,6 +34,8 @@ println!("{} tokens", totals.tokens["o200k_base"]);
 #![warn(missing_docs)]
 
 #[doc(hidden)]
+pub mod alloc;
+#[doc(hidden)]
 pub mod audit;
 #[doc(hidden)]
 pub mod calibrate;

@@ -6,6 +6,11 @@ use std::process::ExitCode;
 
 mod cli;
 
+/// Big blocks on huge pages (see `tokenaudit::alloc`): gemma3's cached
+/// start-up was a third page faults.
+#[global_allocator]
+static ALLOCATOR: tokenaudit::alloc::HugeBlocks = tokenaudit::alloc::HugeBlocks;
+
 use clap::Parser;
 use cli::commands::{self, Status};
 use cli::Cli;

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 /// Rank of each top-level module of the library; see ARCHITECTURE.md.
 const RANKS: &[(&str, u32)] = &[
     ("format", 0),
+    ("alloc", 0),
     ("skip", 0),
     ("tokenize", 1),
     ("discover", 1),
