@@ -309,28 +309,19 @@ fn image(entries: &[(u32, Vec<u8>)]) -> Vec<u8> {
         bytes: bytes.len() as u64,
     };
     let big = env::var("CARGO_CFG_TARGET_ENDIAN").as_deref() == Ok("big");
-    let words32 = |v: &[u32]| -> Vec<u8> {
+    // Each word in the target's byte order (the image is read in place).
+    fn words<const N: usize, W: Copy>(
+        v: &[W],
+        big: bool,
+        le: fn(W) -> [u8; N],
+        be: fn(W) -> [u8; N],
+    ) -> Vec<u8> {
         v.iter()
-            .flat_map(|w| {
-                if big {
-                    w.to_be_bytes()
-                } else {
-                    w.to_le_bytes()
-                }
-            })
+            .flat_map(|&w| if big { be(w) } else { le(w) })
             .collect()
-    };
-    let words64 = |v: &[u64]| -> Vec<u8> {
-        v.iter()
-            .flat_map(|w| {
-                if big {
-                    w.to_be_bytes()
-                } else {
-                    w.to_le_bytes()
-                }
-            })
-            .collect()
-    };
+    }
+    let words32 = |v: &[u32]| words(v, big, u32::to_le_bytes, u32::to_be_bytes);
+    let words64 = |v: &[u64]| words(v, big, u64::to_le_bytes, u64::to_be_bytes);
     let sections = [
         words32(&one),
         words32(&two),

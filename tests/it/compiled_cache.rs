@@ -234,6 +234,22 @@ fn a_file_given_by_path_is_cached_by_its_sha256() {
     assert_same("by path", &first, &second);
 }
 
+/// `name`'s file copied into `tmp`, and two tokenizer directories there: one
+/// with its cache in `tmp/compiled`, one with the cache off.
+fn copied_with_and_without_cache(
+    tmp: &Path,
+    name: &str,
+) -> Option<(PathBuf, TokenizerDir, TokenizerDir)> {
+    let named = registry::named(name).unwrap();
+    let real = installed_dir(name)?;
+    let file = tmp.join(named.file);
+    fs::copy(real.file(named), &file).unwrap();
+    let cached = TokenizerDir::new(tmp)
+        .with_compiled_cache(CompiledCache::in_dirs(vec![tmp.join("compiled")]));
+    let uncached = TokenizerDir::new(tmp).with_compiled_cache(CompiledCache::disabled());
+    Some((file, cached, uncached))
+}
+
 /// A rank file's entry holds the split pattern it was loaded with: the same
 /// file loaded with another pattern must count with that pattern, not with
 /// the cached one.
@@ -241,14 +257,9 @@ fn a_file_given_by_path_is_cached_by_its_sha256() {
 fn a_rank_file_entry_is_used_only_with_its_pattern() {
     let tmp = tempfile::tempdir().unwrap();
     let named = registry::named("llama3").unwrap();
-    let Some(real) = installed_dir("llama3") else {
+    let Some((file, cached, uncached)) = copied_with_and_without_cache(tmp.path(), "llama3") else {
         return;
     };
-    let file = tmp.path().join(named.file);
-    fs::copy(real.file(named), &file).unwrap();
-    let cached = TokenizerDir::new(tmp.path())
-        .with_compiled_cache(CompiledCache::in_dirs(vec![tmp.path().join("compiled")]));
-    let uncached = TokenizerDir::new(tmp.path()).with_compiled_cache(CompiledCache::disabled());
     let spec = format!("tiktoken:{}", file.display());
     // Digits: Llama 3's pattern takes them three at a time, `\S+` whole.
     let text = "1234567 7654321 12345678901234567890";
@@ -274,14 +285,11 @@ fn a_rank_file_entry_is_used_only_with_its_pattern() {
 fn an_entry_converted_for_another_family_is_not_used() {
     let tmp = tempfile::tempdir().unwrap();
     let named = registry::named("mistral-tekken").unwrap();
-    let Some(real) = installed_dir("mistral-tekken") else {
+    let Some((file, cached, uncached)) =
+        copied_with_and_without_cache(tmp.path(), "mistral-tekken")
+    else {
         return;
     };
-    let file = tmp.path().join(named.file);
-    fs::copy(real.file(named), &file).unwrap();
-    let cached = TokenizerDir::new(tmp.path())
-        .with_compiled_cache(CompiledCache::in_dirs(vec![tmp.path().join("compiled")]));
-    let uncached = TokenizerDir::new(tmp.path()).with_compiled_cache(CompiledCache::disabled());
     let path = file.display().to_string();
     let tekken = tokenaudit::tokenize::resolve(&format!("tekken:{path}"), &cached, None).unwrap();
     assert_eq!(tekken.info().family, "tekken");

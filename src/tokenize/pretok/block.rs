@@ -56,7 +56,7 @@ pub(super) const WINDOW: usize = 64;
 const TRUST: u32 = 61;
 
 /// One u64 per class; bit `k` is byte `k` of the window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct Classes {
     /// `a..=z`
     pub lower: u64,
@@ -82,17 +82,7 @@ pub(super) struct Classes {
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 #[inline(always)]
 pub(super) fn classify_portable(block: &[u8; WINDOW]) -> Classes {
-    let mut c = Classes {
-        lower: 0,
-        upper: 0,
-        digit: 0,
-        space: 0,
-        newline: 0,
-        white: 0,
-        apostrophe: 0,
-        slash: 0,
-        non_ascii: 0,
-    };
+    let mut c = Classes::default();
     for (k, &x) in block.iter().enumerate() {
         let bit = 1u64 << k;
         let set = |m: &mut u64, yes: bool| *m |= if yes { bit } else { 0 };
@@ -127,17 +117,7 @@ pub(super) fn classify(block: &[u8; WINDOW]) -> Classes {
                 _mm_cmplt_epi8(v, splat(hi + 1)),
             )
         };
-        let mut c = Classes {
-            lower: 0,
-            upper: 0,
-            digit: 0,
-            space: 0,
-            newline: 0,
-            white: 0,
-            apostrophe: 0,
-            slash: 0,
-            non_ascii: 0,
-        };
+        let mut c = Classes::default();
         for k in 0..4 {
             let v = _mm_loadu_si128(block.as_ptr().add(16 * k) as *const __m128i);
             let shift = 16 * k;
