@@ -13,19 +13,9 @@ use std::time::Instant;
 
 use tokenaudit::tokenize::pretok::SplitPattern;
 
-#[cfg(unix)]
-fn cpu_seconds() -> f64 {
-    // SAFETY: getrusage fills the struct it is given.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    secs(usage.ru_utime) + secs(usage.ru_stime)
-}
-
-#[cfg(not(unix))]
-fn cpu_seconds() -> f64 {
-    f64::NAN
-}
+#[path = "common/cpu.rs"]
+mod cpu;
+use cpu::cpu_seconds;
 
 fn pattern(name: &str) -> SplitPattern {
     match name {
