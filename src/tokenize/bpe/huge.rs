@@ -14,7 +14,7 @@ use std::marker::PhantomData;
 
 use memmap2::MmapMut;
 
-const HUGE: usize = 2 << 20;
+use crate::alloc::HUGE;
 
 /// A zeroed, fixed-length slice of plain words in its own mapping.
 pub struct HugeZeroed<T> {
