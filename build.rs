@@ -358,7 +358,10 @@ fn canonical_sha256(entries: &[(u32, Vec<u8>)]) -> String {
 }
 
 /// Class bits per code point, as a two-level table: `CLASS_INDEX[cp >> 8]`
-/// picks a 256-entry block of `CLASS_BLOCKS`. Bits (see `pretok.rs`):
+/// picks a 256-entry block of `CLASS_BLOCKS`; and the Basic Multilingual
+/// Plane flat (`CLASS_BMP[cp]`, 64 KiB): the scanners' per-character lookup
+/// for the 2- and 3-byte characters of non-Latin text, one load where the
+/// two levels are two dependent ones. Bits (see `pretok.rs`):
 /// 1 `\p{L}`, 2 `\p{N}`, 4 `\s`, 8 `[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]`,
 /// 16 `[\p{Ll}\p{Lm}\p{Lo}\p{M}]`, 32 `\p{M}`.
 fn class_tables() -> String {
@@ -401,5 +404,10 @@ fn class_tables() -> String {
         let _ = writeln!(s, "    {block:?},");
     }
     let _ = writeln!(s, "];");
+    let _ = writeln!(
+        s,
+        "pub(crate) static CLASS_BMP: [u8; 65536] = {:?};",
+        &bits[..65536]
+    );
     s
 }

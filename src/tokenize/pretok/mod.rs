@@ -261,6 +261,10 @@ fn at(b: &[u8], i: usize) -> (u8, usize) {
         return (tables::CLASS_BLOCKS[0][c as usize], 1);
     }
     let (cp, n) = decode_at(b, i);
+    if n <= 3 {
+        // A 2- or 3-byte character is in the BMP: one load.
+        return (tables::CLASS_BMP[(cp & 0xFFFF) as usize], n);
+    }
     let block = tables::CLASS_INDEX[(cp >> 8) as usize] as usize;
     (tables::CLASS_BLOCKS[block][(cp & 0xFF) as usize], n)
 }
@@ -629,12 +633,12 @@ fn o200k<const DIGITS: usize, const CONTRACTIONS: bool>(b: &[u8], i: usize) -> u
             if s == i && class & (UP | LO) == 0 {
                 continue;
             }
-            let u = run(b, s, UP);
+            let (u, last_w) = up_run(b, s);
             let (at_u, m) = at(b, u);
             if at_u & LO != 0 && at_u != END {
                 return word_end(run(b, u + m, LO));
             }
-            if let Some(k) = last_in_class(b, s, u, LO) {
+            if let Some(k) = last_w {
                 return word_end(k);
             }
         }
@@ -718,20 +722,28 @@ fn symbols_end(b: &[u8], start: usize, outside: u8, then: &[u8]) -> usize {
     end
 }
 
-/// The end of the last character in `[from, to)` (a run of `U`) whose class
-/// has a bit of `mask`, if any.
+/// o200k's `U*` from `s`: the end of the run of `U` characters, and the
+/// end of the last of them that is also in `W` (`Lm`, `Lo`, `M`), if any,
+/// where `U*` gives back to let `W+` match. One pass: in scripts without
+/// case (CJK, kana, Hangul, Arabic) every letter is in both, and the run
+/// and then a second walk over it for the last `W` read each word twice.
 #[inline(always)]
-fn last_in_class(b: &[u8], from: usize, to: usize, mask: u8) -> Option<usize> {
-    let mut i = from;
-    let mut found = None;
-    while i < to {
+fn up_run(b: &[u8], mut i: usize) -> (usize, Option<usize>) {
+    let mut last_w = None;
+    loop {
+        // ASCII capitals are `U` only.
+        while b.get(i).is_some_and(u8::is_ascii_uppercase) {
+            i += 1;
+        }
         let (class, n) = at(b, i);
+        if class & UP == 0 || class == END {
+            return (i, last_w);
+        }
         i += n;
-        if class & mask != 0 {
-            found = Some(i);
+        if class & LO != 0 {
+            last_w = Some(i);
         }
     }
-    found
 }
 
 #[cfg(test)]
@@ -776,6 +788,38 @@ mod tests {
                 pattern.pieces(text),
                 fallback.pieces(text),
                 "{pattern:?} on {text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_flat_bmp_table_equals_the_two_level_one() {
+        let two_level = |cp: u32| {
+            tables::CLASS_BLOCKS[tables::CLASS_INDEX[(cp >> 8) as usize] as usize]
+                [(cp & 0xFF) as usize]
+        };
+        for cp in 0..0x1_0000u32 {
+            assert_eq!(tables::CLASS_BMP[cp as usize], two_level(cp), "U+{cp:04X}");
+        }
+        // `at` reads a character of every UTF-8 length.
+        for ch in [
+            'a',
+            'é',
+            'Я',
+            '中',
+            'ー',
+            '、',
+            '\u{FFFD}',
+            '𝐀',
+            '😀',
+            '\u{E0100}',
+        ] {
+            let mut buf = [0u8; 4];
+            let s = ch.encode_utf8(&mut buf);
+            assert_eq!(
+                at(s.as_bytes(), 0),
+                (two_level(ch as u32), s.len()),
+                "{ch:?}"
             );
         }
     }
@@ -880,7 +924,8 @@ mod tests {
 
         const ALPHABET: &[char] = &[
             ' ', '\n', '\r', '\t', 'a', 'A', '1', '\'', 's', 'S', 'l', '/', '🙂', '\u{301}', '中',
-            '\u{A0}', 'ſ', '.', 'ǅ', 'ʰ', '٣', '\u{2028}', 'B', '2', '(', '\u{b}', 'É', 'é',
+            '\u{A0}', 'ſ', '.', 'ǅ', 'ʰ', '٣', '\u{2028}', 'B', '2', '(', '\u{b}', 'É', 'é', 'Я',
+            'я', 'ー', 'ب', '、',
         ];
 
         fn tricky() -> impl Strategy<Value = String> {
