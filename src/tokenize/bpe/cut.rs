@@ -192,13 +192,12 @@ impl Cuts {
         cuts
     }
 
-    /// Whether the place between the characters `a` and `b` (each one
-    /// character's bytes) may be cut: then no token lies across it. (The
-    /// converse may fail, see [`Self::filter`].)
+    /// Whether the place between two characters may be cut: then no token
+    /// lies across it. (The converse may fail, see [`Self::filter`].) Each
+    /// character is given packed (`pack`) and by its edge byte: `last`,
+    /// the left one's last byte, `lead`, the right one's first.
     #[inline]
-    fn is_cut(&self, a: &[u8], b: &[u8]) -> bool {
-        let (last, lead) = (a[a.len() - 1], b[0]);
-        let (whole_a, whole_b) = (pack(a), pack(b));
+    fn is_cut(&self, whole_a: u32, last: u8, whole_b: u32, lead: u8) -> bool {
         let pairs = &self.filter;
         if pairs.may_hold(key(whole_a, whole_b)) {
             return false;
@@ -214,17 +213,36 @@ impl Cuts {
 
     /// Calls `part` with each part of `piece` between cuts, in order (the
     /// whole piece when it has no cut). `piece` is UTF-8, as pieces are.
+    /// Each character is read and packed once, as the right side of one
+    /// place and then the left side of the next.
     #[inline]
     pub(crate) fn for_each_part(&self, piece: &[u8], mut part: impl FnMut(&[u8])) {
+        let n = piece.len();
+        // The character at `at`: its end, packed, and its last byte.
+        let char_at = |at: usize| {
+            let end = (at + char_len(piece[at])).min(n);
+            let packed = match piece.get(at..at + 4) {
+                // Whole characters of valid UTF-8: four bytes read at once,
+                // the ones past the character masked off.
+                Some(four) => {
+                    let word = u32::from_le_bytes(four.try_into().unwrap());
+                    word & (u32::MAX >> (8 * (4 - (end - at))))
+                }
+                None => pack(&piece[at..end]),
+            };
+            (end, packed, piece[end - 1])
+        };
         let mut start = 0;
-        let mut a = 0..char_len(piece[0]).min(piece.len());
-        while a.end < piece.len() {
-            let b = a.end..(a.end + char_len(piece[a.end])).min(piece.len());
-            if self.is_cut(&piece[a.clone()], &piece[b.clone()]) {
-                part(&piece[start..b.start]);
-                start = b.start;
+        let (mut a_end, mut whole_a, mut last) = char_at(0);
+        while a_end < n {
+            let b_start = a_end;
+            let lead = piece[b_start];
+            let (b_end, whole_b, b_last) = char_at(b_start);
+            if self.is_cut(whole_a, last, whole_b, lead) {
+                part(&piece[start..b_start]);
+                start = b_start;
             }
-            a = b;
+            (a_end, whole_a, last) = (b_end, whole_b, b_last);
         }
         part(&piece[start..]);
     }
