@@ -6,6 +6,11 @@
 //! cargo run --release --example engine_speed -- startup   # time to first count
 //! ```
 //! Each figure is the best of `TOKENAUDIT_REPS` (default 3) runs.
+//!
+//! For profiles and instruction counts of one engine (BENCHMARKS.md, issue
+//! 17): `TOKENAUDIT_PROFILE=o200k_base TOKENAUDIT_PASSES=8` makes eight
+//! passes with one counter (the first cold, the rest warm) and prints the
+//! total, e.g. under `valgrind --tool=cachegrind` or `perf record`.
 
 use std::time::{Duration, Instant};
 
@@ -84,6 +89,15 @@ fn main() {
     if let Ok(name) = std::env::var("TOKENAUDIT_PROFILE") {
         // Engine only, for `perf record`.
         let engine = builtin::engine(&name).unwrap();
+        if let Some(passes) = std::env::var("TOKENAUDIT_PASSES")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+        {
+            let mut counter = engine.counter();
+            let total: u64 = (0..passes).map(|_| counter.count(&text)).sum();
+            println!("{name}: {passes} passes, {total} tokens");
+            return;
+        }
         let (d, n) = best(reps, || engine.counter().count(&text));
         println!("{name}: engine {:.1} MB/s, {n} tokens", mbps(text.len(), d));
         if std::env::var_os("TOKENAUDIT_ENGINE_JSON").is_some() {
