@@ -426,71 +426,6 @@ impl WordKey {
     }
 }
 
-/// A 4-way set-associative piece → token count cache for pieces of 3..=8
-/// bytes: 56% of the English part's pieces and 64% with the 8-byte ones,
-/// against 18% of 9..=16. A way is 16 bytes (the piece as one word, then
-/// `len | count << 8`), a set one 64-byte line, LRU as in [`ShortCache`].
-/// Beside the [`ShortCache`] (2 MiB more per thread): a short piece's key
-/// is built, stored in the batch and compared as one word where the
-/// [`ShortKey`] is three words and a length. Eight passes of a count
-/// (`engine_speed`, cachegrind): English 1.00 G → 0.92 G instructions
-/// (o200k; cl100k 0.97 → 0.89); `scripts/bench-engine-ab 9`: warm English
-/// 1.05–1.06x, warm non-Latin 1.11–1.13x (the short cache's sets hold only
-/// the longer pieces: a second pass over the non-Latin part misses 0.13%
-/// of probes, not 0.47%), cold 1.00–1.07x. With the short cache halved to
-/// keep 4 MiB in all, warm non-Latin was 0.96–0.98x.
-struct WordCache {
-    words: HugeZeroed<u64>,
-}
-
-impl WordCache {
-    const MAX_KEY: usize = 8;
-    const WAYS: usize = 4;
-    /// 2^15 sets of 4 ways = 2 MiB per thread.
-    const SETS: usize = 1 << 15;
-    /// A way is 2 words.
-    const SET_WORDS: usize = 2 * Self::WAYS;
-
-    fn new() -> Self {
-        WordCache {
-            words: HugeZeroed::new(Self::SET_WORDS * Self::SETS).expect("2 MiB for the word cache"),
-        }
-    }
-
-    #[inline(always)]
-    fn set_start(key: &WordKey) -> usize {
-        Self::SET_WORDS * ((key.meta >> 40) as usize & (Self::SETS - 1))
-    }
-
-    /// Starts loading the set `key` belongs to (a hint; reads nothing).
-    #[inline(always)]
-    fn prefetch(&self, key: &WordKey) {
-        prefetch_lines::<1>(&self.words, Self::set_start(key));
-    }
-
-    #[inline(always)]
-    fn set(&mut self, key: &WordKey) -> &mut [u64; Self::SET_WORDS] {
-        let at = Self::set_start(key);
-        (&mut self.words[at..at + Self::SET_WORDS])
-            .try_into()
-            .unwrap()
-    }
-
-    #[inline]
-    fn get(&mut self, key: &WordKey) -> Option<u32> {
-        let len = key.meta as u8 as u64;
-        lru_get::<2>(self.set(key), |way| {
-            way[0] == key.word && way[1] as u8 as u64 == len
-        })
-    }
-
-    #[inline]
-    fn put(&mut self, key: &WordKey, count: u32) {
-        let len = key.meta as u8 as u64;
-        lru_put(self.set(key), [key.word, len | (count as u64) << 8]);
-    }
-}
-
 /// A cache key: a piece of 3..=24 bytes as three little-endian words
 /// (zero-padded) and its length.
 struct ShortKey {
@@ -550,12 +485,80 @@ impl ShortKey {
     }
 }
 
-/// A 4-way set-associative piece → token count cache for pieces of up to
-/// [`Self::MAX_KEY`] bytes. A way is 32 bytes (the key's three words, then
-/// `len | count << 8`), a set is the four ways of two adjacent 64-byte
-/// cache lines, both prefetched; most hits are in the front way, in the
-/// first line. The way hit moves to the front and the ones before it back;
-/// a miss pushes every way back one and takes the front (LRU).
+/// What a [`SetCache`] needs of a key: the hash whose high bits pick the
+/// set, whether a way holds this key, and the way that holds it with a
+/// count. A way's last word is `len | count << 8` (a zero way has length 0,
+/// which no key has); the words before it are the key's.
+trait CacheKey<const W: usize> {
+    fn hash(&self) -> u64;
+    fn same(&self, way: &[u64]) -> bool;
+    fn way(&self, count: u32) -> [u64; W];
+}
+
+impl CacheKey<2> for WordKey {
+    #[inline(always)]
+    fn hash(&self) -> u64 {
+        self.meta
+    }
+    #[inline(always)]
+    fn same(&self, way: &[u64]) -> bool {
+        way[0] == self.word && way[1] as u8 as usize == self.len()
+    }
+    #[inline(always)]
+    fn way(&self, count: u32) -> [u64; 2] {
+        [self.word, self.len() as u64 | (count as u64) << 8]
+    }
+}
+
+impl CacheKey<4> for ShortKey {
+    #[inline(always)]
+    fn hash(&self) -> u64 {
+        self.hash
+    }
+    #[inline(always)]
+    fn same(&self, way: &[u64]) -> bool {
+        way[0] == self.words[0]
+            && way[1] == self.words[1]
+            && way[2] == self.words[2]
+            && way[3] as u8 as u64 == self.len
+    }
+    #[inline(always)]
+    fn way(&self, count: u32) -> [u64; 4] {
+        let [a, b, c] = self.words;
+        [a, b, c, self.len | (count as u64) << 8]
+    }
+}
+
+/// A 4-way set-associative piece → token count cache of 2^15 sets whose
+/// ways are `W` words: a key's set is picked by its hash's high bits, the
+/// way hit moves to the front and the ones before it back, and a miss
+/// pushes every way back one and takes the front (LRU). The two caches
+/// ([`WordCache`], [`ShortCache`]) differ only in their keys.
+struct SetCache<const W: usize> {
+    /// `SET_WORDS * SETS` words, zeroed, on huge pages where the system
+    /// has them (see `huge`), starting at a 64-byte boundary.
+    words: HugeZeroed<u64>,
+}
+
+/// The cache of pieces of 3..=8 bytes: 56% of the English part's pieces
+/// and 64% with the 8-byte ones, against 18% of 9..=16. A way is 16 bytes
+/// (the piece as one word, then `len | count << 8`), a set one 64-byte
+/// line.
+/// Beside the [`ShortCache`] (2 MiB more per thread): a short piece's key
+/// is built, stored in the batch and compared as one word where the
+/// [`ShortKey`] is three words and a length. Eight passes of a count
+/// (`engine_speed`, cachegrind): English 1.00 G → 0.92 G instructions
+/// (o200k; cl100k 0.97 → 0.89); `scripts/bench-engine-ab 9`: warm English
+/// 1.05–1.06x, warm non-Latin 1.11–1.13x (the short cache's sets hold only
+/// the longer pieces: a second pass over the non-Latin part misses 0.13%
+/// of probes, not 0.47%), cold 1.00–1.07x. With the short cache halved to
+/// keep 4 MiB in all, warm non-Latin was 0.96–0.98x.
+type WordCache = SetCache<2>;
+
+/// The cache of pieces of 9..=24 bytes (it takes 3..=24). A way is 32
+/// bytes (the key's three words, then `len | count << 8`), a set is the
+/// four ways of two adjacent 64-byte cache lines, both prefetched; most
+/// hits are in the front way, in the first line.
 ///
 /// Measured on the first 80 MB of the real corpus (11.4 M pieces of 3..=48
 /// bytes, 338 k distinct), with o200k: misses were 11.5% for the previous
@@ -568,72 +571,71 @@ impl ShortKey {
 /// 0.47% (warm o200k count 1.06x, cl100k 1.07x; English unchanged).
 /// A miss costs a merge (a dozen rank-table probes into a table of
 /// several MiB), a hit one or two cache lines, so the miss rate rules.
-struct ShortCache {
-    /// `SET_WORDS * SETS` words, zeroed, on huge pages where the system has them
-    /// (see `huge`), starting at a 64-byte boundary. A zero way has length
-    /// 0, which no key has.
-    words: HugeZeroed<u64>,
-}
+type ShortCache = SetCache<4>;
 
-impl ShortCache {
-    const MAX_KEY: usize = 24;
-    /// Ways per set: a set is `WAYS * 4` words.
+impl<const W: usize> SetCache<W> {
+    /// The longest key: the way's words but the last, 8 bytes each.
+    const MAX_KEY: usize = 8 * (W - 1);
     const WAYS: usize = 4;
-    /// 2^15 sets of 4 ways = 4 MiB per thread.
     const SETS: usize = 1 << 15;
-    const SET_WORDS: usize = 4 * Self::WAYS;
+    const SET_WORDS: usize = W * Self::WAYS;
 
     fn new() -> Self {
-        ShortCache {
+        SetCache {
             words: HugeZeroed::new(Self::SET_WORDS * Self::SETS)
-                .expect("4 MiB for the piece cache"),
+                .expect("memory for a piece cache (2 or 4 MiB)"),
         }
     }
 
-    /// Where the set of `key` starts in `words` (the high hash bits pick it).
+    /// Where the set of `key` starts in `words`.
     #[inline(always)]
-    fn set_start(key: &ShortKey) -> usize {
-        Self::SET_WORDS * ((key.hash >> 40) as usize & (Self::SETS - 1))
+    fn set_start(key: &impl CacheKey<W>) -> usize {
+        Self::SET_WORDS * ((key.hash() >> 40) as usize & (Self::SETS - 1))
     }
 
     /// Starts loading the set `key` belongs to (a hint; reads nothing).
     #[inline(always)]
-    fn prefetch(&self, key: &ShortKey) {
-        prefetch_lines::<2>(&self.words, Self::set_start(key));
+    fn prefetch(&self, key: &impl CacheKey<W>) {
+        prefetch_lines(&self.words, Self::set_start(key), Self::SET_WORDS / 8);
     }
 
     #[inline(always)]
-    fn set(&mut self, key: &ShortKey) -> &mut [u64; Self::SET_WORDS] {
+    fn set(&mut self, key: &impl CacheKey<W>) -> &mut [u64] {
         let at = Self::set_start(key);
-        (&mut self.words[at..at + Self::SET_WORDS])
-            .try_into()
-            .unwrap()
+        &mut self.words[at..at + Self::SET_WORDS]
     }
 
     #[inline]
-    fn get(&mut self, key: &ShortKey) -> Option<u32> {
-        lru_get::<4>(self.set(key), |way| {
-            way[0] == key.words[0]
-                && way[1] == key.words[1]
-                && way[2] == key.words[2]
-                && way[3] as u8 as u64 == key.len
-        })
+    fn get(&mut self, key: &impl CacheKey<W>) -> Option<u32> {
+        let set = self.set(key);
+        for w in 0..Self::WAYS {
+            let way = &set[W * w..W * w + W];
+            if key.same(way) {
+                let count = (way[W - 1] >> 8) as u32;
+                if w > 0 {
+                    set[..W * w + W].rotate_right(W);
+                }
+                return Some(count);
+            }
+        }
+        None
     }
 
     #[inline]
-    fn put(&mut self, key: &ShortKey, count: u32) {
-        let [a, b, c] = key.words;
-        lru_put(self.set(key), [a, b, c, key.len | (count as u64) << 8]);
+    fn put(&mut self, key: &impl CacheKey<W>, count: u32) {
+        let set = self.set(key);
+        set.copy_within(..Self::SET_WORDS - W, W);
+        set[..W].copy_from_slice(&key.way(count));
     }
 }
 
-/// Starts loading `LINES` cache lines of `words` from word `at` (a hint: it
-/// reads nothing and cannot fault).
+/// Starts loading `lines` cache lines of `words` from word `at` (a hint:
+/// it reads nothing and cannot fault).
 #[inline(always)]
-fn prefetch_lines<const LINES: usize>(words: &[u64], at: usize) {
-    debug_assert!(at + 8 * LINES <= words.len());
+fn prefetch_lines(words: &[u64], at: usize, lines: usize) {
+    debug_assert!(at + 8 * lines <= words.len());
     #[cfg(target_arch = "x86_64")]
-    for line in 0..LINES {
+    for line in 0..lines {
         // SAFETY: a prefetch is only a hint; the address is inside `words`.
         unsafe {
             std::arch::x86_64::_mm_prefetch(
@@ -643,33 +645,7 @@ fn prefetch_lines<const LINES: usize>(words: &[u64], at: usize) {
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (words, at);
-}
-
-/// The count in the way of `set` (ways of `W` words, the last holding
-/// `len | count << 8`) that `same` accepts, if any; that way moves to the
-/// front and the ones before it back one (LRU).
-#[inline(always)]
-fn lru_get<const W: usize>(set: &mut [u64], same: impl Fn(&[u64]) -> bool) -> Option<u32> {
-    for w in 0..set.len() / W {
-        let way = &set[W * w..W * w + W];
-        if same(way) {
-            let count = (way[W - 1] >> 8) as u32;
-            if w > 0 {
-                set[..W * w + W].rotate_right(W);
-            }
-            return Some(count);
-        }
-    }
-    None
-}
-
-/// Puts `way` at the front of `set`, every way back one and the last out.
-#[inline(always)]
-fn lru_put<const W: usize>(set: &mut [u64], way: [u64; W]) {
-    let n = set.len();
-    set.copy_within(..n - W, W);
-    set[..W].copy_from_slice(&way);
+    let _ = (words, at, lines);
 }
 
 /// Scratch space for merging one piece; reused across pieces so the hot
@@ -1165,76 +1141,50 @@ mod tests {
         }
     }
 
-    /// A piece cache as the set tests use it.
-    trait TestCache {
-        fn set_of(piece: &[u8]) -> usize;
-        fn get_piece(&mut self, piece: &[u8]) -> Option<u32>;
-        fn put_piece(&mut self, piece: &[u8], count: u32);
-    }
-
-    impl TestCache for ShortCache {
-        fn set_of(piece: &[u8]) -> usize {
-            Self::set_start(&ShortKey::new(piece))
-        }
-        fn get_piece(&mut self, piece: &[u8]) -> Option<u32> {
-            self.get(&ShortKey::new(piece))
-        }
-        fn put_piece(&mut self, piece: &[u8], count: u32) {
-            self.put(&ShortKey::new(piece), count)
-        }
-    }
-
-    impl TestCache for WordCache {
-        fn set_of(piece: &[u8]) -> usize {
-            Self::set_start(&WordKey::new(piece))
-        }
-        fn get_piece(&mut self, piece: &[u8]) -> Option<u32> {
-            self.get(&WordKey::new(piece))
-        }
-        fn put_piece(&mut self, piece: &[u8], count: u32) {
-            self.put(&WordKey::new(piece), count)
-        }
-    }
-
     /// Keys of one set (pieces `{prefix}{k}`): each is found with its own
     /// count while the set has room, the least recently used goes first, a
     /// hit counts as a use, and keys equal but for trailing zero bytes
     /// stay apart.
-    fn sets_keep_their_four_most_recent_keys<C: TestCache>(mut cache: C, prefix: &str) {
-        let target = C::set_of(format!("{prefix}0").as_bytes());
+    fn sets_keep_their_four_most_recent_keys<const W: usize, K: CacheKey<W>>(
+        mut cache: SetCache<W>,
+        key: impl Fn(&[u8]) -> K,
+        prefix: &str,
+    ) {
+        let set_of = |p: &[u8]| SetCache::<W>::set_start(&key(p));
+        let target = set_of(format!("{prefix}0").as_bytes());
         let same_set: Vec<Vec<u8>> = (0u32..)
             .map(|k| format!("{prefix}{k}").into_bytes())
-            .filter(|p| C::set_of(p) == target)
+            .filter(|p| set_of(p) == target)
             .take(5)
             .collect();
         let count = |i: usize| 100 + i as u32;
         for (i, p) in same_set.iter().take(4).enumerate() {
-            assert_eq!(cache.get_piece(p), None);
-            cache.put_piece(p, count(i));
+            assert_eq!(cache.get(&key(p)), None);
+            cache.put(&key(p), count(i));
         }
         for (i, p) in same_set.iter().take(4).enumerate() {
-            assert_eq!(cache.get_piece(p), Some(count(i)), "{i}");
+            assert_eq!(cache.get(&key(p)), Some(count(i)), "{i}");
         }
         // Use order now 3, 2, 1, 0 (front first): touch 0, so 1 is oldest.
-        assert_eq!(cache.get_piece(&same_set[0]), Some(count(0)));
-        cache.put_piece(&same_set[4], count(4));
-        assert_eq!(cache.get_piece(&same_set[1]), None);
+        assert_eq!(cache.get(&key(&same_set[0])), Some(count(0)));
+        cache.put(&key(&same_set[4]), count(4));
+        assert_eq!(cache.get(&key(&same_set[1])), None);
         for i in [0, 2, 3, 4] {
-            assert_eq!(cache.get_piece(&same_set[i]), Some(count(i)), "{i}");
+            assert_eq!(cache.get(&key(&same_set[i])), Some(count(i)), "{i}");
         }
-        cache.put_piece(b"abc", 3);
-        assert_eq!(cache.get_piece(b"abc\0"), None);
-        assert_eq!(cache.get_piece(b"abc"), Some(3));
+        cache.put(&key(b"abc"), 3);
+        assert_eq!(cache.get(&key(b"abc\0")), None);
+        assert_eq!(cache.get(&key(b"abc")), Some(3));
     }
 
     #[test]
     fn short_cache_sets_keep_their_four_most_recent_keys() {
-        sets_keep_their_four_most_recent_keys(ShortCache::new(), "a longer key ");
+        sets_keep_their_four_most_recent_keys(ShortCache::new(), ShortKey::new, "a longer key ");
     }
 
     #[test]
     fn word_cache_sets_keep_their_four_most_recent_keys() {
-        sets_keep_their_four_most_recent_keys(WordCache::new(), "kk");
+        sets_keep_their_four_most_recent_keys(WordCache::new(), WordKey::new, "kk");
     }
 
     /// Every piece of 3..=24 bytes goes to the cache its length names, and
