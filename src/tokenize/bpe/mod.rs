@@ -171,20 +171,6 @@ struct Caches {
 }
 
 impl BpeCounter {
-    /// Tokens in a piece the batch in [`Sum`] does not take: one or two
-    /// bytes, or over [`ShortCache::MAX_KEY`].
-    #[inline(always)]
-    fn count_unbatched(caches: &mut Caches, merge: &mut Merge, ranks: &Ranks, piece: &[u8]) -> u64 {
-        match piece.len() {
-            1 => 1,
-            // Two bytes are one token or two; the rank table answers that
-            // from a 256 KiB direct array, cheaper than hashing into the
-            // cache.
-            2 => 1 + (ranks.pair_rank(piece[0], piece[1]) == NONE) as u64,
-            _ => Self::count_long(caches, merge, ranks, piece),
-        }
-    }
-
     /// Pieces over [`ShortCache::MAX_KEY`] bytes: rare, kept out of line.
     #[inline(never)]
     fn count_long(caches: &mut Caches, merge: &mut Merge, ranks: &Ranks, piece: &[u8]) -> u64 {
@@ -214,7 +200,7 @@ impl Counter for BpeCounter {
             cache,
             merge,
         } = self;
-        let mut sink = Sum::new(cache, merge, ranks);
+        let mut sink = Sum::of_text(cache, merge, ranks, text);
         pattern.for_each_piece(text, &mut sink);
         sink.finish()
     }
@@ -250,6 +236,12 @@ struct Sum<'a> {
     waiting: usize,
     words: [WordKey; BATCH],
     words_waiting: usize,
+    /// The address of the text whose pieces come in, and how many of its
+    /// first bytes have 8 bytes of text from them: a piece of up to 8 bytes
+    /// that starts there is read as one word (see [`Sum::word_piece`]).
+    /// None (0) when the pieces come from elsewhere.
+    text_start: usize,
+    readable: usize,
 }
 
 impl<'a> Sum<'a> {
@@ -263,6 +255,18 @@ impl<'a> Sum<'a> {
             waiting: 0,
             words: [WordKey::EMPTY; BATCH],
             words_waiting: 0,
+            text_start: 0,
+            readable: 0,
+        }
+    }
+
+    /// A sum of the pieces of `text`, which may read a few bytes past a
+    /// piece as long as they are `text`'s.
+    fn of_text(caches: &'a mut Caches, merge: &'a mut Merge, ranks: &'a Ranks, text: &str) -> Self {
+        Sum {
+            text_start: text.as_ptr() as usize,
+            readable: text.len().saturating_sub(7),
+            ..Sum::new(caches, merge, ranks)
         }
     }
 
@@ -311,12 +315,10 @@ impl PieceSink for &mut Sum<'_> {
     #[inline(always)]
     fn piece(&mut self, piece: &str) {
         let piece = piece.as_bytes();
-        if (3..=ShortCache::MAX_KEY).contains(&piece.len()) {
-            self.batch(piece);
-        } else if piece.len() > SPLIT_MIN {
+        if piece.len() > SPLIT_MIN {
             self.split(piece);
         } else {
-            self.total += BpeCounter::count_unbatched(self.caches, self.merge, self.ranks, piece);
+            self.short_piece(piece);
         }
     }
 }
@@ -356,28 +358,75 @@ impl Sum<'_> {
                 self.total += BpeCounter::count_long(self.caches, self.merge, ranks, piece);
             } else if cuts.is_unreachable(ranks, part) {
                 self.total += self.merge.count(ranks, part) as u64;
-            } else if (3..=ShortCache::MAX_KEY).contains(&part.len()) {
-                self.batch(part);
+            } else if part.len() <= ShortCache::MAX_KEY {
+                self.short_piece(part);
             } else {
-                self.total += BpeCounter::count_unbatched(self.caches, self.merge, ranks, part);
+                self.total += BpeCounter::count_long(self.caches, self.merge, ranks, part);
             }
         });
         debug_assert!(parts > 0);
     }
 
-    /// Queues a piece of 3..=24 bytes for the batched probe of its cache.
+    /// A piece of 1..=24 bytes, through the cache of its length.
+    #[inline(always)]
+    fn short_piece(&mut self, piece: &[u8]) {
+        if piece.len() <= WordCache::MAX_KEY {
+            self.word_piece(piece);
+        } else {
+            self.batch(piece);
+        }
+    }
+
+    /// A piece of 1..=8 bytes (most pieces of English text), with as few
+    /// branches on its length as can be: lengths follow no pattern a branch
+    /// predictor can learn, and each mispredicted branch costs about what
+    /// the rest of the piece's step does. The piece is read as one word
+    /// (masked to its length) when the text goes on for 8 bytes from it,
+    /// packed otherwise; its key is always written to the batch, but kept
+    /// only for 3 bytes or more; 1 and 2 bytes are counted at once (two
+    /// bytes are one token or two, which the rank table's 256 KiB direct
+    /// array answers, cheaper than the cache).
+    #[inline(always)]
+    fn word_piece(&mut self, piece: &[u8]) {
+        let n = piece.len();
+        let word = self.packed(piece);
+        let key = WordKey::from_word(word, n);
+        let keep = n >= 3;
+        self.caches.word.prefetch(&key);
+        self.words[self.words_waiting] = key;
+        self.words_waiting += keep as usize;
+        let two_tokens = (n == 2) & (self.ranks.pair_rank(word as u8, (word >> 8) as u8) == NONE);
+        self.total += (!keep) as u64 * (1 + two_tokens as u64);
+        if self.words_waiting == BATCH {
+            self.flush_words();
+        }
+    }
+
+    /// `piece` (1..=8 bytes) as one little-endian word, zero above its
+    /// bytes: read whole from the text when the text goes on for 8 bytes
+    /// from it (then masked), packed otherwise. Both give the same word (a
+    /// test checks it), so a piece finds its cache entry either way.
+    #[inline(always)]
+    fn packed(&self, piece: &[u8]) -> u64 {
+        let n = piece.len();
+        debug_assert!((1..=WordCache::MAX_KEY).contains(&n));
+        let at = piece.as_ptr();
+        // One comparison: an address before the text wraps to a large offset.
+        if (at as usize).wrapping_sub(self.text_start) < self.readable {
+            // SAFETY: the 8 bytes from `at` are the text's (its offset has
+            // 8 bytes of text from it, checked just above), and the text
+            // outlives the sum.
+            let all = u64::from_le(unsafe { std::ptr::read_unaligned(at as *const u64) });
+            all & (u64::MAX >> (64 - 8 * n))
+        } else {
+            pack(piece)
+        }
+    }
+
+    /// Queues a piece of 9..=24 bytes for the batched probe of its cache.
     #[inline(always)]
     fn batch(&mut self, piece: &[u8]) {
-        if piece.len() <= WordCache::MAX_KEY {
-            let key = WordKey::new(piece);
-            self.caches.word.prefetch(&key);
-            self.words[self.words_waiting] = key;
-            self.words_waiting += 1;
-            if self.words_waiting == BATCH {
-                self.flush_words();
-            }
-            return;
-        }
+        debug_assert!(piece.len() > WordCache::MAX_KEY);
         let key = ShortKey::new(piece);
         self.caches.short.prefetch(&key);
         self.keys[self.waiting] = key;
@@ -407,11 +456,18 @@ struct WordKey {
 impl WordKey {
     const EMPTY: WordKey = WordKey { word: 0, meta: 0 };
 
-    #[inline(always)]
+    /// The key of a piece of 3..=8 bytes, packed from its own bytes.
+    #[cfg(test)]
     fn new(piece: &[u8]) -> Self {
-        let n = piece.len();
-        debug_assert!((3..=WordCache::MAX_KEY).contains(&n));
-        let word = pack(piece);
+        debug_assert!((3..=WordCache::MAX_KEY).contains(&piece.len()));
+        Self::from_word(pack(piece), piece.len())
+    }
+
+    /// The key of the `n` bytes packed in `word` (zero above them). Keys
+    /// of 1 or 2 bytes are made (see [`Sum::word_piece`]) but never stored.
+    #[inline(always)]
+    fn from_word(word: u64, n: usize) -> Self {
+        debug_assert!((1..=WordCache::MAX_KEY).contains(&n) && word >> (8 * n - 1) >> 1 == 0);
         let r = (word ^ 0xa076_1d64_78bd_642f) as u128 * (0xe703_7ed1_a0b4_28db ^ n as u64) as u128;
         let hash = (r as u64) ^ ((r >> 64) as u64);
         WordKey {
@@ -1111,6 +1167,16 @@ mod tests {
 
     /// A toy vocabulary where the merge order is visible: all bytes, then
     /// `ab`, `bc`, `abc`, `aa`, `aaaa` (ranks 256..).
+    fn toy_info() -> TokenizerInfo {
+        TokenizerInfo {
+            name: "toy".into(),
+            family: "tiktoken".into(),
+            source: "test".into(),
+            sha256: String::new(),
+            vocab_size: 261,
+        }
+    }
+
     fn toy() -> Ranks {
         let mut tokens: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
         for t in ["ab", "bc", "abc", "aa", "aaaa"] {
@@ -1192,14 +1258,7 @@ mod tests {
     #[test]
     fn pieces_of_every_cached_length_count_the_same_cold_and_warm() {
         let ranks = toy();
-        let info = TokenizerInfo {
-            name: "toy".into(),
-            family: "tiktoken".into(),
-            source: "test".into(),
-            sha256: String::new(),
-            vocab_size: 261,
-        };
-        let engine = BpeTokenizer::new(info, Arc::new(ranks), SplitPattern::Whole);
+        let engine = BpeTokenizer::new(toy_info(), Arc::new(ranks), SplitPattern::Whole);
         for n in 1..=30 {
             let piece = "abcab".repeat(6)[..n].to_string();
             let expected = engine.encode(&piece).len() as u64;
@@ -1208,6 +1267,39 @@ mod tests {
             let warm = counter.count(&piece);
             assert_eq!((cold, warm), (expected, expected), "{n} bytes");
         }
+    }
+
+    /// A piece of up to 8 bytes read as a word from inside the text (the
+    /// bytes after it masked off), packed at the text's end, or packed
+    /// because it is not the text's: the same word, so the same cache entry;
+    /// and a sum of such pieces counts what `encode` does.
+    #[test]
+    fn short_pieces_read_from_the_text_or_packed_are_the_same_word() {
+        let ranks = toy();
+        let engine = BpeTokenizer::new(toy_info(), Arc::new(ranks), SplitPattern::Whole);
+        let text = "abcab".repeat(4) + "\u{1}\u{7f}zzzzzzz";
+        let elsewhere = text.clone();
+        let (mut caches, mut merge) = (engine.bpe_counter().cache, Merge::default());
+        let mut read = 0;
+        for n in 1..=WordCache::MAX_KEY {
+            for at in 0..=text.len() - n {
+                let piece = &text.as_bytes()[at..at + n];
+                let sum = Sum::of_text(&mut caches, &mut merge, &engine.ranks, &text);
+                read += (at + 8 <= text.len()) as usize;
+                assert_eq!(sum.packed(piece), pack(piece), "{n} bytes at {at}");
+                let other = &elsewhere.as_bytes()[at..at + n];
+                assert_eq!(
+                    sum.packed(other),
+                    pack(other),
+                    "{n} bytes at {at}, not the text's"
+                );
+                let mut sum = sum;
+                (&mut sum).piece(std::str::from_utf8(piece).unwrap());
+                let expected = engine.encode(std::str::from_utf8(piece).unwrap()).len() as u64;
+                assert_eq!(sum.finish(), expected, "{n} bytes at {at}");
+            }
+        }
+        assert!(read > 100, "only {read} pieces were read from the text");
     }
 
     #[test]

@@ -555,6 +555,22 @@ fn o200k<const DIGITS: usize, const CONTRACTIONS: bool>(b: &[u8], i: usize) -> u
     if c == b' ' && b.get(i + 1).is_some_and(u8::is_ascii_lowercase) {
         return word_end(run(b, i + 2, LO));
     }
+    // Words of other scripts, alone or after a one-byte `P` (` слово`,
+    // `(كتاب`): most pieces of non-Latin text. Their first letter decides
+    // the word as in the general path below, which would first test every
+    // ASCII case and then read that letter twice (once as the start, once
+    // as `U*`'s end). A mark first is left to the general path: it may be
+    // `P` itself.
+    let s = if c >= 0x80 { i } else { i + 1 };
+    if b.get(s).is_some_and(|&lead| lead >= 0xC0)
+        && (s == i
+            || (c != b'\r' && c != b'\n' && tables::CLASS_BLOCKS[0][c as usize] & (L | N) == 0))
+    {
+        let (class, n) = at(b, s);
+        if class & (L | M) == L {
+            return word_end(o200k_word(b, s, class, n));
+        }
+    }
     // The other common ASCII starts. Each returns only when the bytes it
     // looked at decide the match, and otherwise leaves it to the general
     // scanner below (a non-ASCII character may be a letter, a digit, a
@@ -662,6 +678,24 @@ fn o200k<const DIGITS: usize, const CONTRACTIONS: bool>(b: &[u8], i: usize) -> u
         return other_end(b, start);
     }
     o200k_space(b, i)
+}
+
+/// The end of o200k's word from `s` (before any contraction), whose first
+/// character is a letter (not a mark) of class `class`, `n` bytes long:
+/// `W+` from an `Ll`; otherwise `U*` runs to `u`, and `W+` runs on from
+/// there if it can (`Ll` at `u`), or `U*` gives back to its last `W`
+/// (`Lm`, `Lo`), or, with none, `U+W*` ends at `u` (see [`o200k`]).
+#[inline(always)]
+fn o200k_word(b: &[u8], s: usize, class: u8, n: usize) -> usize {
+    if class & UP == 0 {
+        return run(b, s + n, LO);
+    }
+    let (u, last_w) = up_run(b, s);
+    let (at_u, m) = at(b, u);
+    if at_u & LO != 0 && at_u != END {
+        return run(b, u + m, LO);
+    }
+    last_w.unwrap_or(u)
 }
 
 /// o200k's whitespace alternatives from `i` (whitespace):
