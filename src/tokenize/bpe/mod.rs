@@ -212,7 +212,13 @@ impl BpeCounter {
     /// same caches and batching as [`Counter::count`].
     pub fn count_pieces(&mut self, cut: impl FnOnce(&mut dyn FnMut(&str))) -> u64 {
         let mut sink = Sum::new(&mut self.cache, &mut self.merge, &self.ranks);
-        cut(&mut |piece| (&mut sink).piece(piece));
+        // The sink takes pieces of one byte or more (what `for_each_piece`
+        // hands out); an empty one is no tokens.
+        cut(&mut |piece| {
+            if !piece.is_empty() {
+                (&mut sink).piece(piece)
+            }
+        });
         sink.finish()
     }
 }
@@ -389,6 +395,7 @@ impl Sum<'_> {
     #[inline(always)]
     fn word_piece(&mut self, piece: &[u8]) {
         let n = piece.len();
+        debug_assert!(n > 0, "pieces are never empty");
         let word = self.packed(piece);
         let key = WordKey::from_word(word, n);
         let keep = n >= 3;
@@ -1300,6 +1307,19 @@ mod tests {
             }
         }
         assert!(read > 100, "only {read} pieces were read from the text");
+    }
+
+    /// Pieces cut by a caller (tokenizer.json chains) may be empty: no
+    /// tokens, and the pieces around them count as alone.
+    #[test]
+    fn empty_pieces_from_a_caller_count_nothing() {
+        let engine = BpeTokenizer::new(toy_info(), Arc::new(toy()), SplitPattern::Whole);
+        let pieces = ["", "ab", "", "c", "abcab", ""];
+        let expected: usize = pieces.iter().map(|p| engine.encode(p).len()).sum();
+        let counted = engine
+            .bpe_counter()
+            .count_pieces(|f| pieces.iter().for_each(|p| f(p)));
+        assert_eq!(counted, expected as u64);
     }
 
     #[test]

@@ -167,6 +167,8 @@ const TEKKEN: block::Family = block::Family::O200k {
 /// loop was left out of line (one call per piece, ~5% of the instructions
 /// of an o200k count), and closures cannot carry an inline attribute.
 pub trait PieceSink {
+    /// One piece of the text: never empty, and a slice of the text itself
+    /// (so the BPE sink can read a short piece as one word of the text).
     fn piece(&mut self, piece: &str);
 }
 
