@@ -1172,8 +1172,7 @@ impl JoinMemo {
 mod tests {
     use super::*;
 
-    /// A toy vocabulary where the merge order is visible: all bytes, then
-    /// `ab`, `bc`, `abc`, `aa`, `aaaa` (ranks 256..).
+    /// The [`TokenizerInfo`] of [`toy`].
     fn toy_info() -> TokenizerInfo {
         TokenizerInfo {
             name: "toy".into(),
@@ -1184,6 +1183,8 @@ mod tests {
         }
     }
 
+    /// A toy vocabulary where the merge order is visible: all bytes, then
+    /// `ab`, `bc`, `abc`, `aa`, `aaaa` (ranks 256..).
     fn toy() -> Ranks {
         let mut tokens: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
         for t in ["ab", "bc", "abc", "aa", "aaaa"] {
