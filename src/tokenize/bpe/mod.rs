@@ -267,8 +267,14 @@ impl<'a> Sum<'a> {
     }
 
     /// A sum of the pieces of `text`, which may read a few bytes past a
-    /// piece as long as they are `text`'s.
-    fn of_text(caches: &'a mut Caches, merge: &'a mut Merge, ranks: &'a Ranks, text: &str) -> Self {
+    /// piece as long as they are `text`'s. `text` stays borrowed while the
+    /// sum lives, so its address range holds the same bytes all that time.
+    fn of_text(
+        caches: &'a mut Caches,
+        merge: &'a mut Merge,
+        ranks: &'a Ranks,
+        text: &'a str,
+    ) -> Self {
         Sum {
             text_start: text.as_ptr() as usize,
             readable: text.len().saturating_sub(7),
