@@ -74,8 +74,10 @@ pub(crate) fn hash_bytes(b: &[u8]) -> u64 {
     fold(a ^ P1, c ^ P2 ^ (n as u64).wrapping_mul(P0))
 }
 
+/// A multiply-fold: the 128-bit product's halves xored (the piece caches'
+/// keys hash with it too).
 #[inline(always)]
-fn fold(a: u64, b: u64) -> u64 {
+pub(crate) fn fold(a: u64, b: u64) -> u64 {
     let r = (a as u128).wrapping_mul(b as u128);
     (r as u64) ^ ((r >> 64) as u64)
 }

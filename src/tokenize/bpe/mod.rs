@@ -70,7 +70,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 pub(crate) use crate::tokenize::bpe::cache::PieceCache;
-use crate::tokenize::bpe::hash::pack;
+use crate::tokenize::bpe::hash::{fold, pack};
 use crate::tokenize::bpe::huge::HugeZeroed;
 use crate::tokenize::bpe::ranks::{Ranks, Ties};
 use crate::tokenize::pretok::{PieceSink, SplitPattern};
@@ -481,8 +481,10 @@ impl WordKey {
     #[inline(always)]
     fn from_word(word: u64, n: usize) -> Self {
         debug_assert!((1..=WordCache::MAX_KEY).contains(&n) && word >> (8 * n - 1) >> 1 == 0);
-        let r = (word ^ 0xa076_1d64_78bd_642f) as u128 * (0xe703_7ed1_a0b4_28db ^ n as u64) as u128;
-        let hash = (r as u64) ^ ((r >> 64) as u64);
+        let hash = fold(
+            word ^ 0xa076_1d64_78bd_642f,
+            0xe703_7ed1_a0b4_28db ^ n as u64,
+        );
         WordKey {
             word,
             meta: n as u64 | hash << 8,
@@ -533,10 +535,6 @@ impl ShortKey {
         };
         // Multiply-folds of the words (one for the pieces of up to 8 bytes,
         // most of them); the set index takes the high bits.
-        let fold = |x: u64, y: u64| {
-            let r = x as u128 * y as u128;
-            (r as u64) ^ ((r >> 64) as u64)
-        };
         let a = fold(
             words[0] ^ 0xa076_1d64_78bd_642f,
             words[1] ^ (n as u64) << 56 ^ 0xe703_7ed1_a0b4_28db,
