@@ -290,35 +290,22 @@ impl<'a> Sum<'a> {
     }
 
     fn flush_words(&mut self) {
-        for key in &self.words[..self.words_waiting] {
-            let count = match self.caches.word.get(key) {
-                Some(count) => count,
-                None => {
-                    let bytes = key.word.to_le_bytes();
-                    let count = BpeCounter::uncached(self.merge, self.ranks, &bytes[..key.len()]);
-                    self.caches.word.put(key, count);
-                    count
-                }
-            };
-            self.total += count as u64;
-        }
+        self.total += count_batch(
+            &self.words[..self.words_waiting],
+            &mut self.caches.word,
+            self.merge,
+            self.ranks,
+        );
         self.words_waiting = 0;
     }
 
     fn flush(&mut self) {
-        for key in &self.keys[..self.waiting] {
-            let count = match self.caches.short.get(key) {
-                Some(count) => count,
-                None => {
-                    let bytes = key.bytes();
-                    let count =
-                        BpeCounter::uncached(self.merge, self.ranks, &bytes[..key.len as usize]);
-                    self.caches.short.put(key, count);
-                    count
-                }
-            };
-            self.total += count as u64;
-        }
+        self.total += count_batch(
+            &self.keys[..self.waiting],
+            &mut self.caches.short,
+            self.merge,
+            self.ranks,
+        );
         self.waiting = 0;
     }
 }
@@ -450,6 +437,31 @@ impl Sum<'_> {
     }
 }
 
+/// The tokens of a batch of keys whose sets were prefetched: each from its
+/// cache, or merged and then cached.
+#[inline(always)]
+fn count_batch<const W: usize, K: CacheKey<W>>(
+    keys: &[K],
+    cache: &mut SetCache<W>,
+    merge: &mut Merge,
+    ranks: &Ranks,
+) -> u64 {
+    let mut total = 0;
+    for key in keys {
+        let count = match cache.get(key) {
+            Some(count) => count,
+            None => {
+                let (bytes, n) = key.piece();
+                let count = BpeCounter::uncached(merge, ranks, &bytes[..n]);
+                cache.put(key, count);
+                count
+            }
+        };
+        total += count as u64;
+    }
+    total
+}
+
 /// For [`Ranks::cuts`]: whether merging a token's own bytes leaves one
 /// token.
 pub(crate) fn merges_to_one_tester(ranks: &Ranks) -> impl FnMut(&[u8]) -> bool + '_ {
@@ -512,15 +524,6 @@ impl ShortKey {
         hash: 0,
     };
 
-    /// The piece back from the key's words (its first `len` bytes).
-    fn bytes(&self) -> [u8; 24] {
-        let mut out = [0u8; 24];
-        for (k, w) in self.words.iter().enumerate() {
-            out[8 * k..8 * k + 8].copy_from_slice(&w.to_le_bytes());
-        }
-        out
-    }
-
     #[inline(always)]
     fn new(piece: &[u8]) -> Self {
         let n = piece.len();
@@ -560,6 +563,8 @@ trait CacheKey<const W: usize> {
     fn hash(&self) -> u64;
     fn same(&self, way: &[u64]) -> bool;
     fn way(&self, count: u32) -> [u64; W];
+    /// The piece back (its first `len` bytes), for the merge of a miss.
+    fn piece(&self) -> ([u8; 24], usize);
 }
 
 impl CacheKey<2> for WordKey {
@@ -574,6 +579,11 @@ impl CacheKey<2> for WordKey {
     #[inline(always)]
     fn way(&self, count: u32) -> [u64; 2] {
         [self.word, self.len() as u64 | (count as u64) << 8]
+    }
+    fn piece(&self) -> ([u8; 24], usize) {
+        let mut out = [0u8; 24];
+        out[..8].copy_from_slice(&self.word.to_le_bytes());
+        (out, self.len())
     }
 }
 
@@ -593,6 +603,13 @@ impl CacheKey<4> for ShortKey {
     fn way(&self, count: u32) -> [u64; 4] {
         let [a, b, c] = self.words;
         [a, b, c, self.len | (count as u64) << 8]
+    }
+    fn piece(&self) -> ([u8; 24], usize) {
+        let mut out = [0u8; 24];
+        for (k, w) in self.words.iter().enumerate() {
+            out[8 * k..8 * k + 8].copy_from_slice(&w.to_le_bytes());
+        }
+        (out, self.len as usize)
     }
 }
 
