@@ -559,10 +559,9 @@ fn o200k<const DIGITS: usize, const CONTRACTIONS: bool>(b: &[u8], i: usize) -> u
     }
     // Words of other scripts, alone or after a one-byte `P` (` слово`,
     // `(كتاب`): most pieces of non-Latin text. Their first letter decides
-    // the word as in the general path below, which would first test every
-    // ASCII case and then read that letter twice (once as the start, once
-    // as `U*`'s end). A mark first is left to the general path: it may be
-    // `P` itself.
+    // the word as in the general path below, without its ASCII tests, and
+    // an `Ll` first (no `U*`) without a second reading. A mark first is
+    // left to the general path: it may be `P` itself.
     let s = if c >= 0x80 { i } else { i + 1 };
     if b.get(s).is_some_and(|&lead| lead >= 0xC0)
         && (s == i
@@ -651,13 +650,8 @@ fn o200k<const DIGITS: usize, const CONTRACTIONS: bool>(b: &[u8], i: usize) -> u
             if s == i && class & (UP | LO) == 0 {
                 continue;
             }
-            let (u, last_w) = up_run(b, s);
-            let (at_u, m) = at(b, u);
-            if at_u & LO != 0 && at_u != END {
-                return word_end(run(b, u + m, LO));
-            }
-            if let Some(k) = last_w {
-                return word_end(k);
+            if let (_, Some(end)) = up_star_w_plus(b, s) {
+                return word_end(end);
             }
         }
         // Second alternative.
@@ -692,12 +686,22 @@ fn o200k_word(b: &[u8], s: usize, class: u8, n: usize) -> usize {
     if class & UP == 0 {
         return run(b, s + n, LO);
     }
+    let (u, end) = up_star_w_plus(b, s);
+    end.unwrap_or(u)
+}
+
+/// o200k's `U*W+` from `s`: the end of the `U` run, and where the match
+/// ends, if it does: `W+` runs on from the run's end if it can (`Ll` there),
+/// or `U*` gives back to its last `W` (`Lm`, `Lo`, `M`); with neither it
+/// fails.
+#[inline(always)]
+fn up_star_w_plus(b: &[u8], s: usize) -> (usize, Option<usize>) {
     let (u, last_w) = up_run(b, s);
     let (at_u, m) = at(b, u);
     if at_u & LO != 0 && at_u != END {
-        return run(b, u + m, LO);
+        return (u, Some(run(b, u + m, LO)));
     }
-    last_w.unwrap_or(u)
+    (u, last_w)
 }
 
 /// o200k's whitespace alternatives from `i` (whitespace):
