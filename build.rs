@@ -17,6 +17,9 @@ nothing textual.
    from the same `regex-syntax` crate the reference's regex (fancy-regex →
    regex) compiles `\p{L}`, `\s` … with, so the scanner and the reference
    agree on every code point, including ones a newer Unicode version assigns.
+
+3. On x86-64 Linux (glibc) the executables link at a fixed address
+   (`-no-pie`; `link_without_pie`).
 */
 
 use std::env;
@@ -47,6 +50,7 @@ fn main() {
     println!("cargo:rerun-if-changed=src/tokenize/bpe/hash.rs");
     println!("cargo:rerun-if-changed=src/tokenize/bpe/layout.rs");
     println!("cargo:rerun-if-changed=src/tokenize/bpe/cut_pairs.rs");
+    link_without_pie();
     commit();
     engine_sources();
     let out = env::var("OUT_DIR").expect("OUT_DIR");
@@ -410,4 +414,29 @@ fn class_tables() -> String {
         &bits[..65536]
     );
     s
+}
+
+/// A position-independent executable is relocated by the dynamic loader at
+/// every start: for tokenaudit 62 k relative relocations over 1.27 MiB of
+/// `.data.rel.ro` (the static tables of the document readers'
+/// dependencies, mostly), 310 pages copied on write. That was more than
+/// half of `tokenaudit --version` (2.3 of 4.1 ms of CPU, 470 page faults
+/// against 155) and about 1 ms of every audit, and a pre-flight check of
+/// one prompt is mostly start-up (BENCHMARKS.md, issue 17). Linked at a
+/// fixed address, 125 relocations are left. What is given up is the
+/// randomised address of the executable's own code and data; the shared
+/// libraries, heap, stacks and mappings are still randomised.
+/// `TOKENAUDIT_PIE=1` at build time keeps the default (a packager's
+/// policy may require PIE). Only the package's binaries are affected, not
+/// the library, tests or examples.
+fn link_without_pie() {
+    println!("cargo:rerun-if-env-changed=TOKENAUDIT_PIE");
+    let target = |key: &str| env::var(key).unwrap_or_default();
+    if target("CARGO_CFG_TARGET_OS") == "linux"
+        && target("CARGO_CFG_TARGET_ARCH") == "x86_64"
+        && target("CARGO_CFG_TARGET_ENV") == "gnu"
+        && env::var_os("TOKENAUDIT_PIE").is_none_or(|v| v.is_empty() || v == "0")
+    {
+        println!("cargo:rustc-link-arg-bins=-no-pie");
+    }
 }
