@@ -112,6 +112,7 @@ impl BpeTokenizer {
                 long_bytes: 0,
             },
             merge: Merge::default(),
+            unbatched: UNBATCHED_BYTES,
         }
     }
 }
@@ -156,7 +157,25 @@ pub struct BpeCounter {
     pattern: SplitPattern,
     cache: Caches,
     merge: Merge,
+    /// Bytes this counter still counts without its set caches (see
+    /// [`UNBATCHED_BYTES`]).
+    unbatched: u64,
 }
+
+/// The bytes a new counter counts piece by piece through its small
+/// [`PieceCache`] before it first touches its set caches. Those are 6 MiB
+/// on huge pages, and the first write into each huge page has the kernel
+/// zero all 2 MiB of it: ~0.6 ms, the largest single cost of counting one
+/// prompt (`tokenaudit check` of one line: 13% of its CPU), where the
+/// small cache's 4 KiB pages are zeroed only as pieces reach them. Past
+/// 64 KiB (some 12 k pieces) the batched caches pay for themselves. A
+/// counter's texts add up, so an audit of many small files switches after
+/// its first 64 KiB. The piece-by-piece path is the set caches' miss path
+/// ([`BpeCounter::count_long`]) for every piece, so it counts the same.
+/// Unit tests start counters on the set caches (they test that path);
+/// `tests::small_texts_count_the_same_before_and_after_the_set_caches`
+/// tests this one.
+const UNBATCHED_BYTES: u64 = if cfg!(test) { 0 } else { 64 << 10 };
 
 /// The piece caches of one counter: most pieces are short and go to the
 /// [`WordCache`] (up to 8 bytes) or the [`ShortCache`] (up to 24); the few
@@ -171,7 +190,17 @@ struct Caches {
 }
 
 impl BpeCounter {
-    /// Pieces over [`ShortCache::MAX_KEY`] bytes: rare, kept out of line.
+    /// Whether `len` more bytes are counted piece by piece: while the
+    /// counter's first [`UNBATCHED_BYTES`] last, taken off them.
+    #[inline]
+    fn unbatched(left: &mut u64, len: usize) -> bool {
+        let small = *left > 0 && len as u64 <= *left;
+        *left = if small { *left - len as u64 } else { 0 };
+        small
+    }
+
+    /// Pieces over [`ShortCache::MAX_KEY`] bytes (and every piece of a
+    /// counter's first texts): rare, kept out of line.
     #[inline(never)]
     fn count_long(caches: &mut Caches, merge: &mut Merge, ranks: &Ranks, piece: &[u8]) -> u64 {
         caches
@@ -199,7 +228,15 @@ impl Counter for BpeCounter {
             pattern,
             cache,
             merge,
+            unbatched,
         } = self;
+        if Self::unbatched(unbatched, text.len()) {
+            let mut total = 0;
+            pattern.for_each_piece(text, |piece: &str| {
+                total += Self::count_long(cache, merge, ranks, piece.as_bytes())
+            });
+            return total;
+        }
         let mut sink = Sum::of_text(cache, merge, ranks, text);
         pattern.for_each_piece(text, &mut sink);
         sink.finish()
@@ -209,8 +246,20 @@ impl Counter for BpeCounter {
 impl BpeCounter {
     /// Counts pieces the caller cuts itself (a tokenizer.json
     /// pre-tokenizer chain, see `hf_bpe`), each as a whole piece, with the
-    /// same caches and batching as [`Counter::count`].
-    pub fn count_pieces(&mut self, cut: impl FnOnce(&mut dyn FnMut(&str))) -> u64 {
+    /// same caches and batching as [`Counter::count`]. `len` is the length
+    /// of the text the pieces are cut from (it decides, before the first
+    /// piece, whether they go piece by piece: [`UNBATCHED_BYTES`]).
+    pub fn count_pieces(&mut self, len: usize, cut: impl FnOnce(&mut dyn FnMut(&str))) -> u64 {
+        if Self::unbatched(&mut self.unbatched, len) {
+            let (cache, merge, ranks) = (&mut self.cache, &mut self.merge, &*self.ranks);
+            let mut total = 0;
+            cut(&mut |piece| {
+                if !piece.is_empty() {
+                    total += Self::count_long(cache, merge, ranks, piece.as_bytes());
+                }
+            });
+            return total;
+        }
         let mut sink = Sum::new(&mut self.cache, &mut self.merge, &self.ranks);
         // The sink takes pieces of one byte or more (what `for_each_piece`
         // hands out); an empty one is no tokens.
@@ -1340,7 +1389,7 @@ mod tests {
         let expected: usize = pieces.iter().map(|p| engine.encode(p).len()).sum();
         let counted = engine
             .bpe_counter()
-            .count_pieces(|f| pieces.iter().for_each(|p| f(p)));
+            .count_pieces(7, |f| pieces.iter().for_each(|p| f(p)));
         assert_eq!(counted, expected as u64);
     }
 
@@ -1508,6 +1557,57 @@ mod tests {
                 read |= engine.ranks().cuts().is_some();
             }
             assert!(read, "{name}: the cut table was never read");
+        }
+    }
+
+    /// A new counter counts its first texts piece by piece through the
+    /// small cache (`UNBATCHED_BYTES`, 0 in unit tests, set here), then
+    /// switches to the set caches for good: the same counts as `encode`
+    /// either way, for texts cut by the pattern and for pieces a caller
+    /// cuts, and a text larger than what is left switches at once.
+    #[test]
+    fn small_texts_count_the_same_before_and_after_the_set_caches() {
+        for name in ["o200k_base", "cl100k_base"] {
+            let engine = crate::tokenize::sources::builtin::engine(name).unwrap();
+            let texts = [
+                "Hello, world! It's 2026; the caches aren't touched yet.",
+                "今天下午我们在图书馆讨论了项目的进展情况大家都认为下个月之前可以完成第一阶段的工作",
+                "    fn main() {\n        println!(\"{}\", 42);\n    }\n",
+                &"=".repeat(300),
+                "Привет, мир! Ναι, καλημέρα. مرحبا بالعالم 🙂🙂 ok",
+            ];
+            let mut counter = engine.bpe_counter();
+            counter.unbatched = 1000;
+            let mut switched_at = None;
+            for round in 0..12 {
+                for (k, text) in texts.iter().enumerate() {
+                    let expected = engine.encode(text).len() as u64;
+                    let counted = if k % 2 == 0 {
+                        counter.count(text)
+                    } else {
+                        counter.count_pieces(text.len(), |f| {
+                            engine.pattern().for_each_piece(text, |p: &str| f(p))
+                        })
+                    };
+                    assert_eq!(counted, expected, "{name}, round {round}, text {k}");
+                    if counter.unbatched == 0 && switched_at.is_none() {
+                        switched_at = Some((round, k));
+                    }
+                }
+            }
+            // 1000 bytes last a round or two of these texts, not longer.
+            assert!(
+                matches!(switched_at, Some((0..=1, _))),
+                "{name}: {switched_at:?}"
+            );
+            let mut big = engine.bpe_counter();
+            big.unbatched = 100;
+            let text = texts.concat();
+            assert_eq!(big.count(&text), engine.encode(&text).len() as u64);
+            assert_eq!(
+                big.unbatched, 0,
+                "{name}: a text over the limit switches at once"
+            );
         }
     }
 }

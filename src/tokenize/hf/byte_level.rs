@@ -687,7 +687,9 @@ impl HfBpeCounter {
         let text = normal.apply(segment, normalized);
         match chain {
             None => engine.count(text),
-            Some(chain) => engine.count_pieces(|mut piece| chain.for_each_piece(text, &mut piece)),
+            Some(chain) => engine.count_pieces(text.len(), |mut piece| {
+                chain.for_each_piece(text, &mut piece)
+            }),
         }
     }
 }
