@@ -15,6 +15,8 @@ token-for-token equal to tiktoken:
    ~0.4% of the rest) to a 4-way [`ShortCache`] of 2^17 32-byte ways
    (4 MiB), two adjacent cache lines per set; 25..=48 bytes to a small
    direct-mapped [`PieceCache`]. Memory is bounded and nothing is allocated per piece.
+   A new counter's first 64 KiB go through the small cache alone
+   ([`UNBATCHED_BYTES`]): a prompt is not worth zeroing 6 MiB for.
    On the first 80 MB of the real corpus (`bench-corpus/all.txt`: Linux and
    Python docs, a handbook, code, licences, dialogues; 19 M pieces, 11.4 M
    of them cacheable, 338 k distinct) a first pass misses 3.2% of its
@@ -165,7 +167,7 @@ pub struct BpeCounter {
 /// The bytes a new counter counts piece by piece through its small
 /// [`PieceCache`] before it first touches its set caches. Those are 6 MiB
 /// on huge pages, and the first write into each huge page has the kernel
-/// zero all 2 MiB of it: ~0.6 ms, the largest single cost of counting one
+/// zero all 2 MiB of it: 0.5–1 ms, the largest single cost of counting one
 /// prompt (`tokenaudit check` of one line: 13% of its CPU), where the
 /// small cache's 4 KiB pages are zeroed only as pieces reach them. Past
 /// 64 KiB (some 12 k pieces) the batched caches pay for themselves. A
@@ -199,8 +201,9 @@ impl BpeCounter {
         small
     }
 
-    /// Pieces over [`ShortCache::MAX_KEY`] bytes (and every piece of a
-    /// counter's first texts): rare, kept out of line.
+    /// Pieces over [`ShortCache::MAX_KEY`] bytes, and every piece of a
+    /// counter's first [`UNBATCHED_BYTES`]: kept out of line (the first are
+    /// rare, the second few).
     #[inline(never)]
     fn count_long(caches: &mut Caches, merge: &mut Merge, ranks: &Ranks, piece: &[u8]) -> u64 {
         caches
