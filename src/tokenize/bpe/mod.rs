@@ -201,6 +201,19 @@ impl BpeCounter {
         small
     }
 
+    /// The pieces `cut` hands out, each through [`Self::count_long`]: a
+    /// counter's first [`UNBATCHED_BYTES`], whatever cuts them.
+    fn count_one_by_one(
+        caches: &mut Caches,
+        merge: &mut Merge,
+        ranks: &Ranks,
+        cut: impl FnOnce(&mut dyn FnMut(&str)),
+    ) -> u64 {
+        let mut total = 0;
+        cut(&mut |piece| total += Self::count_long(caches, merge, ranks, piece.as_bytes()));
+        total
+    }
+
     /// Pieces over [`ShortCache::MAX_KEY`] bytes, and every piece of a
     /// counter's first [`UNBATCHED_BYTES`]: kept out of line (the first are
     /// rare, the second few).
@@ -234,11 +247,9 @@ impl Counter for BpeCounter {
             unbatched,
         } = self;
         if Self::unbatched(unbatched, text.len()) {
-            let mut total = 0;
-            pattern.for_each_piece(text, |piece: &str| {
-                total += Self::count_long(cache, merge, ranks, piece.as_bytes())
+            return Self::count_one_by_one(cache, merge, ranks, |f| {
+                pattern.for_each_piece(text, f)
             });
-            return total;
         }
         let mut sink = Sum::of_text(cache, merge, ranks, text);
         pattern.for_each_piece(text, &mut sink);
@@ -254,25 +265,27 @@ impl BpeCounter {
     /// piece, whether they go piece by piece: [`UNBATCHED_BYTES`]).
     pub fn count_pieces(&mut self, len: usize, cut: impl FnOnce(&mut dyn FnMut(&str))) -> u64 {
         if Self::unbatched(&mut self.unbatched, len) {
-            let (cache, merge, ranks) = (&mut self.cache, &mut self.merge, &*self.ranks);
-            let mut total = 0;
-            cut(&mut |piece| {
-                if !piece.is_empty() {
-                    total += Self::count_long(cache, merge, ranks, piece.as_bytes());
-                }
+            return Self::count_one_by_one(&mut self.cache, &mut self.merge, &self.ranks, |f| {
+                non_empty(cut, f)
             });
-            return total;
         }
         let mut sink = Sum::new(&mut self.cache, &mut self.merge, &self.ranks);
-        // The sink takes pieces of one byte or more (what `for_each_piece`
-        // hands out); an empty one is no tokens.
-        cut(&mut |piece| {
-            if !piece.is_empty() {
-                (&mut sink).piece(piece)
-            }
-        });
+        non_empty(cut, |piece| (&mut sink).piece(piece));
         sink.finish()
     }
+}
+
+/// Hands `f` the pieces `cut` makes, but the empty ones: both of a
+/// counter's paths take pieces of one byte or more (what `for_each_piece`
+/// hands out), and a tokenizer.json chain may cut an empty one (no tokens).
+/// `f` is generic, so the batched path pays one indirect call per piece,
+/// as before the guard.
+fn non_empty(cut: impl FnOnce(&mut dyn FnMut(&str)), mut f: impl FnMut(&str)) {
+    cut(&mut |piece| {
+        if !piece.is_empty() {
+            f(piece)
+        }
+    })
 }
 
 /// Pieces of 3..=24 bytes whose cache sets are fetched together (in each
@@ -1385,15 +1398,20 @@ mod tests {
 
     /// Pieces cut by a caller (tokenizer.json chains) may be empty: no
     /// tokens, and the pieces around them count as alone.
+    /// On both paths: a counter's first bytes, one by one, and the
+    /// batched one after.
     #[test]
     fn empty_pieces_from_a_caller_count_nothing() {
         let engine = BpeTokenizer::new(toy_info(), Arc::new(toy()), SplitPattern::Whole);
         let pieces = ["", "ab", "", "c", "abcab", ""];
         let expected: usize = pieces.iter().map(|p| engine.encode(p).len()).sum();
-        let counted = engine
-            .bpe_counter()
-            .count_pieces(7, |f| pieces.iter().for_each(|p| f(p)));
-        assert_eq!(counted, expected as u64);
+        for unbatched in [0, 1000] {
+            let mut counter = engine.bpe_counter();
+            counter.unbatched = unbatched;
+            let counted = counter.count_pieces(8, |f| pieces.iter().for_each(|p| f(p)));
+            assert_eq!(counted, expected as u64, "{unbatched} bytes unbatched");
+            assert_eq!(counter.unbatched, unbatched.saturating_sub(8));
+        }
     }
 
     #[test]
