@@ -74,7 +74,7 @@ struct Model {
     /// Token id of every other character that is a token.
     chars: FxHashMap<char, u32>,
     /// `(left id, right id)` → `(merge index, result id)`.
-    merges: FxHashMap<(u32, u32), (u32, u32)>,
+    merges: Pairs,
     /// Id of `<0xXX>` for each byte.
     byte_ids: [u32; 256],
     /// Bit `b` of `ascii_pairs[a]`: ASCII `a` then `b` occur inside a token.
@@ -235,7 +235,7 @@ impl Merger {
             .extend((0..n as u32).map(|i| i.checked_sub(1).unwrap_or(NONE)));
         self.heap.clear();
         for i in 0..n.saturating_sub(1) {
-            if let Some(&(rank, _)) = model.merges.get(&(self.ids[i], self.ids[i + 1])) {
+            if let Some((rank, _)) = model.merges.get(self.ids[i], self.ids[i + 1]) {
                 self.heap.push(Reverse((rank, i as u32)));
             }
         }
@@ -248,7 +248,7 @@ impl Merger {
                 continue;
             }
             let right = right as usize;
-            let Some(&(now, result)) = model.merges.get(&(self.ids[pos], self.ids[right])) else {
+            let Some((now, result)) = model.merges.get(self.ids[pos], self.ids[right]) else {
                 continue;
             };
             if now != rank {
@@ -270,7 +270,7 @@ impl Merger {
     }
 
     fn push(&mut self, model: &Model, left: usize, right: usize) {
-        if let Some(&(rank, _)) = model.merges.get(&(self.ids[left], self.ids[right])) {
+        if let Some((rank, _)) = model.merges.get(self.ids[left], self.ids[right]) {
             self.heap.push(Reverse((rank, left as u32)));
         }
     }
@@ -297,8 +297,8 @@ pub struct SpBpeTokenizer {
 }
 
 /// What the start-up cache keeps of a [`SpBpeTokenizer`] (`tokenize::compiled`):
-/// the model's tables as flat arrays, which rebuild the hash maps without
-/// the JSON, the string lookups or the checks.
+/// the model's tables as flat arrays (the merge table as its slots), which
+/// rebuild the model without the JSON, the string lookups or the checks.
 #[derive(Serialize, Deserialize)]
 pub struct Recipe {
     #[serde(with = "le_u32s")]
@@ -306,7 +306,7 @@ pub struct Recipe {
     /// `(char, id)` pairs, flattened.
     #[serde(with = "le_u32s")]
     chars: Vec<u32>,
-    /// `(left, right, merge index, result)` quadruples, flattened.
+    /// The merge table's slots as they are ([`Pairs`]), flattened.
     #[serde(with = "le_u32s")]
     merges: Vec<u32>,
     #[serde(with = "le_u32s")]
@@ -332,11 +332,7 @@ impl SpBpeTokenizer {
                 .iter()
                 .flat_map(|(&c, &id)| [c as u32, id])
                 .collect(),
-            merges: m
-                .merges
-                .iter()
-                .flat_map(|(&(l, r), &(k, result))| [l, r, k, result])
-                .collect(),
+            merges: m.merges.slots.clone(),
             byte_ids: m.byte_ids.to_vec(),
             ascii_pairs: m.ascii_pairs.to_vec(),
             other_pairs: m
@@ -361,13 +357,7 @@ impl SpBpeTokenizer {
         for p in r.chars.chunks_exact(2) {
             chars.insert(char_of(p[0])?, p[1]);
         }
-        let mut merges = FxHashMap::default();
-        merges.reserve(r.merges.len() / 4);
-        merges.extend(
-            r.merges
-                .chunks_exact(4)
-                .map(|q| ((q[0], q[1]), (q[2], q[3]))),
-        );
+        let merges = Pairs::from_slots(r.merges)?;
         let mut other_pairs = FxHashSet::default();
         other_pairs.reserve(r.other_pairs.len() / 2);
         for p in r.other_pairs.chunks_exact(2) {
@@ -540,7 +530,7 @@ fn build(tables: &json::Tables, spaces: Spaces) -> Result<Model, String> {
     let mut model = Model {
         ascii: [NONE; 128],
         chars: FxHashMap::default(),
-        merges: FxHashMap::default(),
+        merges: Pairs::with_capacity(tables.merges.len()),
         byte_ids: [NONE; 256],
         ascii_pairs: [0; 128],
         other_pairs: FxHashSet::default(),
@@ -584,7 +574,6 @@ fn build(tables: &json::Tables, spaces: Spaces) -> Result<Model, String> {
         return Err("'▁' is not a token".into());
     }
     let bytes: FxHashSet<u32> = model.byte_ids.iter().copied().collect();
-    model.merges.reserve(tables.merges.len());
     let mut joined = String::new();
     for (k, m) in tables.merges.iter().enumerate() {
         let (a, b) = m.parts().ok_or_else(|| format!("merge {k} is not `a b`"))?;
@@ -603,15 +592,87 @@ fn build(tables: &json::Tables, spaces: Spaces) -> Result<Model, String> {
         joined.push_str(a);
         joined.push_str(b);
         let result = id(&joined)?;
-        if model
-            .merges
-            .insert((left, right), (k as u32, result))
-            .is_some()
-        {
+        if !model.merges.insert(left, right, (k as u32, result)) {
             return Err(format!("the pair of merge {k} is merged twice"));
         }
     }
     Ok(model)
+}
+
+/// `(left id, right id)` → `(merge index, result id)`: the merges in one
+/// flat open-addressing table (linear probing, at most half full), which
+/// the start-up cache keeps as it is. A cached load then copies one array
+/// where a hash map took an insert per merge: for gemma3's 514,906 merges
+/// the inserts and the first touches of the map's 17 MiB were about a third
+/// of the cached start-up (BENCHMARKS.md, start-up).
+struct Pairs {
+    /// Slot `i` is `slots[4 i..4 i + 4]`: `[left, right, merge index,
+    /// result]`, `left == NONE` when free. A power of two of slots.
+    slots: Vec<u32>,
+}
+
+impl Pairs {
+    /// An empty table with room for `merges` merges.
+    fn with_capacity(merges: usize) -> Self {
+        let len = (2 * merges).next_power_of_two().max(2);
+        Pairs {
+            slots: vec![NONE; 4 * len],
+        }
+    }
+
+    /// A table read back from the start-up cache. Its shape is checked; a
+    /// lookup never trusts it to have a free slot.
+    fn from_slots(slots: Vec<u32>) -> Result<Self, String> {
+        let len = slots.len() / 4;
+        if !slots.len().is_multiple_of(4) || len < 2 || !len.is_power_of_two() {
+            return Err(format!("merge table of {} words", slots.len()));
+        }
+        Ok(Pairs { slots })
+    }
+
+    /// Where the probe for a pair starts (Fibonacci hashing of both ids).
+    #[inline(always)]
+    fn start(&self, left: u32, right: u32) -> usize {
+        let bits = (self.slots.len() / 4).trailing_zeros();
+        let key = (left as u64) << 32 | right as u64;
+        (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize
+    }
+
+    /// Adds a merge; false, and the table unchanged, if the pair is there.
+    fn insert(&mut self, left: u32, right: u32, (merge, result): (u32, u32)) -> bool {
+        assert!(left != NONE, "no token has the id NONE");
+        let mask = self.slots.len() / 4 - 1;
+        let mut i = self.start(left, right);
+        for _ in 0..=mask {
+            let slot = &mut self.slots[4 * i..4 * i + 4];
+            if slot[0] == NONE {
+                slot.copy_from_slice(&[left, right, merge, result]);
+                return true;
+            }
+            if slot[0] == left && slot[1] == right {
+                return false;
+            }
+            i = (i + 1) & mask;
+        }
+        panic!("merge table full: made for fewer merges");
+    }
+
+    #[inline]
+    fn get(&self, left: u32, right: u32) -> Option<(u32, u32)> {
+        let mask = self.slots.len() / 4 - 1;
+        let mut i = self.start(left, right);
+        for _ in 0..=mask {
+            let slot = &self.slots[4 * i..4 * i + 4];
+            if slot[0] == NONE {
+                return None;
+            }
+            if slot[0] == left && slot[1] == right {
+                return Some((slot[2], slot[3]));
+            }
+            i = (i + 1) & mask;
+        }
+        None
+    }
 }
 
 /// One thread's counter: the model, a piece → count cache and scratch space.
@@ -693,6 +754,35 @@ mod tests {
     use super::*;
     use crate::tokenize::toy_info as info;
     use serde_json::json;
+
+    /// The merge table finds every pair it was given with its merge, no
+    /// other (ids that collide in the hash included), keeps the first of a
+    /// pair given twice, reads back from its slots, refuses slots of the
+    /// wrong shape, and stops on a table with no free slot.
+    #[test]
+    fn merge_table_finds_each_pair_and_no_other() {
+        let pairs: Vec<(u32, u32)> = (0..3000u32).map(|k| (k % 97, k / 97 * 131 + 7)).collect();
+        let mut table = Pairs::with_capacity(pairs.len());
+        for (k, &(l, r)) in pairs.iter().enumerate() {
+            assert!(table.insert(l, r, (k as u32, 10_000 + k as u32)));
+        }
+        assert!(!table.insert(pairs[5].0, pairs[5].1, (1, 2)));
+        let again = Pairs::from_slots(table.slots.clone()).unwrap();
+        for t in [&table, &again] {
+            for (k, &(l, r)) in pairs.iter().enumerate() {
+                assert_eq!(t.get(l, r), Some((k as u32, 10_000 + k as u32)), "{l} {r}");
+            }
+            for (l, r) in [(97, 7), (0, 8), (3, 0), (NONE, NONE), (NONE, 7), (1, NONE)] {
+                assert_eq!(t.get(l, r), None, "{l} {r}");
+            }
+        }
+        for words in [vec![], vec![NONE; 4], vec![NONE; 12], vec![NONE; 9]] {
+            assert!(Pairs::from_slots(words).is_err());
+        }
+        let full = Pairs::from_slots(vec![1, 2, 3, 4, 5, 6, 7, 8]).unwrap();
+        assert_eq!(full.get(5, 6), Some((7, 8)));
+        assert_eq!(full.get(9, 9), None);
+    }
 
     /// A SentencePiece-style file: ▁ a b c, ab, ▁ab, abc (two merges make
     /// it; the first listed wins), the 256 byte tokens, and `<s>` added.
