@@ -641,37 +641,40 @@ impl Pairs {
     /// Adds a merge; false, and the table unchanged, if the pair is there.
     fn insert(&mut self, left: u32, right: u32, (merge, result): (u32, u32)) -> bool {
         assert!(left != NONE, "no token has the id NONE");
-        let mask = self.slots.len() / 4 - 1;
-        let mut i = self.start(left, right);
-        for _ in 0..=mask {
-            let slot = &mut self.slots[4 * i..4 * i + 4];
-            if slot[0] == NONE {
-                slot.copy_from_slice(&[left, right, merge, result]);
-                return true;
+        match self.find(left, right) {
+            Ok(_) => false,
+            Err(Some(i)) => {
+                self.slots[4 * i..4 * i + 4].copy_from_slice(&[left, right, merge, result]);
+                true
             }
-            if slot[0] == left && slot[1] == right {
-                return false;
-            }
-            i = (i + 1) & mask;
+            Err(None) => panic!("merge table full: made for fewer merges"),
         }
-        panic!("merge table full: made for fewer merges");
     }
 
     #[inline]
     fn get(&self, left: u32, right: u32) -> Option<(u32, u32)> {
+        let i = self.find(left, right).ok()?;
+        Some((self.slots[4 * i + 2], self.slots[4 * i + 3]))
+    }
+
+    /// The slot that holds the pair (`Ok`), else the free slot it would go
+    /// in (`Err(Some)`), or `Err(None)` when the table has none (one read
+    /// from the cache is not trusted to have one).
+    #[inline(always)]
+    fn find(&self, left: u32, right: u32) -> Result<usize, Option<usize>> {
         let mask = self.slots.len() / 4 - 1;
         let mut i = self.start(left, right);
         for _ in 0..=mask {
             let slot = &self.slots[4 * i..4 * i + 4];
             if slot[0] == NONE {
-                return None;
+                return Err(Some(i));
             }
             if slot[0] == left && slot[1] == right {
-                return Some((slot[2], slot[3]));
+                return Ok(i);
             }
             i = (i + 1) & mask;
         }
-        None
+        Err(None)
     }
 }
 
