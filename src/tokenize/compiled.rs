@@ -45,8 +45,9 @@ use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a recipe's layout or meaning changes (3: the rank
 /// table carries its merge's tie-break; 4: a SentencePiece-style model's
-/// merges are its hash table's slots, not a list).
-pub const FORMAT: u32 = 4;
+/// merges are its hash table's slots, not a list; 5: a rank table is an
+/// image of its arrays, not a list of tokens).
+pub const FORMAT: u32 = 5;
 
 const MAGIC: &[u8; 8] = b"TACOMPL\0";
 
@@ -338,14 +339,15 @@ pub mod le_u32s {
     }
 }
 
-/// `#[serde(with = "ranks")]`: a rank table as the blob the built-in
-/// tables are embedded as (`Ranks::to_blob`), in slot order, so reading it
-/// back fills the hash table front to back and skips the duplicate check
-/// (the blob was written from checked ranks, and its CRC held); followed by
-/// its cut table (`bpe::cut`), which a vocabulary without one would read at
-/// run time after 2 MiB of long pieces (50–175 ms). One byte string: the
-/// tie-break of the merge (`Ties`: 0 leftmost, 1 by parts; format 3), the
-/// rank blob's length (u32 LE), the rank blob, the cut blob.
+/// `#[serde(with = "ranks")]`: a rank table as an image of its arrays
+/// (`Ranks::to_image`, the layout the built-in tables are embedded in), so
+/// reading it back copies the arrays instead of hashing and placing every
+/// token again (the blob of tokens it replaced, format 4, did: a third of
+/// qwen3's cached start-up); followed by its cut table (`bpe::cut`), which
+/// a vocabulary without one would read at run time after 2 MiB of long
+/// pieces (50–175 ms). One byte string: the tie-break of the merge (`Ties`:
+/// 0 leftmost, 1 by parts), the image's length (u64 LE), the image, the cut
+/// blob.
 pub mod ranks {
     use std::sync::Arc;
 
@@ -354,14 +356,14 @@ pub mod ranks {
     use crate::tokenize::bpe::ranks::{Ranks, Ties};
 
     pub fn serialize<S: Serializer>(r: &Arc<Ranks>, s: S) -> Result<S::Ok, S::Error> {
-        let ranks = r.to_blob();
+        let image = r.to_image();
         let ties = match r.ties() {
             Ties::Leftmost => 0u8,
             Ties::ByParts => 1,
         };
         let mut both = vec![ties];
-        both.extend((ranks.len() as u32).to_le_bytes());
-        both.extend(ranks);
+        both.extend((image.len() as u64).to_le_bytes());
+        both.extend(image);
         both.extend(r.cut_blob());
         s.serialize_bytes(&both)
     }
@@ -371,21 +373,22 @@ pub mod ranks {
         impl serde::de::Visitor<'_> for Blob {
             type Value = Arc<Ranks>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a rank blob")
+                f.write_str("a rank image")
             }
             fn visit_bytes<E: serde::de::Error>(self, b: &[u8]) -> Result<Arc<Ranks>, E> {
-                let short = || E::custom("a rank blob of the wrong length");
+                let short = || E::custom("a rank image of the wrong length");
                 let (&ties, b) = b.split_first().ok_or_else(short)?;
                 let ties = match ties {
                     0 => Ties::Leftmost,
                     1 => Ties::ByParts,
                     _ => return Err(E::custom("an unknown tie-break")),
                 };
-                let len = b.get(..4).ok_or_else(short)?;
-                let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
-                let ranks = b.get(4..4usize.checked_add(len).ok_or_else(short)?);
-                let ranks = Ranks::from_blob(ranks.ok_or_else(short)?).map_err(E::custom)?;
-                let cuts = b[4 + len..].to_vec();
+                let len = b.get(..8).ok_or_else(short)?;
+                let len = u64::from_le_bytes(len.try_into().expect("8 bytes"));
+                let end = usize::try_from(len).ok().and_then(|n| n.checked_add(8));
+                let image = b.get(8..end.ok_or_else(short)?).ok_or_else(short)?;
+                let ranks = Ranks::from_image_copy(image).map_err(E::custom)?;
+                let cuts = b[8 + image.len()..].to_vec();
                 ranks
                     .with_ties(ties)
                     .with_cached_cut_blob(cuts)

@@ -46,8 +46,7 @@ impl ImageHeader {
     /// Bytes of the header itself.
     pub(crate) const SIZE: usize = 8 + 6 * 8;
 
-    /// Used by build.rs (and the tests); the engine only reads images.
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// Used by build.rs, and by `Ranks::to_image` for the start-up cache.
     pub(crate) fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(IMAGE_MAGIC);
         for v in [

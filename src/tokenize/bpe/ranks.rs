@@ -26,8 +26,10 @@ table that lives in L3. Now:
 Constructors accept the formats other tokenizers ship in: an ordered list of
 token byte strings (rank = position: Hugging Face vocabularies after byte
 decoding, Tekken), `.tiktoken` text (`base64 rank` per line: OpenAI, Llama 3),
-and the binary blob `build.rs` embeds for the built-in encodings. Ranks may
-have gaps (ids used by special tokens, or unused).
+and images of the arrays themselves (`layout`): read in place from the binary
+for the built-in encodings (build.rs lays them out), copied from the start-up
+cache for a vocabulary converted at run time. Ranks may have gaps (ids used
+by special tokens, or unused).
 */
 
 use base64::Engine as _;
@@ -67,6 +69,40 @@ pub struct Ranks {
     /// How the merge breaks ties between candidate pairs of equal rank
     /// (different splits of one token): see [`Ties`].
     ties: Ties,
+}
+
+/// How [`Ranks::from_image_with`] makes an array of an image's section.
+trait Sections<'a> {
+    fn fixed<T: bytemuck::Pod + Send + Sync>(&self, bytes: &'a [u8]) -> Result<Fixed<T>, String>;
+}
+
+/// Read in place: the image in the binary, laid out and aligned by build.rs.
+struct InPlace;
+
+impl Sections<'static> for InPlace {
+    fn fixed<T: bytemuck::Pod + Send + Sync>(
+        &self,
+        bytes: &'static [u8],
+    ) -> Result<Fixed<T>, String> {
+        bytemuck::try_cast_slice(bytes)
+            .map(Fixed::from_static)
+            .map_err(|e| format!("rank image: {e:?}"))
+    }
+}
+
+/// Copied: an image read from a file, at whatever alignment.
+struct Copied;
+
+impl<'a> Sections<'a> for Copied {
+    fn fixed<T: bytemuck::Pod + Send + Sync>(&self, bytes: &'a [u8]) -> Result<Fixed<T>, String> {
+        let size = std::mem::size_of::<T>();
+        if !bytes.len().is_multiple_of(size) {
+            return Err("rank image: a section of the wrong length".into());
+        }
+        let mut array = vec![T::zeroed(); bytes.len() / size];
+        bytemuck::cast_slice_mut::<T, u8>(&mut array).copy_from_slice(bytes);
+        Ok(Fixed::owned(array))
+    }
 }
 
 /// How the merge orders candidate pairs of the same rank, i.e. pairs that
@@ -133,42 +169,23 @@ impl Ranks {
         builder.finish()
     }
 
-    /// Ranks from the blob `build.rs` writes: `b"TKRANKS1"`, entry count
-    /// (u32 LE), per entry rank (u32 LE) and length (u16 LE), then all token
-    /// bytes in entry order.
-    pub(crate) fn from_blob(blob: &[u8]) -> Result<Self, String> {
-        let short = || "rank blob is truncated".to_string();
-        let rest = blob.strip_prefix(b"TKRANKS1").ok_or("not a rank blob")?;
-        let count = u32::from_le_bytes(rest.get(..4).ok_or_else(short)?.try_into().unwrap());
-        let count = count as usize;
-        let heads = rest.get(4..4 + 6 * count).ok_or_else(short)?;
-        let data = rest.get(4 + 6 * count..).ok_or_else(short)?;
-        let mut builder = Builder::with_capacity(count);
-        let mut offset = 0usize;
-        for head in heads.chunks_exact(6) {
-            let rank = u32::from_le_bytes(head[..4].try_into().unwrap());
-            let len = u16::from_le_bytes(head[4..].try_into().unwrap()) as u32;
-            if len == 0 {
-                return Err(format!("rank {rank}: empty token"));
-            }
-            builder.spans.push((offset as u32, len));
-            builder.ranks.push(rank);
-            offset += len as usize;
-        }
-        // One copy of all token bytes, instead of one per token.
-        builder.bytes = data.get(..offset).ok_or_else(short)?.to_vec();
-        // The blob was written from the reference's own decoder, one entry
-        // per id: it cannot hold a token twice, and skipping the check saves
-        // a lookup per token at start-up (~3 ms of o200k's budget).
-        builder.trusted = true;
-        builder.finish()
-    }
-
     /// Ranks read in place from an image build.rs laid out (`layout`):
     /// nothing is built or copied, so a built-in encoding is ready in
     /// microseconds and its pages come from the binary as they are touched.
     /// Fails on an image of the wrong shape (a build defect).
     pub(crate) fn from_image(image: &'static [u8]) -> Result<Self, String> {
+        Self::from_image_with(image, InPlace)
+    }
+
+    /// Ranks from an image [`Self::to_image`] wrote (the start-up cache),
+    /// copied into arrays of their own: the table as it was placed, so a
+    /// cached load hashes and places nothing (it did, token by token: a
+    /// third of qwen3's cached start-up).
+    pub(crate) fn from_image_copy(image: &[u8]) -> Result<Self, String> {
+        Self::from_image_with(image, Copied)
+    }
+
+    fn from_image_with<'a>(image: &'a [u8], arrays: impl Sections<'a>) -> Result<Self, String> {
         let bad = |what: &str| format!("rank image: {what}");
         let head = ImageHeader::read(image).ok_or_else(|| bad("no header"))?;
         let [one, two, filter, table, spans, bytes] =
@@ -178,22 +195,17 @@ impl Ranks {
                 .get(at..at.saturating_add(size))
                 .ok_or_else(|| bad("truncated"))
         };
-        fn cast<T: bytemuck::Pod>(b: &'static [u8]) -> Result<Fixed<T>, String> {
-            bytemuck::try_cast_slice(b)
-                .map(Fixed::from_static)
-                .map_err(|e| format!("rank image: {e:?}"))
-        }
         let slots = head.slots as usize;
         if !slots.is_power_of_two() || head.filter_words as usize != layout::filter_words(slots) {
             return Err(bad("table and filter sizes do not match"));
         }
         Ok(Ranks {
-            bytes: Fixed::from_static(section(bytes)?),
-            spans: cast(section(spans)?)?,
-            table: cast(section(table)?)?,
-            one: cast(section(one)?)?,
-            two: cast(section(two)?)?,
-            filter: cast(section(filter)?)?,
+            bytes: arrays.fixed(section(bytes)?)?,
+            spans: arrays.fixed(section(spans)?)?,
+            table: arrays.fixed(section(table)?)?,
+            one: arrays.fixed(section(one)?)?,
+            two: arrays.fixed(section(two)?)?,
+            filter: arrays.fixed(section(filter)?)?,
             mask: slots - 1,
             len: head.len as usize,
             max_token_len: head.max_token_len as usize,
@@ -203,34 +215,36 @@ impl Ranks {
         })
     }
 
-    /// The blob [`Self::from_blob`] reads, for the start-up cache of a
-    /// vocabulary converted at run time (`tokenize::compiled`). Entries go
-    /// in the order of the table's slots (1- and 2-byte tokens first), as
-    /// build.rs writes the built-in ones, so that reading it back fills the
-    /// table front to back.
-    pub(crate) fn to_blob(&self) -> Vec<u8> {
-        let ranks: Vec<u32> = (self.one.iter().chain(self.two.iter()))
-            .copied()
-            .filter(|&r| r != NONE)
-            .chain(
-                self.table
-                    .iter()
-                    .filter(|slot| slot[1] != 0)
-                    .map(|slot| slot[1] as u32 - 1),
-            )
-            .collect();
-        let mut blob = Vec::with_capacity(12 + 6 * ranks.len() + self.bytes.len());
-        blob.extend_from_slice(b"TKRANKS1");
-        blob.extend_from_slice(&(ranks.len() as u32).to_le_bytes());
-        for &rank in &ranks {
-            let len = self.spans[rank as usize][1] as u16;
-            blob.extend_from_slice(&rank.to_le_bytes());
-            blob.extend_from_slice(&len.to_le_bytes());
+    /// These ranks' arrays as an image in `layout`'s format (this
+    /// machine's byte order), for the start-up cache of a vocabulary
+    /// converted at run time (`tokenize::compiled`): read back by
+    /// [`Self::from_image_copy`].
+    pub(crate) fn to_image(&self) -> Vec<u8> {
+        let head = ImageHeader {
+            len: self.len as u64,
+            max_token_len: self.max_token_len as u64,
+            rank_bound: self.spans.len() as u64,
+            slots: self.table.len() as u64,
+            filter_words: self.filter.len() as u64,
+            bytes: self.bytes.len() as u64,
+        };
+        let arrays: [&[u8]; 6] = [
+            bytemuck::cast_slice(&self.one),
+            bytemuck::cast_slice(&self.two),
+            bytemuck::cast_slice(&self.filter),
+            bytemuck::cast_slice(&self.table),
+            bytemuck::cast_slice(&self.spans),
+            &self.bytes,
+        ];
+        let mut image = Vec::new();
+        head.write(&mut image);
+        let sections = head.sections().expect("the sizes of arrays in memory");
+        for ((at, size), array) in sections.into_iter().zip(arrays) {
+            debug_assert_eq!(size, array.len());
+            image.resize(at, 0);
+            image.extend_from_slice(array);
         }
-        for &rank in &ranks {
-            blob.extend_from_slice(self.token_bytes_unchecked(rank));
-        }
-        blob
+        image
     }
 
     /// Number of tokens (gaps not counted).
@@ -395,10 +409,6 @@ struct Builder {
     bytes: Vec<u8>,
     spans: Vec<(u32, u32)>,
     ranks: Vec<u32>,
-    /// A built-in blob (build.rs): no byte string has two ranks, so the
-    /// check is skipped, and the entries come in slot order, so they are
-    /// inserted as they come.
-    trusted: bool,
 }
 
 impl Builder {
@@ -407,7 +417,6 @@ impl Builder {
             bytes: Vec::with_capacity(n * 8),
             spans: Vec::with_capacity(n),
             ranks: Vec::with_capacity(n),
-            trusted: false,
         }
     }
 
@@ -468,31 +477,23 @@ impl Builder {
         };
         // Placed in the order of the slots the tokens hash to: the table is
         // then written front to back instead of at random, which made
-        // building o200k's several times faster. Blobs written from a
-        // finished table (`to_blob`, `trusted`) list their entries in that
-        // order already; others are sorted first.
-        if self.trusted {
-            for (i, &rank) in self.ranks.iter().enumerate() {
-                arrays.place(token(i), rank);
-            }
-        } else {
-            let mut order: Vec<(usize, u32)> = (0..len)
-                .map(|i| {
-                    let t = token(i);
-                    let home = if t.len() > 2 {
-                        layout::home(t, slots)
-                    } else {
-                        0
-                    };
-                    (home, i as u32)
-                })
-                .collect();
-            if !order.is_sorted() {
-                order.sort_unstable();
-            }
-            for (_, i) in order {
-                arrays.place(token(i as usize), self.ranks[i as usize]);
-            }
+        // building o200k's several times faster.
+        let mut order: Vec<(usize, u32)> = (0..len)
+            .map(|i| {
+                let t = token(i);
+                let home = if t.len() > 2 {
+                    layout::home(t, slots)
+                } else {
+                    0
+                };
+                (home, i as u32)
+            })
+            .collect();
+        if !order.is_sorted() {
+            order.sort_unstable();
+        }
+        for (_, i) in order {
+            arrays.place(token(i as usize), self.ranks[i as usize]);
         }
         let ranks = Ranks {
             bytes: Fixed::owned(self.bytes),
@@ -510,7 +511,7 @@ impl Builder {
         };
         // Byte strings given two ranks: tiktoken refuses them too. Checked
         // after the fact, by looking each token up again.
-        for &rank in self.ranks.iter().filter(|_| !self.trusted) {
+        for &rank in &self.ranks {
             let token = ranks.token_bytes_unchecked(rank);
             let found = ranks.get(token).expect("just inserted");
             if found != rank {
@@ -545,10 +546,14 @@ mod tests {
     }
 
     #[test]
-    fn a_blob_reads_back_as_the_same_ranks() {
+    fn an_image_reads_back_as_the_same_ranks() {
         let ranks =
             Ranks::from_tiktoken_text("YQ== 0\nYg== 1\nYWI= 3\nYWJj 4\nYWJjZA== 7\n").unwrap();
-        let back = Ranks::from_blob(&ranks.to_blob()).unwrap();
+        let image = ranks.to_image();
+        // At an odd address, as inside a cache file.
+        let shifted = [&[0u8][..], &image].concat();
+        let back = Ranks::from_image_copy(&shifted[1..]).unwrap();
+        assert!(Ranks::from_image_copy(&image[..image.len() - 1]).is_err());
         assert_eq!(back.len(), ranks.len());
         assert_eq!(back.rank_bound(), ranks.rank_bound());
         assert_eq!(back.max_token_len(), ranks.max_token_len());
