@@ -334,19 +334,7 @@ fn image(entries: &[(u32, Vec<u8>)]) -> Vec<u8> {
         words32(spans.as_flattened()),
         bytes,
     ];
-    let mut out = Vec::new();
-    head.write(&mut out);
-    for ((at, size), data) in head
-        .sections()
-        .expect("image sizes")
-        .into_iter()
-        .zip(sections)
-    {
-        assert_eq!(size, data.len(), "image section size");
-        out.resize(at, 0);
-        out.extend_from_slice(&data);
-    }
-    out
+    head.image(sections.each_ref().map(Vec::as_slice))
 }
 
 fn canonical_sha256(entries: &[(u32, Vec<u8>)]) -> String {

@@ -74,6 +74,15 @@ pub(crate) fn hash_bytes(b: &[u8]) -> u64 {
     fold(a ^ P1, c ^ P2 ^ (n as u64).wrapping_mul(P0))
 }
 
+/// Where a pair of ids `(left, right)` lands in a table of `2^bits`
+/// places (Fibonacci hashing of both ids as one word: the product's top
+/// bits). `bits` is 1..=64.
+#[inline(always)]
+pub(crate) fn pair_home(left: u32, right: u32, bits: u32) -> usize {
+    let key = (left as u64) << 32 | right as u64;
+    (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize
+}
+
 /// A multiply-fold: the 128-bit product's halves xored (the piece caches'
 /// keys hash with it too).
 #[inline(always)]

@@ -46,7 +46,23 @@ impl ImageHeader {
     /// Bytes of the header itself.
     pub(crate) const SIZE: usize = 8 + 6 * 8;
 
-    /// Used by build.rs, and by `Ranks::to_image` for the start-up cache.
+    /// The image of this header around `sections` (one, two, filter,
+    /// table, spans, token bytes, each already in the byte order it will
+    /// be read in): the header, then each section at its offset. build.rs
+    /// writes the built-in images with it, `Ranks::to_image` the start-up
+    /// cache's.
+    pub(crate) fn image(&self, sections: [&[u8]; 6]) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.write(&mut out);
+        let places = self.sections().expect("image sizes");
+        for ((at, size), data) in places.into_iter().zip(sections) {
+            assert_eq!(size, data.len(), "image section size");
+            out.resize(at, 0);
+            out.extend_from_slice(data);
+        }
+        out
+    }
+
     pub(crate) fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(IMAGE_MAGIC);
         for v in [

@@ -72,7 +72,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 pub(crate) use crate::tokenize::bpe::cache::PieceCache;
-use crate::tokenize::bpe::hash::{fold, pack};
+use crate::tokenize::bpe::hash::{fold, pack, pair_home};
 use crate::tokenize::bpe::huge::HugeZeroed;
 use crate::tokenize::bpe::ranks::{Ranks, Ties};
 use crate::tokenize::pretok::{PieceSink, SplitPattern};
@@ -1245,8 +1245,7 @@ impl JoinMemo {
             return ranks.get(joined).unwrap_or(NONE);
         }
         let key = (left as u64) << 32 | right as u64;
-        let i = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as usize;
-        let slot = &mut self.slots[i];
+        let slot = &mut self.slots[pair_home(left, right, Self::SLOTS.trailing_zeros())];
         if slot.0 != key {
             *slot = (key, ranks.get(joined).unwrap_or(NONE));
         }

@@ -192,29 +192,36 @@ impl Ranks {
     /// rank index, spans inside the token bytes. A file that fails is read
     /// as damaged, never trusted to loop or index out of bounds.
     fn check_arrays(&self) -> Result<(), String> {
+        let bad = |what: &str| Err(format!("rank image: {what}"));
         let bound = self.spans.len() as u64;
-        let bad_rank = |r: u32| r != NONE && r as u64 >= bound;
-        let slot_rank = |meta: u64| (meta as u32).wrapping_sub(1);
-        let problem = if !self.table.iter().any(|s| s[1] == 0) {
-            Some("no free slot")
-        } else if self
-            .table
+        let out_of_range = |r: u32| r != NONE && r as u64 >= bound;
+        let mut free = false;
+        for &[_, meta] in self.table.iter() {
+            free |= meta == 0;
+            if meta != 0 && out_of_range((meta as u32).wrapping_sub(1)) {
+                return bad("a slot's rank out of range");
+            }
+        }
+        if !free {
+            return bad("no free slot");
+        }
+        if self
+            .one
             .iter()
-            .any(|s| s[1] != 0 && bad_rank(slot_rank(s[1])))
+            .chain(self.two.iter())
+            .any(|&r| out_of_range(r))
         {
-            Some("a slot's rank out of range")
-        } else if self.one.iter().chain(self.two.iter()).any(|&r| bad_rank(r)) {
-            Some("a short token's rank out of range")
-        } else if self
+            return bad("a short token's rank out of range");
+        }
+        let end = self.bytes.len() as u64;
+        if self
             .spans
             .iter()
-            .any(|&[at, len]| at as u64 + len as u64 > self.bytes.len() as u64)
+            .any(|&[at, len]| at as u64 + len as u64 > end)
         {
-            Some("a token's bytes out of range")
-        } else {
-            None
-        };
-        problem.map_or(Ok(()), |what| Err(format!("rank image: {what}")))
+            return bad("a token's bytes out of range");
+        }
+        Ok(())
     }
 
     fn from_image_with<'a>(image: &'a [u8], arrays: impl Sections<'a>) -> Result<Self, String> {
@@ -268,15 +275,7 @@ impl Ranks {
             bytemuck::cast_slice(&self.spans),
             &self.bytes,
         ];
-        let mut image = Vec::new();
-        head.write(&mut image);
-        let sections = head.sections().expect("the sizes of arrays in memory");
-        for ((at, size), array) in sections.into_iter().zip(arrays) {
-            debug_assert_eq!(size, array.len());
-            image.resize(at, 0);
-            image.extend_from_slice(array);
-        }
-        image
+        head.image(arrays)
     }
 
     /// Number of tokens (gaps not counted).
@@ -590,16 +589,20 @@ mod tests {
         // bytes past the end: refused, not looped on or indexed with.
         let head = ImageHeader::read(&image).unwrap();
         let [.., (table, table_len), (spans, _), _] = head.sections().unwrap();
+        let meta = |i: usize| table + 16 * i + 8..table + 16 * i + 16;
+        let occupied = (0..table_len / 16)
+            .find(|&i| image[meta(i)] != [0u8; 8])
+            .unwrap();
+        // Every free slot given the occupied one's meta: valid ranks, and no
+        // free slot left.
         let mut full = image.clone();
-        for slot in full[table..table + table_len].chunks_exact_mut(16) {
-            slot[8] |= 1;
+        for i in 0..table_len / 16 {
+            if image[meta(i)] == [0u8; 8] {
+                full.copy_within(meta(occupied), meta(i).start);
+            }
         }
         let mut far_rank = image.clone();
-        let occupied = (0..table_len / 16)
-            .find(|i| image[table + 16 * i + 8..table + 16 * i + 16] != [0u8; 8])
-            .unwrap();
-        far_rank[table + 16 * occupied + 8..table + 16 * occupied + 12]
-            .copy_from_slice(&1000u32.to_ne_bytes());
+        far_rank[meta(occupied)][..4].copy_from_slice(&1000u32.to_ne_bytes());
         let mut far_bytes = image.clone();
         far_bytes[spans..spans + 4].copy_from_slice(&1000u32.to_ne_bytes());
         for (damaged, what) in [

@@ -51,6 +51,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::tokenize::bpe::hash::pair_home;
 use crate::tokenize::bpe::PieceCache;
 use crate::tokenize::compiled::le_u32s;
 use crate::tokenize::hf::json::{self, HfEngine, FAMILY};
@@ -630,12 +631,10 @@ impl Pairs {
         Ok(Pairs { slots })
     }
 
-    /// Where the probe for a pair starts (Fibonacci hashing of both ids).
+    /// Where the probe for a pair starts.
     #[inline(always)]
     fn start(&self, left: u32, right: u32) -> usize {
-        let bits = (self.slots.len() / 4).trailing_zeros();
-        let key = (left as u64) << 32 | right as u64;
-        (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize
+        pair_home(left, right, (self.slots.len() / 4).trailing_zeros())
     }
 
     /// Adds a merge; false, and the table unchanged, if the pair is there.
