@@ -21,13 +21,15 @@ use std::path::Path;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::{parse_toml, read_file, Catalog, PricingError};
+use super::{parse_embedded, parse_toml, read_file, Catalog, PricingError};
 use crate::content::ContentClass;
 use crate::tokenize::sources::registry;
 
 /// The table compiled into the binary.
 pub const EMBEDDED_CALIBRATION: &str = include_str!("../../data/calibration.toml");
 const EMBEDDED_PATH: &str = "data/calibration.toml (embedded)";
+/// [`EMBEDDED_CALIBRATION`] as JSON, written by build.rs: what run time reads.
+const EMBEDDED_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/calibration.json"));
 
 /// One class's correction: model tokens ≈ `multiplier` × proxy tokens, and
 /// the true ratio is expected within `low..=high`.
@@ -89,7 +91,8 @@ struct FamilyEntry {
 impl Calibration {
     /// The table compiled into the binary; checked by a unit test.
     pub fn embedded() -> Calibration {
-        Calibration::from_toml_str(EMBEDDED_PATH, EMBEDDED_CALIBRATION)
+        let file = parse_embedded(EMBEDDED_JSON);
+        Calibration::from_file(EMBEDDED_PATH, EMBEDDED_CALIBRATION, file)
             .expect("the embedded calibration table is checked by the test suite")
     }
 
@@ -101,7 +104,16 @@ impl Calibration {
     /// Parses and checks a table: every family has a known proxy, every class,
     /// and `0 < low <= multiplier <= high`; no model is in two families.
     pub fn from_toml_str(path: &str, text: &str) -> Result<Calibration, PricingError> {
-        let file: CalibrationFile = parse_toml(path, text)?;
+        Calibration::from_file(path, text, parse_toml(path, text)?)
+    }
+
+    /// Checks a parsed table; `text` is the TOML it was read from, for the
+    /// lines errors name.
+    fn from_file(
+        path: &str,
+        text: &str,
+        file: CalibrationFile,
+    ) -> Result<Calibration, PricingError> {
         let mut families: Vec<Family> = Vec::new();
         for (i, entry) in file.family.into_iter().enumerate() {
             let at = |field: &str| format!("family[{i}].{field}");
@@ -217,6 +229,13 @@ mod tests {
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()
+    }
+
+    /// What run time reads (build.rs's JSON) is what the TOML says.
+    #[test]
+    fn the_embedded_json_reads_as_the_toml_it_was_made_from() {
+        let from_toml = Calibration::from_toml_str(EMBEDDED_PATH, EMBEDDED_CALIBRATION).unwrap();
+        assert_eq!(Calibration::embedded(), from_toml);
     }
 
     #[test]

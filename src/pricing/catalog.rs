@@ -24,11 +24,13 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::format::{CatalogFile, EntryContext};
-use super::{parse_toml, read_file, PricingError};
+use super::{parse_embedded, parse_toml, read_file, PricingError};
 
 /// The catalog compiled into the binary.
 pub const EMBEDDED_CATALOG: &str = include_str!("../../data/catalog.toml");
 const EMBEDDED_PATH: &str = "data/catalog.toml (embedded)";
+/// [`EMBEDDED_CATALOG`] as JSON, written by build.rs: what run time reads.
+const EMBEDDED_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/catalog.json"));
 
 /// The six prices a provider may not offer, in one order, for both price
 /// types: `optional_prices!(self)` lists their values, `optional_prices!(mut
@@ -215,7 +217,8 @@ impl Catalog {
     /// The catalog compiled into the binary. Its validity is checked by a
     /// unit test, so this cannot fail in a released build.
     pub fn embedded() -> Catalog {
-        Catalog::from_toml_str(EMBEDDED_PATH, EMBEDDED_CATALOG)
+        let file = parse_embedded(EMBEDDED_JSON);
+        Catalog::from_file(EMBEDDED_PATH, EMBEDDED_CATALOG, file)
             .expect("the embedded catalog is checked by the test suite")
     }
 
@@ -227,7 +230,12 @@ impl Catalog {
 
     /// Parses a complete catalog; `path` is used in error messages.
     pub fn from_toml_str(path: &str, text: &str) -> Result<Catalog, PricingError> {
-        let file: CatalogFile = parse_toml(path, text)?;
+        Catalog::from_file(path, text, parse_toml(path, text)?)
+    }
+
+    /// Checks and completes a parsed catalog; `text` is the TOML it was
+    /// read from, for the lines errors name.
+    fn from_file(path: &str, text: &str, file: CatalogFile) -> Result<Catalog, PricingError> {
         let source = file
             .source
             .ok_or_else(|| PricingError::field(path, None, "source", "missing field `source`"))?;
@@ -430,6 +438,14 @@ mod tests {
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()
+    }
+
+    /// What run time reads (build.rs's JSON) is what the TOML says: the
+    /// same models, prices (decimals, not floats rounded twice) and dates.
+    #[test]
+    fn the_embedded_json_reads_as_the_toml_it_was_made_from() {
+        let from_toml = Catalog::from_toml_str(EMBEDDED_PATH, EMBEDDED_CATALOG).unwrap();
+        assert_eq!(Catalog::embedded(), from_toml);
     }
 
     #[test]

@@ -158,6 +158,15 @@ pub(crate) fn read_file(path: &std::path::Path) -> Result<String, PricingError> 
     })
 }
 
+/// A table build.rs turned from the embedded TOML into JSON (`OUT_DIR/NAME.json`).
+///
+/// # Panics
+/// If the JSON does not fit `T`: the same data as the TOML, whose reading a
+/// unit test checks, so a released build cannot.
+pub(crate) fn parse_embedded<T: serde::de::DeserializeOwned>(json: &str) -> T {
+    serde_json::from_str(json).expect("the embedded table is checked by the test suite")
+}
+
 /// Deserialises TOML and turns failures into errors that name the file, the
 /// line (from toml's span) and the field (from the serde path).
 pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
