@@ -13,10 +13,11 @@ token-for-token equal to tiktoken:
    cacheable pieces) go to a 4-way set-associative [`WordCache`] of 2^17
    16-byte ways (2 MiB), one cache line per set; 9..=24 bytes (all but
    ~0.4% of the rest) to a 4-way [`ShortCache`] of 2^17 32-byte ways
-   (4 MiB), two adjacent cache lines per set; 25..=48 bytes to a small
-   direct-mapped [`PieceCache`]. Memory is bounded and nothing is allocated per piece.
-   A new counter's first 64 KiB go through the small cache alone
-   ([`UNBATCHED_BYTES`]): a prompt is not worth zeroing 6 MiB for.
+   (4 MiB), two adjacent cache lines per set; 25..=48 bytes to a 2-way
+   [`PieceCache`] of 1 MiB ([`LONG_SLOTS`]). Memory is bounded and nothing
+   is allocated per piece. A new counter's first 64 KiB go through a small
+   direct-mapped cache alone ([`UNBATCHED_BYTES`]): a prompt is not worth
+   zeroing 6 MiB for.
    On the first 80 MB of the real corpus (`bench-corpus/all.txt`: Linux and
    Python docs, a handbook, code, licences, dialogues; 19 M pieces, 11.4 M
    of them cacheable, 338 k distinct) a first pass misses 3.2% of its
@@ -110,7 +111,8 @@ impl BpeTokenizer {
             cache: Caches {
                 word: WordCache::new(),
                 short: ShortCache::new(),
-                long: PieceCache::new(),
+                first: PieceCache::new(),
+                long: PieceCache::with_slots(LONG_SLOTS),
                 long_bytes: 0,
             },
             merge: Merge::default(),
@@ -179,13 +181,26 @@ pub struct BpeCounter {
 /// tests this one.
 const UNBATCHED_BYTES: u64 = if cfg!(test) { 0 } else { 64 << 10 };
 
+/// Slots of a counter's long-piece cache (25..=48 bytes; 1 MiB, two ways a
+/// set). o200k leaves a Russian word of over 24 bytes uncut (its tokens
+/// span nearly every pair of Cyrillic letters), so such words come here
+/// whole: the handbook's ru-RU part has 5,918 of them, 2,354 distinct, and
+/// the 4,096-slot direct-mapped cache they shared with a counter's first
+/// pieces merged 42% of them again on a second pass. Its 4 KiB pages are
+/// touched only as long pieces reach them.
+const LONG_SLOTS: usize = 1 << 14;
+
 /// The piece caches of one counter: most pieces are short and go to the
 /// [`WordCache`] (up to 8 bytes) or the [`ShortCache`] (up to 24); the few
-/// of 25..=48 bytes to a small [`PieceCache`].
+/// of 25..=48 bytes to a 2-way [`PieceCache`]; a counter's first pieces to
+/// a small direct-mapped one.
 struct Caches {
     word: WordCache,
     short: ShortCache,
-    long: PieceCache,
+    /// Every piece of a counter's first [`UNBATCHED_BYTES`].
+    first: PieceCache,
+    /// Pieces of 25..=48 bytes once the set caches are in use.
+    long: PieceCache<2>,
     /// Bytes of long pieces counted uncut, while the vocabulary has no cut
     /// table at hand (see [`READ_CUTS_AFTER`]).
     long_bytes: u64,
@@ -201,8 +216,9 @@ impl BpeCounter {
         small
     }
 
-    /// The pieces `cut` hands out, each through [`Self::count_long`]: a
-    /// counter's first [`UNBATCHED_BYTES`], whatever cuts them.
+    /// The pieces `cut` hands out, each through [`Self::count_long`] and
+    /// the small cache: a counter's first [`UNBATCHED_BYTES`], whatever cuts
+    /// them.
     fn count_one_by_one(
         caches: &mut Caches,
         merge: &mut Merge,
@@ -210,18 +226,22 @@ impl BpeCounter {
         cut: impl FnOnce(&mut dyn FnMut(&str)),
     ) -> u64 {
         let mut total = 0;
-        cut(&mut |piece| total += Self::count_long(caches, merge, ranks, piece.as_bytes()));
+        let first = &mut caches.first;
+        cut(&mut |piece| total += Self::count_long(first, merge, ranks, piece.as_bytes()));
         total
     }
 
-    /// Pieces over [`ShortCache::MAX_KEY`] bytes, and every piece of a
-    /// counter's first [`UNBATCHED_BYTES`]: kept out of line (the first are
-    /// rare, the second few).
+    /// Pieces over [`ShortCache::MAX_KEY`] bytes (through the long cache),
+    /// and every piece of a counter's first [`UNBATCHED_BYTES`] (through the
+    /// first): kept out of line (the first are rare, the second few).
     #[inline(never)]
-    fn count_long(caches: &mut Caches, merge: &mut Merge, ranks: &Ranks, piece: &[u8]) -> u64 {
-        caches
-            .long
-            .get_or_insert_with(piece, || Self::uncached(merge, ranks, piece)) as u64
+    fn count_long<const WAYS: usize>(
+        cache: &mut PieceCache<WAYS>,
+        merge: &mut Merge,
+        ranks: &Ranks,
+        piece: &[u8],
+    ) -> u64 {
+        cache.get_or_insert_with(piece, || Self::uncached(merge, ranks, piece)) as u64
     }
 
     /// A piece no cache knows. One that is itself a token is that token, as
@@ -410,7 +430,8 @@ impl Sum<'_> {
             Some(cuts) => cuts,
             None if self.caches.long_bytes < READ_CUTS_AFTER => {
                 self.caches.long_bytes += piece.len() as u64;
-                self.total += BpeCounter::count_long(self.caches, self.merge, ranks, piece);
+                self.total +=
+                    BpeCounter::count_long(&mut self.caches.long, self.merge, ranks, piece);
                 return;
             }
             None => ranks.read_cuts(),
@@ -419,13 +440,15 @@ impl Sum<'_> {
         cuts.for_each_part(piece, |part| {
             parts += 1;
             if part.len() == piece.len() {
-                self.total += BpeCounter::count_long(self.caches, self.merge, ranks, piece);
+                self.total +=
+                    BpeCounter::count_long(&mut self.caches.long, self.merge, ranks, piece);
             } else if cuts.is_unreachable(ranks, part) {
                 self.total += self.merge.count(ranks, part) as u64;
             } else if part.len() <= ShortCache::MAX_KEY {
                 self.short_piece(part);
             } else {
-                self.total += BpeCounter::count_long(self.caches, self.merge, ranks, part);
+                self.total +=
+                    BpeCounter::count_long(&mut self.caches.long, self.merge, ranks, part);
             }
         });
         debug_assert!(parts > 0);
