@@ -181,9 +181,6 @@ mod tests {
         *other.last_mut().unwrap() = b'y';
         assert_eq!(ask(&mut cache, &longest, 3), (3, true));
         assert_eq!(ask(&mut cache, &longest, 99), (3, false));
-        if cache.set(hash_bytes(&other)) != cache.set(hash_bytes(&longest)) {
-            assert_eq!(ask(&mut cache, &other, 4), (4, true));
-            assert_eq!(ask(&mut cache, &longest, 99), (3, false));
-        }
+        assert_eq!(ask(&mut cache, &other, 4), (4, true));
     }
 }

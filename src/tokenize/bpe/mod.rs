@@ -220,13 +220,12 @@ impl BpeCounter {
     /// the small cache: a counter's first [`UNBATCHED_BYTES`], whatever cuts
     /// them.
     fn count_one_by_one(
-        caches: &mut Caches,
+        first: &mut PieceCache,
         merge: &mut Merge,
         ranks: &Ranks,
         cut: impl FnOnce(&mut dyn FnMut(&str)),
     ) -> u64 {
         let mut total = 0;
-        let first = &mut caches.first;
         cut(&mut |piece| total += Self::count_long(first, merge, ranks, piece.as_bytes()));
         total
     }
@@ -267,7 +266,7 @@ impl Counter for BpeCounter {
             unbatched,
         } = self;
         if Self::unbatched(unbatched, text.len()) {
-            return Self::count_one_by_one(cache, merge, ranks, |f| {
+            return Self::count_one_by_one(&mut cache.first, merge, ranks, |f| {
                 pattern.for_each_piece(text, f)
             });
         }
@@ -285,9 +284,12 @@ impl BpeCounter {
     /// piece, whether they go piece by piece: [`UNBATCHED_BYTES`]).
     pub fn count_pieces(&mut self, len: usize, cut: impl FnOnce(&mut dyn FnMut(&str))) -> u64 {
         if Self::unbatched(&mut self.unbatched, len) {
-            return Self::count_one_by_one(&mut self.cache, &mut self.merge, &self.ranks, |f| {
-                non_empty(cut, f)
-            });
+            return Self::count_one_by_one(
+                &mut self.cache.first,
+                &mut self.merge,
+                &self.ranks,
+                |f| non_empty(cut, f),
+            );
         }
         let mut sink = Sum::new(&mut self.cache, &mut self.merge, &self.ranks);
         non_empty(cut, |piece| (&mut sink).piece(piece));
@@ -430,8 +432,7 @@ impl Sum<'_> {
             Some(cuts) => cuts,
             None if self.caches.long_bytes < READ_CUTS_AFTER => {
                 self.caches.long_bytes += piece.len() as u64;
-                self.total +=
-                    BpeCounter::count_long(&mut self.caches.long, self.merge, ranks, piece);
+                self.total += self.long_piece(piece);
                 return;
             }
             None => ranks.read_cuts(),
@@ -440,18 +441,23 @@ impl Sum<'_> {
         cuts.for_each_part(piece, |part| {
             parts += 1;
             if part.len() == piece.len() {
-                self.total +=
-                    BpeCounter::count_long(&mut self.caches.long, self.merge, ranks, piece);
+                self.total += self.long_piece(piece);
             } else if cuts.is_unreachable(ranks, part) {
                 self.total += self.merge.count(ranks, part) as u64;
             } else if part.len() <= ShortCache::MAX_KEY {
                 self.short_piece(part);
             } else {
-                self.total +=
-                    BpeCounter::count_long(&mut self.caches.long, self.merge, ranks, part);
+                self.total += self.long_piece(part);
             }
         });
         debug_assert!(parts > 0);
+    }
+
+    /// A piece or part over [`ShortCache::MAX_KEY`] bytes, through the
+    /// long-piece cache.
+    #[inline]
+    fn long_piece(&mut self, piece: &[u8]) -> u64 {
+        BpeCounter::count_long(&mut self.caches.long, self.merge, self.ranks, piece)
     }
 
     /// A piece of 1..=24 bytes, through the cache of its length.
