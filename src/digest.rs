@@ -2,8 +2,9 @@
 The corpus digest: one SHA-256 that says which bytes an audit covered, so
 that two reports can be shown to describe the same data, or told apart.
 
-Every file seen gives an entry: the path relative to the root it was found
-under, the size in bytes, and the SHA-256 of the file's content (taken in
+Every file seen gives an entry (but this run's own reports, which the walk
+reaches when they are written inside the corpus: they are not its data):
+the path relative to the root it was found under, the size in bytes, and the SHA-256 of the file's content (taken in
 `load` while the bytes are in cache). A skipped file enters with its path
 and size and the word `skipped` in place of a content hash: it was not read
 whole, and what it holds did not count.
@@ -31,14 +32,15 @@ use sha2::{Digest, Sha256};
 pub struct CorpusDigest {
     /// Lower-case hex SHA-256 over the sum of the entries (see [`RULE`]).
     pub sha256: String,
-    /// Entries hashed: every file seen, counted or skipped.
+    /// Entries hashed: every file seen, counted or skipped, but this run's
+    /// own reports (skipped as `own-output`).
     pub files: u64,
     /// How the entries are written, so the digest can be recomputed by hand.
     pub rule: String,
 }
 
 /// How the digest is computed, written out in every report.
-pub const RULE: &str = "per file seen: e = sha256(relative path, NUL, size in bytes (decimal), \
+pub const RULE: &str = "per file seen (but the run's own reports): e = sha256(relative path, NUL, size in bytes (decimal), \
      NUL, content sha256 (hex) or `skipped`); S = the sum of every e as a 256-bit big-endian \
      number, modulo 2^256; digest = sha256(S as 32 big-endian bytes, the number of files \
      (decimal))";

@@ -121,6 +121,49 @@ pub struct Filters {
     pub follow: bool,
     pub max_file_size: Option<u64>,
     pub categories: Vec<CategoryRule>,
+    pub own_outputs: OwnOutputs,
+}
+
+/// The files this run writes (its reports, and their temporary names while
+/// they are written). The walk reports them skipped (`own-output`) instead
+/// of counting them: a folder audited with `--json report.json` inside it
+/// would otherwise count a report half written, or last run's, which this
+/// run replaces; and the totals would change from one run to the next.
+///
+/// Kept as folder-resolved paths (the folder made absolute, links and `..`
+/// resolved; the file itself may not exist yet). A walked file is resolved
+/// only when its name is one of theirs, so the walk pays nothing else.
+#[derive(Clone, Debug, Default)]
+pub struct OwnOutputs {
+    files: Vec<PathBuf>,
+}
+
+impl OwnOutputs {
+    /// Adds a file the run writes. A path in a folder that does not exist
+    /// is left out: the walk cannot reach it.
+    pub fn add(&mut self, path: &Path) {
+        if let Some(resolved) = resolve_folder(path) {
+            self.files.push(resolved);
+        }
+    }
+
+    fn contains(&self, path: &Path) -> bool {
+        let name = path.file_name();
+        name.is_some()
+            && self.files.iter().any(|f| f.file_name() == name)
+            && resolve_folder(path).is_some_and(|p| self.files.contains(&p))
+    }
+}
+
+/// `path` with its folder resolved (absolute, no links, no `..`) and its
+/// file name kept as given: two spellings of one file compare equal.
+pub fn resolve_folder(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?;
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    Some(std::fs::canonicalize(folder).ok()?.join(name))
 }
 
 /// Compiles repeated `--include`/`--exclude` globs into one matcher.
@@ -385,6 +428,9 @@ fn classify(
             reason,
         }))
     };
+    if filters.own_outputs.contains(path) {
+        return skip(SkipReason::OwnOutput, 0);
+    }
     if file_type.is_symlink() {
         // Only reached without --follow (walkdir resolves links when
         // following). A link whose target is missing is told apart.

@@ -84,6 +84,11 @@ pub enum SkipReason {
     /// The file was truncated or rewritten while it was being read: what
     /// was counted is not what the file holds, so it is not counted.
     Changed,
+    /// A report this run writes (`--json`, `--csv`, ...), reached by its
+    /// own walk: half written under its temporary name, or the previous
+    /// run's, about to be replaced. Counting it would count the audit, not
+    /// the corpus, and differently from one run to the next.
+    OwnOutput,
 }
 
 impl SkipReason {
@@ -108,6 +113,7 @@ impl SkipReason {
             SkipReason::ExtractTimedOut { .. } => "extract-timed-out",
             SkipReason::Fields(_) => "no-column",
             SkipReason::Changed => "changed-during-audit",
+            SkipReason::OwnOutput => "own-output",
         }
     }
 }
@@ -180,6 +186,9 @@ impl fmt::Display for SkipReason {
             SkipReason::Changed => f.write_str(
                 "changed-during-audit: truncated or rewritten while it was read; audit it again",
             ),
+            SkipReason::OwnOutput => {
+                f.write_str("own-output: a report this run writes (or its temporary file)")
+            }
         }
     }
 }

@@ -9,6 +9,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use clap::CommandFactory;
 
+use crate::cli::outputs::{self, Output, Outputs};
 use crate::cli::{
     self, AuditArgs, CheckArgs, Cli, Command, CompareArgs, MergeArgs, ModelsArgs, ReportOutputs,
 };
@@ -115,72 +116,60 @@ fn calibrate(args: cli::CalibrateArgs) -> Result<Status> {
     Ok(Status::Success)
 }
 
-fn is_stdout(path: &Option<std::path::PathBuf>) -> bool {
-    path.as_deref() == Some(Path::new("-"))
+/// The report files `audit` and `merge` write, opened before anything is
+/// counted (see `outputs`).
+struct ReportFiles {
+    json: Option<Output>,
+    markdown: Option<Output>,
+    focus: Option<Output>,
+    html: Option<Output>,
 }
 
-fn write_json(path: &Path, report: &Report) -> Result<()> {
-    write::whole(path, report.to_json().as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))
-}
+impl ReportFiles {
+    fn open(outputs: &mut Outputs, json: Option<&Path>, asked: &ReportOutputs) -> Result<Self> {
+        Ok(ReportFiles {
+            json: outputs.open("--json", json)?,
+            markdown: outputs.open("--markdown", asked.markdown.as_deref())?,
+            focus: outputs.open("--focus", asked.focus.as_deref())?,
+            html: outputs.open("--html", asked.html.as_deref())?,
+        })
+    }
 
-/// Writes the JSON report and the rendered ones asked for, then the
-/// terminal table when nothing else goes to standard output: what `audit`
-/// and `merge` end with.
-fn write_report(
-    json: Option<&Path>,
-    outputs: &ReportOutputs,
-    report: &Report,
-    table_to_stdout: bool,
-) -> Result<()> {
-    if let Some(path) = json {
-        write_json(path, report)?;
+    /// Writes each report asked for, whole or not at all, then the
+    /// terminal table when nothing else goes to standard output.
+    fn write(self, report: &Report, table_to_stdout: bool) -> Result<()> {
+        outputs::write_if(self.json, || Ok(report.to_json()))?;
+        outputs::write_if(self.markdown, || Ok(markdown::render(report)))?;
+        outputs::write_if(self.focus, || {
+            focus::render(report).context("cannot render the FOCUS CSV")
+        })?;
+        outputs::write_if(self.html, || {
+            tokenaudit::report::html::render(report).context("cannot render the HTML")
+        })?;
+        if table_to_stdout {
+            let mut out = std::io::stdout().lock();
+            out.write_all(table::render(report).as_bytes())?;
+            out.flush()?;
+        }
+        Ok(())
     }
-    write_outputs(outputs, report)?;
-    if table_to_stdout {
-        let mut out = std::io::stdout().lock();
-        out.write_all(table::render(report).as_bytes())?;
-        out.flush()?;
-    }
-    Ok(())
-}
-
-/// Writes the rendered reports asked for, each whole or not at all.
-fn write_outputs(outputs: &ReportOutputs, report: &Report) -> Result<()> {
-    if let Some(path) = &outputs.markdown {
-        write::whole(path, markdown::render(report).as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    if let Some(path) = &outputs.focus {
-        let csv = focus::render(report).context("cannot render the FOCUS CSV")?;
-        write::whole(path, csv.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    if let Some(path) = &outputs.html {
-        let html = tokenaudit::report::html::render(report).context("cannot render the HTML")?;
-        write::whole(path, html.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    Ok(())
 }
 
 fn audit(args: AuditArgs, command_line: Vec<String>) -> Result<Status> {
-    let o = &args.outputs;
-    let to_stdout = [&args.json, &args.csv, &o.markdown, &o.focus, &o.html]
-        .into_iter()
-        .filter(|p| is_stdout(p))
-        .count();
-    if to_stdout > 1 {
-        bail!("only one of --json, --csv, --markdown, --focus and --html can write to standard output (-)");
-    }
     let plan = args.pricing.plan()?;
-    if o.focus.is_some() && plan.is_none() {
+    if args.outputs.focus.is_some() && plan.is_none() {
         bail!("--focus writes costs: give a model to price (-m NAME) or a --scenario");
     }
+    let mut outputs = Outputs::default();
+    let files = ReportFiles::open(&mut outputs, args.json.as_deref(), &args.outputs)?;
+    // The CSV streams as files are counted, under a temporary name until
+    // the audit is done (see `report::write`).
+    let csv = outputs.open("--csv", args.csv.as_deref())?;
     let count_api = args.pricing.count_api()?;
     let mut config = args.corpus.into_config(plan, command_line)?;
     config.count_api = count_api;
     config.shard = args.shard;
+    config.filters.own_outputs = std::mem::take(&mut outputs.own);
     if let Some(shard) = args.shard {
         if !config.count_api.is_empty() {
             bail!("--count-api cannot be used with --shard: each shard would send its own sample; run the count API on the whole corpus");
@@ -199,14 +188,8 @@ fn audit(args: AuditArgs, command_line: Vec<String>) -> Result<Status> {
         .collect();
     let audit = Audit::new(config);
 
-    // The CSV streams as files are counted, under a temporary name until
-    // the audit is done (see `report::write`).
-    let mut csv_rows = match &args.csv {
-        Some(path) => {
-            let staged = write::Staged::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            Some(CsvRows::new(staged, &names)?)
-        }
+    let mut csv_rows = match csv {
+        Some(csv) => Some(CsvRows::new(csv.into_staged(), &names)?),
         None => None,
     };
     let report = match csv_rows.as_mut() {
@@ -219,7 +202,7 @@ fn audit(args: AuditArgs, command_line: Vec<String>) -> Result<Status> {
             .and_then(write::Staged::commit)
             .context("cannot write the CSV")?;
     }
-    write_report(args.json.as_deref(), &args.outputs, &report, to_stdout == 0)?;
+    files.write(&report, !outputs.any_to_stdout())?;
     if args.strict && report.totals.files_skipped > 0 {
         bail!(
             "{} files were skipped (--strict); the report lists them",
@@ -262,41 +245,31 @@ fn stop_on_interrupt(config: &mut AuditConfig) -> Result<()> {
 
 /// `tokenaudit merge`: the shards' reports into one, written as asked.
 fn merge(args: MergeArgs, command_line: Vec<String>) -> Result<Status> {
-    let o = &args.outputs;
-    let to_stdout = [&args.json, &o.markdown, &o.focus, &o.html]
-        .into_iter()
-        .filter(|p| is_stdout(p))
-        .count();
-    if to_stdout > 1 {
-        bail!(
-            "only one of --json, --markdown, --focus and --html can write to standard output (-)"
-        );
-    }
     let plan = args.pricing.plan()?;
-    if o.focus.is_some() && plan.is_none() {
+    if args.outputs.focus.is_some() && plan.is_none() {
         bail!("--focus writes costs: give the models the shards were priced for (-m NAME) or their --scenario");
     }
+    let mut outputs = Outputs::default();
+    let files = ReportFiles::open(&mut outputs, args.json.as_deref(), &args.outputs)?;
     let shards = args
         .reports
         .iter()
         .map(|p| ShardReport::read(p))
         .collect::<Result<Vec<_>, _>>()?;
     let report = merge::merge(shards, plan.as_ref(), command_line)?;
-    write_report(args.json.as_deref(), &args.outputs, &report, to_stdout == 0)?;
+    files.write(&report, !outputs.any_to_stdout())?;
     Ok(Status::Success)
 }
 
 fn compare(mut args: CompareArgs, command_line: Vec<String>) -> Result<Status> {
-    let to_stdout = [&args.json, &args.csv, &args.markdown, &args.html]
-        .into_iter()
-        .filter(|p| is_stdout(p))
-        .count();
-    if to_stdout > 1 {
-        bail!("only one of --json, --csv, --markdown and --html can write to standard output (-)");
-    }
     if args.bench == Some(0) {
         bail!("--bench N needs at least one run");
     }
+    let mut outputs = Outputs::default();
+    let json = outputs.open("--json", args.json.as_deref())?;
+    let csv = outputs.open("--csv", args.csv.as_deref())?;
+    let markdown = outputs.open("--markdown", args.markdown.as_deref())?;
+    let html = outputs.open("--html", args.html.as_deref())?;
     // The baseline is counted whether or not -t names it.
     let baseline = args
         .baseline
@@ -313,7 +286,8 @@ fn compare(mut args: CompareArgs, command_line: Vec<String>) -> Result<Status> {
     args.corpus.tokenizers = asked;
     let plan = args.pricing.plan()?;
     let runs = args.bench.unwrap_or(1);
-    let config = args.corpus.into_config(plan, command_line)?;
+    let mut config = args.corpus.into_config(plan, command_line)?;
+    config.filters.own_outputs = std::mem::take(&mut outputs.own);
     let audit = Audit::new(config);
     let mut reports = Vec::with_capacity(runs);
     for _ in 0..runs {
@@ -324,27 +298,17 @@ fn compare(mut args: CompareArgs, command_line: Vec<String>) -> Result<Status> {
     if args.bench.is_some() {
         comparison.bench = Some(bench(&reports));
     }
-    if let Some(path) = &args.json {
-        write::whole(path, comparison.to_json().as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    if let Some(path) = &args.csv {
-        let csv = comparison.render_csv().context("cannot render the CSV")?;
-        write::whole(path, csv.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    if let Some(path) = &args.markdown {
-        write::whole(path, comparison.render_markdown().as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    if let Some(path) = &args.html {
-        // The audit's page, its comparison relative to the baseline.
-        let html = tokenaudit::report::html::render_compared(report, &baseline)
-            .context("cannot render the HTML")?;
-        write::whole(path, html.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    if to_stdout == 0 {
+    outputs::write_if(json, || Ok(comparison.to_json()))?;
+    outputs::write_if(csv, || {
+        comparison.render_csv().context("cannot render the CSV")
+    })?;
+    outputs::write_if(markdown, || Ok(comparison.render_markdown()))?;
+    // The audit's page, its comparison relative to the baseline.
+    outputs::write_if(html, || {
+        tokenaudit::report::html::render_compared(report, &baseline)
+            .context("cannot render the HTML")
+    })?;
+    if !outputs.any_to_stdout() {
         let mut out = std::io::stdout().lock();
         out.write_all(comparison.render_table().as_bytes())?;
         out.flush()?;
@@ -432,9 +396,14 @@ fn check(args: CheckArgs, command_line: Vec<String>) -> Result<Status> {
     }
     let plan = args.pricing.plan()?;
     let count_api = args.pricing.count_api()?;
+    let mut outputs = Outputs::default();
+    let junit = outputs.open("--junit", args.junit.as_deref())?;
+    let json = outputs.open("--json", args.json.as_deref())?;
+    let markdown = outputs.open("--markdown", args.markdown.as_deref())?;
     let mut config = args.corpus.into_config(plan, command_line)?;
     config.progress = false;
     config.count_api = count_api;
+    config.filters.own_outputs = std::mem::take(&mut outputs.own);
     let report = Audit::new(config).run()?;
     warn_count_api(&report);
     let outcome = evaluate_gate(&GateInput {
@@ -444,21 +413,18 @@ fn check(args: CheckArgs, command_line: Vec<String>) -> Result<Status> {
         check_context: args.max_context,
         estimate: args.estimate.into(),
     });
-    if let Some(path) = &args.junit {
-        std::fs::write(path, junit_xml(&outcome))
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    if let Some(path) = &args.json {
-        write_json(path, &report)?;
-    }
-    if let Some(path) = &args.markdown {
-        let text = format!("{}\n\n{}", outcome.summary(), markdown::render(&report));
-        write::whole(path, text.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
+    outputs::write_if(junit, || Ok(junit_xml(&outcome)))?;
+    outputs::write_if(json, || Ok(report.to_json()))?;
+    outputs::write_if(markdown, || {
+        Ok(format!(
+            "{}\n\n{}",
+            outcome.summary(),
+            markdown::render(&report)
+        ))
+    })?;
     // The summary goes to stderr when stdout carries a report.
     let line = outcome.summary();
-    if is_stdout(&args.json) || is_stdout(&args.markdown) {
+    if outputs.any_to_stdout() {
         eprintln!("{line}");
     } else {
         println!("{line}");

@@ -5,6 +5,7 @@ sees raw flags.
 */
 
 pub mod commands;
+mod outputs;
 
 use std::path::{Path, PathBuf};
 
@@ -680,6 +681,7 @@ impl CorpusArgs {
             follow: self.follow,
             max_file_size: self.max_file_size,
             categories,
+            own_outputs: Default::default(),
         };
         let paths = if self.paths.is_empty() {
             vec![PathBuf::from(".")]

@@ -45,6 +45,11 @@ impl Staged {
         })
     }
 
+    /// Where the bytes go until the commit; `None` for standard output.
+    pub fn temporary(&self) -> Option<&Path> {
+        (!self.stdout).then_some(self.temporary.as_path())
+    }
+
     /// Flushes the file and renames it into place.
     pub fn commit(mut self) -> io::Result<()> {
         let mut file = self.file.take().expect("committed once");

@@ -190,3 +190,134 @@ fn strict_fails_when_files_are_skipped() {
     assert_eq!(strict.status.code(), Some(2));
     assert!(stderr(&strict).contains("skipped"));
 }
+
+/// An audit of a folder that holds its own reports lists them as skipped,
+/// `own-output`, instead of counting them: a report half written under its
+/// temporary name, or the previous run's that this one replaces, is not the
+/// corpus. The totals and the corpus digest are then the same on every run,
+/// and the same as with the reports written elsewhere.
+#[test]
+fn own_reports_inside_the_corpus_are_skipped_not_counted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus");
+    std::fs::create_dir(&corpus).unwrap();
+    std::fs::write(
+        corpus.join("a.txt"),
+        "Count this sentence, and only this.\n",
+    )
+    .unwrap();
+    let dir = corpus.to_str().unwrap();
+    let elsewhere = tmp.path().join("elsewhere.json");
+    let out = run(&[
+        "audit",
+        dir,
+        "--hidden",
+        "--json",
+        elsewhere.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let alone = json(&elsewhere);
+    assert_eq!(alone["totals"]["files_seen"], 1);
+
+    let report = corpus.join("report.json");
+    let rows = corpus.join("files.csv");
+    let summary = corpus.join("summary.md");
+    for round in 1..=2 {
+        let out = run(&[
+            "audit",
+            dir,
+            "--hidden",
+            "--json",
+            report.to_str().unwrap(),
+            "--csv",
+            rows.to_str().unwrap(),
+            "--markdown",
+            summary.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let got = json(&report);
+        assert_eq!(got["totals"]["tokens"], alone["totals"]["tokens"]);
+        assert_eq!(got["totals"]["files_counted"], 1);
+        assert_eq!(
+            got["provenance"]["corpus_digest"],
+            alone["provenance"]["corpus_digest"]
+        );
+        // Round 1 meets the three temporary files; round 2 also the three
+        // reports round 1 left, which it replaces.
+        let skipped: Vec<_> = csv_rows(&rows)
+            .into_iter()
+            .filter(|r| r["status"] == "skipped")
+            .collect();
+        assert_eq!(skipped.len(), 3 * round, "{skipped:?}");
+        for row in &skipped {
+            assert!(row["reason"].starts_with("own-output"), "{row:?}");
+        }
+        let totals = &got["totals"];
+        assert_eq!(totals["files_skipped"], 3 * round as u64);
+        assert_eq!(
+            totals["files_seen"].as_u64(),
+            Some(totals["files_counted"].as_u64().unwrap() + 3 * round as u64)
+        );
+    }
+}
+
+/// An output that cannot be written fails at once, before anything is
+/// counted (`cannot create`, not `cannot write` after the audit), and
+/// leaves nothing behind; so do two flags writing one file, or two writing
+/// to standard output.
+#[test]
+fn outputs_are_checked_before_counting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("no/such/folder/report.json");
+    let out = run(&[
+        "audit",
+        "fixtures/corpus",
+        "--csv",
+        tmp.path().join("files.csv").to_str().unwrap(),
+        "--json",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let msg = stderr(&out);
+    assert!(
+        msg.contains(&format!("cannot create {}", missing.display())),
+        "{msg}"
+    );
+    assert_eq!(stdout(&out), "");
+
+    let same = tmp.path().join("report.json");
+    let same = same.to_str().unwrap();
+    let twice = run(&[
+        "audit",
+        "fixtures/corpus",
+        "--json",
+        same,
+        "--markdown",
+        same,
+    ]);
+    assert_eq!(twice.status.code(), Some(2));
+    assert!(
+        stderr(&twice).contains("--json and --markdown both write"),
+        "{}",
+        stderr(&twice)
+    );
+    let piped = run(&[
+        "check",
+        "fixtures/corpus",
+        "-m",
+        "gpt-4o",
+        "--max-context",
+        "--json",
+        "-",
+        "--junit",
+        "-",
+    ]);
+    assert_eq!(piped.status.code(), Some(2));
+    assert!(
+        stderr(&piped).contains("both write to standard output"),
+        "{}",
+        stderr(&piped)
+    );
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
