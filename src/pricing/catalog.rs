@@ -317,6 +317,20 @@ impl Catalog {
     /// [`Catalog::with_litellm`] on text already read; `path` names it.
     pub fn with_litellm_str(mut self, path: &str, text: &str) -> Result<Catalog, PricingError> {
         let updated = super::litellm::apply(&mut self, path, text)?;
+        if updated == 0 {
+            // A table that prices none of our models changes nothing: most
+            // likely the wrong file, which a run must not pass over quietly.
+            return Err(PricingError::Syntax {
+                at: super::Location {
+                    path: path.to_string(),
+                    line: None,
+                },
+                message: "prices none of the catalog's models (looked up by each model's \
+                          `litellm` key, else its id): not LiteLLM's \
+                          model_prices_and_context_window.json?"
+                    .to_string(),
+            });
+        }
         self.overrides.push(format!(
             "litellm: {path} ({updated} models updated) sha256 {}",
             sha256_hex(text)

@@ -95,12 +95,10 @@ impl fmt::Display for Location {
 /// that comes from a file names the file, the line when known, and the field.
 #[derive(Debug, thiserror::Error)]
 pub enum PricingError {
-    #[error("{path}: cannot read: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The OS error is in the message, not a `source`: the command line
+    /// prints the chain of causes, and would print it twice.
+    #[error("{path}: cannot read: {error}")]
+    Io { path: String, error: std::io::Error },
     #[error("{at}: field `{field}`: {message}")]
     Field {
         at: Location,
@@ -152,9 +150,9 @@ pub(crate) fn line_of(text: &str, pos: usize) -> usize {
 }
 
 pub(crate) fn read_file(path: &std::path::Path) -> Result<String, PricingError> {
-    std::fs::read_to_string(path).map_err(|source| PricingError::Io {
+    std::fs::read_to_string(path).map_err(|error| PricingError::Io {
         path: path.display().to_string(),
-        source,
+        error,
     })
 }
 

@@ -155,6 +155,16 @@ fn usage_errors_exit_2_with_one_line() {
     assert_eq!(bad_glob.status.code(), Some(2));
     assert!(stderr(&bad_glob).contains("--include"));
 
+    // The OS's reason once, not once per layer of the error.
+    let scenario = run(&["audit", "fixtures/corpus", "--scenario", "no/such.toml"]);
+    assert_eq!(scenario.status.code(), Some(2));
+    let msg = stderr(&scenario);
+    assert!(
+        msg.starts_with("tokenaudit: no/such.toml: cannot read"),
+        "{msg}"
+    );
+    assert_eq!(msg.matches("(os error 2)").count(), 1, "{msg}");
+
     let bad_flag = run(&["audit", "--no-such-flag"]);
     assert_eq!(bad_flag.status.code(), Some(2));
 }

@@ -321,6 +321,18 @@ fn litellm_bad_value_names_file_line_and_field() {
         .with_litellm_str("p.json", "{\n  \"plain\": [\n")
         .unwrap_err();
     assert!(err.to_string().starts_with("p.json:3:"), "{err}");
+    // Valid JSON that prices none of the catalog's models: the wrong file.
+    let err = catalog()
+        .with_litellm_str(
+            "p.json",
+            "{\"other-model\": {\"input_cost_per_token\": 1e-06}}",
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("p.json: prices none of the catalog's models"),
+        "{err}"
+    );
 }
 
 // ------------------------------------------------------------ scenarios
