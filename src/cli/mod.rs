@@ -201,7 +201,8 @@ pub struct CorpusArgs {
     /// How files are turned into model input (auto: documents such as PDF,
     /// DOCX and HTML by their extracted text, JSON/JSONL chat transcripts by
     /// conversation, CSV/TSV and Parquet by --column and JSON/JSONL by
-    /// --field when given, everything else as text).
+    /// --field when given, everything else as text; standard input by its
+    /// content: chat records when it has their shape).
     #[arg(long, value_enum, default_value_t = Parse::Auto)]
     pub parse: Parse,
 

@@ -72,7 +72,9 @@ impl Parser {
 /// The parser for one file: `parse` unless it is `auto`, then by extension:
 /// `.csv`/`.tsv` as `csv` when `--column` is given; `.json`, `.jsonl`,
 /// `.ndjson` as `json` when `--field` is given, else as `chat` by the shape
-/// of the first record.
+/// of the first record. Standard input has no name to go by: it is `chat`
+/// when its first record has a conversation's shape (what the same bytes
+/// saved as `.jsonl` would be), else text; `--field` applies to it too.
 pub fn choose(path: &Path, text: &str, parse: Parse, fields: &fields::FieldSpec) -> Parser {
     match parse {
         Parse::Text => Parser::Text,
@@ -88,6 +90,15 @@ pub fn choose(path: &Path, text: &str, parse: Parse, fields: &fields::FieldSpec)
                 Some("csv" | "tsv" | "tab") if !fields.columns.is_empty() => Parser::Csv,
                 Some("json" | "jsonl" | "ndjson") if !fields.paths.is_empty() => Parser::Json,
                 Some("json" | "jsonl" | "ndjson") if chat::looks_like_chat(text) => Parser::Chat,
+                None if path.as_os_str() == "-" => {
+                    if !fields.paths.is_empty() {
+                        Parser::Json
+                    } else if chat::looks_like_chat(text) {
+                        Parser::Chat
+                    } else {
+                        Parser::Text
+                    }
+                }
                 _ => Parser::Text,
             }
         }
@@ -149,6 +160,12 @@ mod tests {
             Parser::Chat
         );
         assert_eq!(auto("a.csv", "a,b\n"), Parser::Text);
+        // Standard input is judged by its content; a file with no
+        // extension is not.
+        assert_eq!(auto("-", chat), Parser::Chat);
+        assert_eq!(auto("-", other), Parser::Text);
+        assert_eq!(auto("-", "plain words"), Parser::Text);
+        assert_eq!(auto("README", chat), Parser::Text);
     }
 
     #[test]
@@ -164,5 +181,6 @@ mod tests {
         assert_eq!(auto("a.tsv", "text\nx\n"), Parser::Csv);
         assert_eq!(auto("a.jsonl", chat), Parser::Json);
         assert_eq!(auto("a.txt", chat), Parser::Text);
+        assert_eq!(auto("-", chat), Parser::Json);
     }
 }

@@ -135,6 +135,43 @@ fn stdin_is_audited() {
     );
 }
 
+/// A chat log piped in is counted as the conversation a model is sent,
+/// as the same bytes saved as `.jsonl` are, not as raw JSON text.
+#[test]
+fn chat_records_on_stdin_are_read_as_chat() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let log = "{\"messages\":[{\"role\":\"user\",\"content\":\"Summarise the contract.\"},\
+               {\"role\":\"assistant\",\"content\":\"It runs for two years.\"}]}\n";
+    let tmp = tempfile::tempdir().unwrap();
+    let saved = tmp.path().join("chat.jsonl");
+    std::fs::write(&saved, log).unwrap();
+    let from_file: serde_json::Value = serde_json::from_str(&stdout(&run(&[
+        "audit",
+        saved.to_str().unwrap(),
+        "--json",
+        "-",
+    ])))
+    .unwrap();
+    let mut child = Command::new(bin())
+        .args(["audit", "-", "--json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(log.as_bytes())
+        .unwrap();
+    let piped: serde_json::Value =
+        serde_json::from_slice(&child.wait_with_output().unwrap().stdout).unwrap();
+    assert_eq!(piped["transcripts"]["conversations"], 1, "{piped}");
+    assert_eq!(piped["transcripts"], from_file["transcripts"]);
+    assert_eq!(piped["totals"]["tokens"], from_file["totals"]["tokens"]);
+}
+
 #[test]
 fn usage_errors_exit_2_with_one_line() {
     let unknown = run(&["audit", "fixtures/corpus", "-t", "gpt-9"]);
