@@ -68,6 +68,7 @@ pub fn run(cli: Cli, command_line: Vec<String>) -> Result<Status> {
 /// `tokenaudit calibrate`: the file on stdout or `--output`, a summary of
 /// the fit and every row left out on stderr.
 fn calibrate(args: cli::CalibrateArgs) -> Result<Status> {
+    let output = Outputs::default().open("--output", args.output.as_deref())?;
     let catalog = cli::catalog(args.prices.as_deref(), None)?;
     let model = catalog.model(args.model.trim())?;
     let table = pricing::Calibration::embedded();
@@ -104,9 +105,8 @@ fn calibrate(args: cli::CalibrateArgs) -> Result<Status> {
     for s in &done.skipped {
         writeln!(err, "  left out: {s}")?;
     }
-    match &args.output {
-        Some(path) => std::fs::write(path, &done.toml)
-            .with_context(|| format!("cannot write {}", path.display()))?,
+    match output {
+        Some(output) => output.write(done.toml.as_bytes())?,
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(done.toml.as_bytes())?;

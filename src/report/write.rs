@@ -79,14 +79,6 @@ impl Drop for Staged {
     }
 }
 
-/// Writes `contents` to `target` whole (see the module doc); `-` is
-/// standard output.
-pub fn whole(target: &Path, contents: &[u8]) -> io::Result<()> {
-    let mut staged = Staged::create(target)?;
-    staged.write_all(contents)?;
-    staged.commit()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
