@@ -24,7 +24,7 @@ use serde::Serialize;
 pub enum Parse {
     /// Choose per file: documents (PDF, DOCX, ODT, HTML, XLSX, ODS, PPTX,
     /// EML, MBOX) by their extracted text, JSON/JSONL chat transcripts as
-    /// `chat`, the rest as `text`.
+    /// `chat`, the rest as `text`; standard input by its content.
     #[default]
     Auto,
     /// The whole file is model input, as its bytes decode.
