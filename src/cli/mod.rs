@@ -361,8 +361,8 @@ pub struct AuditArgs {
     #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
     pub shard: Option<Shard>,
 
-    /// Exit with status 2 if any file was skipped or any chat record, CSV
-    /// row or JSON record was malformed.
+    /// Exit with status 2 if any file was skipped (this run's own reports
+    /// excepted) or any chat record, CSV row or JSON record was malformed.
     #[arg(long)]
     pub strict: bool,
 }

@@ -301,6 +301,16 @@ fn own_reports_inside_the_corpus_are_skipped_not_counted() {
         }
         let totals = &got["totals"];
         assert_eq!(totals["files_skipped"], 3 * round as u64);
+        // Not a fault of the corpus: --strict passes.
+        let strict = run(&[
+            "audit",
+            dir,
+            "--hidden",
+            "--strict",
+            "--json",
+            report.to_str().unwrap(),
+        ]);
+        assert_eq!(strict.status.code(), Some(0), "{}", stderr(&strict));
         assert_eq!(
             totals["files_seen"].as_u64(),
             Some(totals["files_counted"].as_u64().unwrap() + 3 * round as u64)
