@@ -71,6 +71,9 @@ impl Outputs {
                 ),
             }
         }
+        if path.is_dir() {
+            bail!("{flag} {}: a folder; give a file name", path.display());
+        }
         let staged =
             Staged::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         if let Some(temporary) = staged.temporary() {

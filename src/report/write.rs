@@ -58,7 +58,10 @@ impl Staged {
         if self.stdout {
             return Ok(());
         }
-        std::fs::rename(&self.temporary, &self.target)
+        std::fs::rename(&self.temporary, &self.target).inspect_err(|_| {
+            // Nothing is left behind when the file cannot be put in place.
+            let _ = std::fs::remove_file(&self.temporary);
+        })
     }
 }
 
@@ -99,5 +102,13 @@ mod tests {
         drop(staged);
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // A commit that cannot rename (the target became a folder) fails
+        // and leaves no temporary file either.
+        let folder = dir.path().join("folder");
+        let mut staged = Staged::create(&folder).unwrap();
+        std::fs::create_dir(&folder).unwrap();
+        staged.write_all(b"late").unwrap();
+        assert!(staged.commit().is_err());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 }

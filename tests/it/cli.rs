@@ -342,6 +342,14 @@ fn outputs_are_checked_before_counting() {
     );
     assert_eq!(stdout(&out), "");
 
+    let folder = run(&["audit", "fixtures/corpus", "--json", "fixtures"]);
+    assert_eq!(folder.status.code(), Some(2));
+    assert!(
+        stderr(&folder).contains("--json fixtures: a folder"),
+        "{}",
+        stderr(&folder)
+    );
+
     let same = tmp.path().join("report.json");
     let same = same.to_str().unwrap();
     let twice = run(&[
