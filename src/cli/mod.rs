@@ -256,7 +256,7 @@ pub struct CorpusArgs {
     #[arg(long)]
     pub lang: bool,
 
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: one per core; at most 1024).
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
 
@@ -646,6 +646,9 @@ pub fn expand_all(asked: &[String], dir: &tokenize::TokenizerDir) -> Vec<String>
     names
 }
 
+/// The most worker threads `--threads` takes.
+const MAX_THREADS: usize = 1024;
+
 impl CorpusArgs {
     /// Makes every decision the audit needs; errors here are usage errors.
     pub fn into_config(
@@ -699,6 +702,13 @@ impl CorpusArgs {
         }
         let threads = match self.threads {
             Some(0) => bail!("--threads must be at least 1"),
+            // Each worker holds its own piece caches (a few MiB per
+            // tokenizer), and past some thousands the OS refuses the
+            // threads' stacks mid-run: refused here instead.
+            Some(n) if n > MAX_THREADS => bail!(
+                "--threads {n}: at most {MAX_THREADS} (this machine has {} cores)",
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            ),
             Some(n) => n,
             None => 0,
         };

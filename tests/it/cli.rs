@@ -202,6 +202,14 @@ fn usage_errors_exit_2_with_one_line() {
     );
     assert_eq!(msg.matches("(os error 2)").count(), 1, "{msg}");
 
+    let threads = run(&["audit", "fixtures/corpus", "-j", "100000"]);
+    assert_eq!(threads.status.code(), Some(2));
+    assert!(
+        stderr(&threads).contains("--threads 100000: at most 1024"),
+        "{}",
+        stderr(&threads)
+    );
+
     let bad_flag = run(&["audit", "--no-such-flag"]);
     assert_eq!(bad_flag.status.code(), Some(2));
 }
