@@ -2,9 +2,10 @@
 Discover: turn the paths a user gave into the stream of files to audit.
 
 Walks directories with walkdir, applies the hidden/symlink/glob/size filters
-and assigns each file its category. A path that cannot be walked becomes a
-[`Skipped`] entry, never a silent drop: this is where the accounting
-invariant starts. Reading the files is not this module's job (see `load`).
+and the ignore files (`.gitignore`, `.ignore`), and assigns each file its
+category. A path that cannot be walked, an ignored one, or one of this run's
+own reports becomes a [`Skipped`] entry, never a silent drop: this is where
+the accounting invariant starts. Reading the files is not this module's job (see `load`).
 
 The walk is a stream, not a list: [`discover`] yields entries in path order
 (`Path` ordering, component by component) as it reaches them, so memory does
@@ -122,6 +123,10 @@ pub struct Filters {
     pub max_file_size: Option<u64>,
     pub categories: Vec<CategoryRule>,
     pub own_outputs: OwnOutputs,
+    /// Leave out what `.gitignore` and `.ignore` files ignore, as git and
+    /// ripgrep do; each ignored file or folder is reported skipped,
+    /// `ignored`, with the rule (folders are not entered).
+    pub ignore_files: bool,
 }
 
 /// The files this run writes (its reports, and their temporary names while
@@ -348,7 +353,11 @@ impl Iterator for Merge<'_> {
 /// One root's entries, in path order (see the module comment for why
 /// sorting each directory by name gives that order).
 fn walk_root<'a>(root: &'a Path, filters: &'a Filters) -> impl Iterator<Item = Entry> + 'a {
-    WalkDir::new(root)
+    let rules = filters
+        .ignore_files
+        .then(|| IgnoreRules::for_root(root))
+        .flatten();
+    let walk = WalkDir::new(root)
         .follow_links(filters.follow)
         .follow_root_links(true)
         // By name, compared as whole paths: siblings share the path up to
@@ -366,8 +375,194 @@ fn walk_root<'a>(root: &'a Path, filters: &'a Filters) -> impl Iterator<Item = E
                 return false;
             }
             !filters.excluded(relative(root, e.path()))
-        })
-        .filter_map(move |entry| classify(root, filters, entry))
+        });
+    RootWalk {
+        root,
+        filters,
+        walk,
+        rules,
+    }
+}
+
+/// A root's walk with its ignore files applied (when asked: `rules`).
+struct RootWalk<'a, W> {
+    root: &'a Path,
+    filters: &'a Filters,
+    walk: W,
+    rules: Option<IgnoreRules>,
+}
+
+impl<W> Iterator for RootWalk<'_, W>
+where
+    W: Iterator<Item = walkdir::Result<walkdir::DirEntry>> + SkipDir,
+{
+    type Item = Entry;
+
+    fn next(&mut self) -> Option<Entry> {
+        loop {
+            let entry = self.walk.next()?;
+            if let (Some(rules), Ok(e)) = (self.rules.as_mut(), &entry) {
+                let is_dir = e.file_type().is_dir();
+                rules.leave_to(e.depth());
+                let rel = relative(self.root, e.path());
+                if e.depth() > 0 && !rules.frames.is_empty() {
+                    if let Some(rule) = rules.ignoring(&rules.absolute(rel), is_dir) {
+                        if is_dir {
+                            self.walk.skip_dir();
+                        }
+                        // A folder is reported only when no --include could
+                        // have left all its files out anyway, under the
+                        // category its files would have had.
+                        let (shown, category) = if is_dir {
+                            let inside = rel.join("_");
+                            (
+                                self.filters.include.is_none(),
+                                self.filters.category(&inside),
+                            )
+                        } else {
+                            (self.filters.included(rel), self.filters.category(rel))
+                        };
+                        if shown {
+                            return Some(Entry::Skip(Skipped {
+                                path: e.path().to_path_buf(),
+                                category,
+                                bytes: 0,
+                                reason: SkipReason::Ignored { rule },
+                            }));
+                        }
+                        continue;
+                    }
+                }
+                if is_dir {
+                    let folder = rules.absolute(rel);
+                    rules.enter(e.depth() as isize, &folder);
+                }
+            }
+            if let Some(out) = classify(self.root, self.filters, entry) {
+                return Some(out);
+            }
+        }
+    }
+}
+
+/// walkdir's `skip_current_dir`, for the one walk type it is called on.
+trait SkipDir {
+    fn skip_dir(&mut self);
+}
+
+impl<P: FnMut(&walkdir::DirEntry) -> bool> SkipDir for walkdir::FilterEntry<walkdir::IntoIter, P> {
+    fn skip_dir(&mut self) {
+        self.skip_current_dir();
+    }
+}
+
+/// The ignore files' rules that apply where the walk is, innermost first
+/// (`ripgrep`'s and git's precedence): a folder's `.ignore`, then its
+/// `.gitignore`, then its parent's, up to the repository's top, and the
+/// repository's `.git/info/exclude` last. `.gitignore` and the exclude file
+/// count only in a git work tree (a folder with `.git` at or above the
+/// root); `.ignore` counts at or below the root anywhere, and above it
+/// inside a work tree. The global
+/// `core.excludesFile` is left out on purpose: it is one person's machine,
+/// and two machines must audit one clone alike (shards are merged).
+///
+/// Rules are matched on absolute paths, since a repository's own files lie
+/// above the root as given.
+struct IgnoreRules {
+    /// The root, absolute and resolved.
+    root: PathBuf,
+    /// In a git work tree: `.gitignore` files count.
+    git: bool,
+    /// Each matcher and the walk depth of its folder (above the root: -1).
+    frames: Vec<(isize, ignore::gitignore::Gitignore)>,
+}
+
+impl IgnoreRules {
+    /// The rules above a root folder; `None` for a root that is a file or
+    /// cannot be resolved (nothing below it to ignore).
+    fn for_root(root: &Path) -> Option<IgnoreRules> {
+        let root = std::fs::canonicalize(root).ok()?;
+        if !root.is_dir() {
+            return None;
+        }
+        let top = root.ancestors().find(|a| a.join(".git").exists());
+        let mut rules = IgnoreRules {
+            git: top.is_some(),
+            frames: Vec::new(),
+            root: root.clone(),
+        };
+        if let Some(top) = top {
+            rules.push(-1, &top.join(".git/info/exclude"), top);
+            // From the top down to the root's parent: outermost first.
+            let above: Vec<&Path> = root
+                .ancestors()
+                .skip(1)
+                .take_while(|a| a.starts_with(top))
+                .collect();
+            for folder in above.into_iter().rev() {
+                rules.enter(-1, folder);
+            }
+        }
+        Some(rules)
+    }
+
+    /// `rel` (a walked path relative to the root) made absolute.
+    fn absolute(&self, rel: &Path) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// Drops the rules of folders the walk has left: an entry at `depth`
+    /// lies under none of the folders at that depth or deeper.
+    fn leave_to(&mut self, depth: usize) {
+        while self
+            .frames
+            .last()
+            .is_some_and(|&(d, _)| d >= depth as isize)
+        {
+            self.frames.pop();
+        }
+    }
+
+    /// Takes in the ignore files of `folder`, at walk depth `depth`.
+    fn enter(&mut self, depth: isize, folder: &Path) {
+        if self.git {
+            self.push(depth, &folder.join(".gitignore"), folder);
+        }
+        self.push(depth, &folder.join(".ignore"), folder);
+    }
+
+    fn push(&mut self, depth: isize, file: &Path, folder: &Path) {
+        if !file.is_file() {
+            return;
+        }
+        let mut builder = ignore::gitignore::GitignoreBuilder::new(folder);
+        // A line that is not a valid pattern is passed over, as git does.
+        let _ = builder.add(file);
+        if let Ok(matcher) = builder.build() {
+            if !matcher.is_empty() {
+                self.frames.push((depth, matcher));
+            }
+        }
+    }
+
+    /// The rule that ignores `path` (absolute), as the reason words it;
+    /// `None` when no rule does, or the deciding rule is a `!` exception.
+    fn ignoring(&self, path: &Path, is_dir: bool) -> Option<String> {
+        for (_, matcher) in self.frames.iter().rev() {
+            match matcher.matched(path, is_dir) {
+                ignore::Match::None => continue,
+                ignore::Match::Whitelist(_) => return None,
+                ignore::Match::Ignore(glob) => {
+                    let file = glob.from().map_or_else(
+                        || matcher.path().display().to_string(),
+                        |f| f.display().to_string(),
+                    );
+                    return Some(format!("`{}` in {file}", glob.original()));
+                }
+            }
+        }
+        None
+    }
 }
 
 /// What one step of the walk is: a file to read, a skipped file, or nothing

@@ -89,6 +89,9 @@ pub enum SkipReason {
     /// run's, about to be replaced. Counting it would count the audit, not
     /// the corpus, and differently from one run to the next.
     OwnOutput,
+    /// Left out by a rule of a `.gitignore` or `.ignore` file (the rule and
+    /// its file are kept); an ignored folder is one entry, not entered.
+    Ignored { rule: String },
 }
 
 impl SkipReason {
@@ -114,6 +117,7 @@ impl SkipReason {
             SkipReason::Fields(_) => "no-column",
             SkipReason::Changed => "changed-during-audit",
             SkipReason::OwnOutput => "own-output",
+            SkipReason::Ignored { .. } => "ignored",
         }
     }
 }
@@ -188,6 +192,9 @@ impl fmt::Display for SkipReason {
             ),
             SkipReason::OwnOutput => {
                 f.write_str("own-output: a report this run writes (or its temporary file)")
+            }
+            SkipReason::Ignored { rule } => {
+                write!(f, "ignored: by {rule} (--no-ignore counts it)")
             }
         }
     }

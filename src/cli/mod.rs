@@ -185,6 +185,13 @@ pub struct CorpusArgs {
     #[arg(long)]
     pub hidden: bool,
 
+    /// Also audit what `.gitignore` files (in a git work tree) and `.ignore`
+    /// files ignore. By default those files and folders are listed as
+    /// skipped, `ignored`, with the rule, and folders are not entered: build
+    /// output and dependencies are not what a model is sent.
+    #[arg(long)]
+    pub no_ignore: bool,
+
     /// Follow symbolic links (loops are detected and reported as skipped).
     #[arg(short = 'L', long)]
     pub follow: bool,
@@ -686,6 +693,7 @@ impl CorpusArgs {
             max_file_size: self.max_file_size,
             categories,
             own_outputs: Default::default(),
+            ignore_files: !self.no_ignore,
         };
         let paths = if self.paths.is_empty() {
             vec![PathBuf::from(".")]

@@ -394,3 +394,114 @@ fn outputs_are_checked_before_counting() {
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// What `.gitignore` files (in a git work tree) and `.ignore` files
+/// ignore is listed as skipped, `ignored`, with its rule, and an ignored
+/// folder is one entry, not entered; `--no-ignore` counts it all, and a
+/// root named on the command line is audited even when ignored.
+#[test]
+fn ignore_files_leave_out_what_they_ignore_and_say_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let files = [
+        ".git/info/exclude",
+        ".gitignore",
+        "src/main.rs",
+        "src/debug.log",
+        "src/sub/.gitignore",
+        "src/sub/keep.log",
+        "src/sub/.ignore",
+        "src/sub/draft.md",
+        "target/debug/out.txt",
+        "target/debug/more.txt",
+        "notes/secret.txt",
+        "notes/todo.txt",
+    ];
+    let rules = [
+        (".git/info/exclude", "secret.txt\n"),
+        (".gitignore", "/target\n*.log\n"),
+        ("src/sub/.gitignore", "!keep.log\n"),
+        ("src/sub/.ignore", "draft.md\n"),
+    ];
+    for f in files {
+        let path = repo.join(f);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let text = rules
+            .iter()
+            .find(|(r, _)| *r == f)
+            .map_or("words to count\n", |r| r.1);
+        std::fs::write(&path, text).unwrap();
+    }
+    let dir = repo.to_str().unwrap();
+    let rows = tmp.path().join("files.csv");
+    let audit = |extra: &[&str]| {
+        let mut args = vec!["audit", dir, "--csv", rows.to_str().unwrap(), "--json", "-"];
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let mut seen: Vec<(String, String)> = csv_rows(&rows)
+            .into_iter()
+            .map(|r| {
+                let path = r["path"].strip_prefix(dir).unwrap().to_string();
+                (path, r["reason"].clone())
+            })
+            .collect();
+        seen.sort();
+        (report, seen)
+    };
+
+    let (report, seen) = audit(&[]);
+    let reason = |path: &str| reason_of(&seen, path);
+    let ignored_by = |path: &str, rule: &str, file: &str| {
+        let r = reason(path);
+        assert!(
+            r.starts_with(&format!("ignored: by `{rule}` in ")),
+            "{path}: {r}"
+        );
+        assert!(r.contains(file), "{path}: {r}");
+    };
+    ignored_by("/target", "/target", ".gitignore");
+    ignored_by("/src/debug.log", "*.log", ".gitignore");
+    ignored_by("/notes/secret.txt", "secret.txt", ".git/info/exclude");
+    ignored_by("/src/sub/draft.md", "draft.md", ".ignore");
+    // A deeper `!` rule wins over the outer one; the rest is counted.
+    for counted in ["/src/main.rs", "/src/sub/keep.log", "/notes/todo.txt"] {
+        assert_eq!(reason(counted), "", "{counted}");
+    }
+    assert!(
+        !seen.iter().any(|(p, _)| p.starts_with("/target/")),
+        "{seen:?}"
+    );
+    let totals = &report["totals"];
+    assert_eq!(totals["files_skipped"], 4);
+    assert_eq!(
+        totals["files_seen"].as_u64().unwrap(),
+        totals["files_counted"].as_u64().unwrap() + 4
+    );
+
+    // --no-ignore: every file counted, the ignore files themselves too.
+    let (all, seen) = audit(&["--no-ignore", "--hidden"]);
+    assert_eq!(all["totals"]["files_skipped"], 0, "{seen:?}");
+    assert!(seen.iter().any(|(p, _)| p == "/target/debug/out.txt"));
+
+    // Named on the command line, an ignored folder is audited.
+    let target = repo.join("target");
+    let out = run(&["audit", target.to_str().unwrap(), "--json", "-"]);
+    let named: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(named["totals"]["files_counted"], 2);
+
+    // Outside a git work tree `.gitignore` means nothing; `.ignore` does.
+    std::fs::remove_dir_all(repo.join(".git")).unwrap();
+    let (plain, seen) = audit(&[]);
+    assert_eq!(plain["totals"]["files_skipped"], 1, "{seen:?}");
+    assert!(reason_of(&seen, "/src/sub/draft.md").starts_with("ignored"));
+}
+
+/// The CSV's reason for `path` (empty: counted); the path must be listed.
+fn reason_of(seen: &[(String, String)], path: &str) -> String {
+    seen.iter()
+        .find(|(p, _)| p == path)
+        .map(|(_, r)| r.clone())
+        .unwrap_or_else(|| panic!("{path} not listed: {seen:?}"))
+}
