@@ -112,22 +112,8 @@ fn categories_and_filters() {
 
 #[test]
 fn stdin_is_audited() {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
     let text = "Count me from standard input, please.\n";
-    let mut child = Command::new(bin())
-        .args(["audit", "-", "-t", "cl100k_base", "--json", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_input(&["audit", "-", "-t", "cl100k_base", "--json", "-"], text);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         report["totals"]["tokens"]["cl100k_base"],
@@ -139,8 +125,6 @@ fn stdin_is_audited() {
 /// as the same bytes saved as `.jsonl` are, not as raw JSON text.
 #[test]
 fn chat_records_on_stdin_are_read_as_chat() {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
     let log = "{\"messages\":[{\"role\":\"user\",\"content\":\"Summarise the contract.\"},\
                {\"role\":\"assistant\",\"content\":\"It runs for two years.\"}]}\n";
     let tmp = tempfile::tempdir().unwrap();
@@ -153,20 +137,8 @@ fn chat_records_on_stdin_are_read_as_chat() {
         "-",
     ])))
     .unwrap();
-    let mut child = Command::new(bin())
-        .args(["audit", "-", "--json", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(log.as_bytes())
-        .unwrap();
-    let piped: serde_json::Value =
-        serde_json::from_slice(&child.wait_with_output().unwrap().stdout).unwrap();
+    let out = run_with_input(&["audit", "-", "--json", "-"], log);
+    let piped: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(piped["transcripts"]["conversations"], 1, "{piped}");
     assert_eq!(piped["transcripts"], from_file["transcripts"]);
     assert_eq!(piped["totals"]["tokens"], from_file["totals"]["tokens"]);
