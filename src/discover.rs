@@ -5,7 +5,8 @@ Walks directories with walkdir, applies the hidden/symlink/glob/size filters
 and the ignore files (`.gitignore`, `.ignore`), and assigns each file its
 category. A path that cannot be walked, an ignored one, or one of this run's
 own reports becomes a [`Skipped`] entry, never a silent drop: this is where
-the accounting invariant starts. Reading the files is not this module's job (see `load`).
+the accounting invariant starts. Reading the files is not this module's job
+(see `load`).
 
 The walk is a stream, not a list: [`discover`] yields entries in path order
 (`Path` ordering, component by component) as it reaches them, so memory does
@@ -392,9 +393,9 @@ struct RootWalk<'a, W> {
     rules: Option<IgnoreRules>,
 }
 
-impl<W> Iterator for RootWalk<'_, W>
+impl<P> Iterator for RootWalk<'_, walkdir::FilterEntry<walkdir::IntoIter, P>>
 where
-    W: Iterator<Item = walkdir::Result<walkdir::DirEntry>> + SkipDir,
+    P: FnMut(&walkdir::DirEntry) -> bool,
 {
     type Item = Entry;
 
@@ -408,7 +409,7 @@ where
                 if e.depth() > 0 && !rules.frames.is_empty() {
                     if let Some(rule) = rules.ignoring(&rules.absolute(rel), is_dir) {
                         if is_dir {
-                            self.walk.skip_dir();
+                            self.walk.skip_current_dir();
                         }
                         // A folder is reported only when no --include could
                         // have left all its files out anyway, under the
@@ -445,26 +446,15 @@ where
     }
 }
 
-/// walkdir's `skip_current_dir`, for the one walk type it is called on.
-trait SkipDir {
-    fn skip_dir(&mut self);
-}
-
-impl<P: FnMut(&walkdir::DirEntry) -> bool> SkipDir for walkdir::FilterEntry<walkdir::IntoIter, P> {
-    fn skip_dir(&mut self) {
-        self.skip_current_dir();
-    }
-}
-
 /// The ignore files' rules that apply where the walk is, innermost first
 /// (`ripgrep`'s and git's precedence): a folder's `.ignore`, then its
 /// `.gitignore`, then its parent's, up to the repository's top, and the
 /// repository's `.git/info/exclude` last. `.gitignore` and the exclude file
 /// count only in a git work tree (a folder with `.git` at or above the
 /// root); `.ignore` counts at or below the root anywhere, and above it
-/// inside a work tree. The global
-/// `core.excludesFile` is left out on purpose: it is one person's machine,
-/// and two machines must audit one clone alike (shards are merged).
+/// inside a work tree. The global `core.excludesFile` is left out on
+/// purpose: it is one person's machine, and two machines must audit one
+/// clone alike (shards are merged).
 ///
 /// Rules are matched on absolute paths, since a repository's own files lie
 /// above the root as given.
