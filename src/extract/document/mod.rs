@@ -163,12 +163,14 @@ pub struct Extracted {
 /// PDF. A zip is a document only if its parts say which one (an `.xlsx`
 /// renamed `.zip` still is); an extension that names a format whose
 /// signature is missing is still that format, so its reader reports what is
-/// wrong with it.
+/// wrong with it. A PDF header after leading junk (which readers accept)
+/// counts only in a file named `.pdf`: text that mentions `%PDF-` near its
+/// top (a README, a source file about PDFs) is text.
 pub fn detect(path: &Path, head: &[u8]) -> Option<Format> {
-    if pdf::signature(head) {
+    let by_name = Format::from_extension(path);
+    if head.starts_with(b"%PDF-") || (by_name == Some(Format::Pdf) && pdf::signature(head)) {
         return Some(Format::Pdf);
     }
-    let by_name = Format::from_extension(path);
     if head.starts_with(b"PK\x03\x04") {
         return package::sniff(head, by_name);
     }
@@ -319,6 +321,14 @@ mod tests {
         assert_eq!(detect(p("a.txt"), b"plain"), None);
         assert_eq!(detect(p("a.rs"), b"fn main() {}"), None);
         assert_eq!(detect(p("README"), b""), None);
+        // Junk before the header: a PDF only by its name.
+        assert_eq!(
+            detect(p("a.pdf"), b"\r\n\0junk%PDF-1.4\n"),
+            Some(Format::Pdf)
+        );
+        let mentions = b"# Notes\nA PDF file starts with `%PDF-1.7`.\n";
+        assert_eq!(detect(p("notes.md"), mentions), None);
+        assert_eq!(detect(p("a.bin"), b"junk%PDF-1.4\n"), None);
     }
 
     #[test]
