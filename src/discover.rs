@@ -424,10 +424,17 @@ where
                             (self.filters.included(rel), self.filters.category(rel))
                         };
                         if shown {
+                            // A file's size is one stat away and says what
+                            // was left out (a folder is not entered: 0).
+                            let bytes = if is_dir {
+                                0
+                            } else {
+                                e.metadata().map_or(0, |m| m.len())
+                            };
                             return Some(Entry::Skip(Skipped {
                                 path: e.path().to_path_buf(),
                                 category,
-                                bytes: 0,
+                                bytes,
                                 reason: SkipReason::Ignored { rule },
                             }));
                         }

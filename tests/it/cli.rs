@@ -416,6 +416,13 @@ fn ignore_files_leave_out_what_they_ignore_and_say_so() {
             .into_iter()
             .map(|r| {
                 let path = r["path"].strip_prefix(dir).unwrap().to_string();
+                // An ignored file says how large it is; a folder, not
+                // entered, 0.
+                if r["reason"].starts_with("ignored") {
+                    let size = std::fs::metadata(&r["path"]).unwrap();
+                    let expect = if size.is_dir() { 0 } else { size.len() };
+                    assert_eq!(r["bytes"], expect.to_string(), "{r:?}");
+                }
                 (path, r["reason"].clone())
             })
             .collect();
