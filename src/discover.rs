@@ -441,7 +441,10 @@ where
                         continue;
                     }
                 }
-                if is_dir {
+                // The root is a folder (rules exist only for one), even
+                // when walkdir reports a link named as the root by its own
+                // type.
+                if is_dir || e.depth() == 0 {
                     let folder = rules.absolute(rel);
                     rules.enter(e.depth() as isize, &folder);
                 }

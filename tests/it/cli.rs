@@ -304,16 +304,30 @@ fn own_reports_inside_the_corpus_are_skipped_not_counted() {
 /// to standard output.
 #[test]
 fn outputs_are_checked_before_counting() {
+    use std::process::{Command, Stdio};
     let tmp = tempfile::tempdir().unwrap();
     let missing = tmp.path().join("no/such/folder/report.json");
-    let out = run(&[
-        "audit",
-        "fixtures/corpus",
-        "--csv",
-        tmp.path().join("files.csv").to_str().unwrap(),
-        "--json",
-        missing.to_str().unwrap(),
-    ]);
+    // The corpus is standard input, held open: a run that counted before
+    // looking at its outputs would wait on it for ever.
+    let mut child = Command::new(bin())
+        .args(["audit", "-", "--csv"])
+        .arg(tmp.path().join("files.csv"))
+        .arg("--json")
+        .arg(&missing)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(30) {
+            child.kill().unwrap();
+            panic!("the run read its input before checking its outputs");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let msg = stderr(&out);
     assert!(
@@ -469,6 +483,16 @@ fn ignore_files_leave_out_what_they_ignore_and_say_so() {
     let out = run(&["audit", target.to_str().unwrap(), "--json", "-"]);
     let named: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(named["totals"]["files_counted"], 2);
+
+    // A root that is a link to the work tree: its own rules still apply.
+    #[cfg(unix)]
+    {
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&repo, &link).unwrap();
+        let out = run(&["audit", link.to_str().unwrap(), "--json", "-"]);
+        let linked: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(linked["totals"]["files_skipped"], 4, "{linked}");
+    }
 
     // Outside a git work tree `.gitignore` means nothing; `.ignore` does.
     std::fs::remove_dir_all(repo.join(".git")).unwrap();

@@ -167,10 +167,12 @@ pub struct Extracted {
 /// counts only in a file named `.pdf`: text that mentions `%PDF-` near its
 /// top (a README, a source file about PDFs) is text.
 pub fn detect(path: &Path, head: &[u8]) -> Option<Format> {
-    let by_name = Format::from_extension(path);
-    if head.starts_with(b"%PDF-") || (by_name == Some(Format::Pdf) && pdf::signature(head)) {
+    // A `.pdf` with junk first is claimed by its name below; its reader
+    // accepts the junk (`pdf::signature`).
+    if head.starts_with(b"%PDF-") {
         return Some(Format::Pdf);
     }
+    let by_name = Format::from_extension(path);
     if head.starts_with(b"PK\x03\x04") {
         return package::sniff(head, by_name);
     }

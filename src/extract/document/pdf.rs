@@ -33,7 +33,7 @@ use crate::skip::SkipReason;
 
 /// Whether `head` starts a PDF. The header may follow up to 1 KiB of junk
 /// (readers accept it: PDF 32000-1 §7.5.2 and its implementation notes).
-pub(super) fn signature(head: &[u8]) -> bool {
+fn signature(head: &[u8]) -> bool {
     head[..head.len().min(1024)]
         .windows(5)
         .any(|w| w == b"%PDF-")
