@@ -407,7 +407,7 @@ where
                 rules.leave_to(e.depth());
                 let rel = relative(self.root, e.path());
                 if e.depth() > 0 && !rules.frames.is_empty() {
-                    if let Some(rule) = rules.ignoring(&rules.absolute(rel), is_dir) {
+                    if let Some(mut rule) = rules.ignoring(&rules.absolute(rel), is_dir) {
                         if is_dir {
                             self.walk.skip_current_dir();
                         }
@@ -427,6 +427,8 @@ where
                             // A file's size is one stat away and says what
                             // was left out (a folder is not entered: 0).
                             let bytes = if is_dir {
+                                // Said, or its 0 B reads as an empty folder.
+                                rule.push_str("; a folder, not entered");
                                 0
                             } else {
                                 e.metadata().map_or(0, |m| m.len())

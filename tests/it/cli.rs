@@ -455,6 +455,8 @@ fn ignore_files_leave_out_what_they_ignore_and_say_so() {
         assert!(r.contains(file), "{path}: {r}");
     };
     ignored_by("/target", "/target", ".gitignore");
+    assert!(reason("/target").contains("a folder, not entered"));
+    assert!(!reason("/src/debug.log").contains("folder"));
     ignored_by("/src/debug.log", "*.log", ".gitignore");
     ignored_by("/notes/secret.txt", "secret.txt", ".git/info/exclude");
     ignored_by("/src/sub/draft.md", "draft.md", ".ignore");
